@@ -1,0 +1,65 @@
+"""`hil-bench` command line: one module per subcommand, each with `register(subparsers)`.
+
+Exit codes (the same for every subcommand):
+  0 pass (or marginal)   1 a tolerance failed   2 bad input or configuration
+  3 device or runtime error   130 interrupted (Ctrl-C / SIGTERM)
+Errors are printed as one line, ``hil-bench: error: ...``; set HIL_BENCH_DEBUG=1 for tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from bench import __version__
+from bench.cli import run as run_cmd
+from bench.cli import sim as sim_cmd
+from drivers.errors import BenchError
+
+EXIT_PASS, EXIT_FAIL, EXIT_CONFIG, EXIT_DEVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+#: subcommand modules; a new command adds its module here
+COMMANDS = [run_cmd, sim_cmd]
+
+EPILOG = """\
+exit codes: 0 pass (or marginal), 1 a tolerance failed, 2 bad input or configuration,
+            3 device or runtime error, 130 interrupted.
+examples:
+  hil-bench run                      ISO 9283 test on the built-in simulator (30 cycles)
+  hil-bench run iso9283 --cycles 5   fewer cycles
+  hil-bench run --mode virtual       same scenario in virtual time (no sockets, instant)
+  hil-bench sim serve                serve the simulated arm over Modbus TCP on a free port
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hil-bench",
+        description="Hardware-in-the-loop bench for robot positioning over 5G: runs positioning "
+                    "scenarios on real or simulated arms and judges ISO 9283 accuracy.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hil-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        return int(args.func(args) or 0)
+    except BenchError as exc:
+        if os.environ.get("HIL_BENCH_DEBUG"):
+            traceback.print_exc()
+        print(f"hil-bench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hil-bench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

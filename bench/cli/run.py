@@ -1,0 +1,156 @@
+"""`hil-bench run [SCENARIO]`: run a positioning scenario and judge it.
+
+With no arguments: start the simulated arm of the built-in `sim` lab as its own process, run the
+built-in ISO 9283 scenario over Modbus TCP, print a table per pose, write report.json, stop the
+simulator. Exit codes: 0 pass/marginal, 1 tolerance failed, 2 bad input, 3 device/runtime error.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from bench import __version__
+from bench.clock import Clock, RealClock, VirtualClock
+from bench.evaluate import Evaluation, evaluate
+from bench.lab import Lab, load_lab
+from bench.limits import Outcome
+from bench.paths import builtin_names
+from bench.report import build_report, print_table, write_json_atomic
+from bench.runner import Sample, run_pose_scenario
+from bench.scenario import Scenario, load_scenario
+from bench.simproc import SimProcess
+from drivers.config import Section
+from drivers.errors import BenchError, ConfigError, SafetyError
+from drivers.robot import RobotArm
+from drivers.sim.inprocess import InProcessArm
+from drivers.sim.params import arm_params_from_section
+
+ARM_ENV = "HIL_BENCH_ARM"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    scen = ", ".join(builtin_names("scenario"))
+    p = sub.add_parser(
+        "run", help="run a positioning scenario and judge its accuracy",
+        description="Run a scenario on the lab's robot (by default the built-in simulator), "
+                    "measure ISO 9283 pose accuracy (AP) and repeatability (RP) per pose, judge "
+                    "them against the scenario's tolerances and write report.json.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"built-in scenarios: {scen}\n"
+               "exit codes: 0 pass/marginal, 1 tolerance failed, 2 bad input or configuration,\n"
+               "            3 device or runtime error, 130 interrupted\n"
+               "examples:\n  hil-bench run\n  hil-bench run iso9283 --cycles 5 --out /tmp/r1\n"
+               "  hil-bench run my-scenario.yaml --lab hardware/my-lab.yaml --arm")
+    p.add_argument("scenario", nargs="?", default="iso9283",
+                   help="built-in scenario name or YAML file (default: iso9283)")
+    p.add_argument("--lab", default="sim",
+                   help="lab file or built-in name (default: sim, everything simulated)")
+    p.add_argument("--cycles", type=int, default=None, help="override the scenario's cycles")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: a new timestamped folder under runs/)")
+    p.add_argument("--mode", choices=["wire", "virtual"], default="wire",
+                   help="wire: real sockets, real time (default); virtual: in-process simulator "
+                        "on a virtual clock (simulated labs only)")
+    p.add_argument("--seed", type=int, default=None, help="simulator seed (default: scenario's)")
+    p.add_argument("--arm", action="store_true",
+                   help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run)
+
+
+def _out_dir(arg: str | None, scenario: str) -> Path:
+    if arg:
+        return Path(arg)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{stamp}-{scenario}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = Path(f"{base}-{i}")
+    return path
+
+
+@contextlib.contextmanager
+def open_robot(lab: Lab, mode: str, seed: int, clock: Clock) -> Iterator[RobotArm]:
+    """The lab's robot for `mode`, connected; simulators are started and stopped around it."""
+    robot = lab.robot
+    if mode == "virtual":
+        if not robot.simulate or robot.simulator is None:
+            raise ConfigError(f"{lab.path}: virtual mode needs a simulated robot "
+                              f"(simulate: true with a simulator: section)")
+        sim = robot.simulator
+        params = arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=seed)
+        with InProcessArm(params, clock.now, name=lab.name) as arm:
+            yield arm
+        return
+    with contextlib.ExitStack() as stack:
+        endpoint = None
+        if robot.simulate:
+            endpoint = stack.enter_context(SimProcess.for_robot(lab.path, seed)).endpoint
+        arm = robot.spec.open(endpoint)
+        stack.enter_context(arm)
+        yield arm
+
+
+def run(args: argparse.Namespace) -> int:
+    sc: Scenario = load_scenario(args.scenario, args.cycles)
+    if args.cycles is not None and args.cycles < 1:
+        raise ConfigError("--cycles: must be at least 1")
+    lab = load_lab(args.lab)
+    armed = args.arm or os.environ.get(ARM_ENV, "") in {"1", "true", "yes"}
+    if lab.has_real_hardware and not armed:
+        raise SafetyError(f"{lab.path}: the robot is real hardware; motion needs --arm "
+                          f"(or {ARM_ENV}=1). Nothing was sent.")
+    if lab.robot.workspace is not None:
+        for name, target in sc.poses.items():
+            lab.robot.workspace.check(target, f"{sc.source}: pose {name}")
+    seed = sc.seed if args.seed is None else args.seed
+    out = _out_dir(args.out, sc.name)
+    clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr,
+                                                                     flush=True))
+    log(f"hil-bench {__version__}: scenario {sc.name} ({len(sc.poses)} poses x {sc.cycles} "
+        f"cycles), lab {lab.name}, mode {args.mode}, seed {seed}")
+
+    def progress(cycle: int, total: int, samples: list[Sample]) -> None:
+        last = samples[-len(sc.poses):]
+        worst = max(s.commanded.distance_to(s.attained) for s in last)
+        log(f"  cycle {cycle:>3}/{total}  worst error this cycle {worst:.4f} mm  "
+            f"({time.monotonic() - t0:.1f} s)")
+
+    samples: list[Sample] = []
+    error: BenchError | None = None
+    robot_name = ""
+    try:
+        with open_robot(lab, args.mode, seed, clock) as arm:
+            robot_name = arm.name
+            log(f"  robot: {arm.name}")
+            samples = run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress)
+    except BenchError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        error = exc
+    ev: Evaluation = evaluate(sc, samples)
+    verdict = "error" if error else ev.outcome.value
+    meta = {"tool": {"name": "hil-bench", "version": __version__},
+            "lab": {"name": lab.name, "source": str(lab.path), "robot": robot_name},
+            "mode": args.mode, "seed": seed, "started_utc": started,
+            "duration_s": round(time.monotonic() - t0, 3)}
+    report = build_report(sc, ev, verdict=verdict, meta=meta,
+                          samples=[s.as_dict() for s in samples],
+                          error=str(error) if error else None)
+    write_json_atomic(out / "report.json", report)
+    if error:
+        log(f"run aborted after {len(samples)} samples; partial data in {out / 'report.json'}")
+        raise error
+    print_table(sc, ev, sys.stdout)
+    print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json'}")
+    return 1 if ev.outcome is Outcome.FAIL else 0

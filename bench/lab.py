@@ -1,0 +1,64 @@
+"""Lab files (`hardware/*.yaml`): which devices, on which port, with which map and limits.
+
+Everything is validated at load time (unknown keys, wrong types, bad units, missing maps), so a lab
+file either loads completely or fails with one ConfigError naming the file, line and key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.paths import resolve
+from bench.safety import Workspace, workspace_from_section
+from drivers.config import Section, load_yaml_file
+from drivers.registry import ROBOT_DRIVERS, RobotSpec
+
+
+@dataclass(frozen=True)
+class RobotEntry:
+    """The lab's robot: its driver recipe, whether it is simulated, and its envelope."""
+
+    spec: RobotSpec
+    simulate: bool
+    simulator: Section | None
+    workspace: Workspace | None
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A loaded lab description."""
+
+    name: str
+    path: Path
+    robot: RobotEntry
+
+    @property
+    def has_real_hardware(self) -> bool:
+        return not self.robot.simulate
+
+
+def load_lab(name_or_path: str) -> Lab:
+    """Load a lab by built-in name (``sim``) or path. Raises ConfigError."""
+    path = resolve(name_or_path, "lab")
+    top = Section(load_yaml_file(path), str(path))
+    name = top.get("name", str)
+    top.get("description", str, "")
+    rs = top.section("robot")
+    driver = rs.get("driver", str, choices=sorted(ROBOT_DRIVERS))
+    simulate = rs.get("simulate", bool, False)
+    simulator = rs.section("simulator", None) if rs.has("simulator") else None
+    if simulator is None:
+        rs.raw("simulator", None)
+    if simulate and simulator is None:
+        raise rs.error("simulate", "a simulated robot needs a `simulator:` section")
+    workspace = workspace_from_section(rs.section("workspace")) if rs.has("workspace") else None
+    if workspace is None:
+        rs.raw("workspace", None)
+    spec = ROBOT_DRIVERS[driver](rs, path.parent)
+    rs.done()
+    if simulator is not None:
+        # validate now, so a typo fails at load time rather than in a child process
+        from drivers.sim.params import arm_params_from_section
+        arm_params_from_section(Section(simulator.data, simulator.source, simulator.path))
+    top.done()
+    return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, simulator, workspace))

@@ -1,0 +1,65 @@
+"""Reports: a terminal table and `report.json`, written atomically (never half a file)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from bench.evaluate import Evaluation
+from bench.scenario import Scenario
+
+REPORT_SCHEMA = "hil-bench/report/1"
+
+
+def _num(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, Any],
+                 samples: list[dict], error: str | None = None) -> dict[str, Any]:
+    """The report as a JSON-ready dict. `verdict` is pass/marginal/fail/error."""
+    return {
+        "schema": REPORT_SCHEMA,
+        "verdict": verdict,
+        "error": error,
+        "scenario": {"name": sc.name, "source": sc.source, "cycles": sc.cycles,
+                     "speed_mm_s": sc.speed_mm_s, "seed": sc.seed,
+                     "tolerances": {k: {"max": v.max, "marginal": v.marginal, "unit": v.unit}
+                                    for k, v in sc.tolerances.items()}},
+        **meta,
+        "poses": {name: {k: _num(v) if isinstance(v, float) else v
+                         for k, v in st.as_dict().items()} for name, st in ev.poses.items()},
+        "measurements": [m.as_dict() for m in ev.measurements],
+        "samples": samples,
+    }
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to `path` via a temporary file and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def print_table(sc: Scenario, ev: Evaluation, out: TextIO) -> None:
+    """One row per pose: n, AP (with components), RP, and the outcome against the limits."""
+    def fmt(v: float) -> str:
+        return f"{v:8.4f}" if math.isfinite(v) else "     nan"
+
+    lim = {k: f" (limit {v.describe()})" for k, v in sc.tolerances.items()}
+    out.write(f"\n{'pose':<6}{'n':>4}  {'AP mm':>8}  {'APx':>8} {'APy':>8} {'APz':>8}  "
+              f"{'RP mm':>8}  verdict\n")
+    for name, st in ev.poses.items():
+        outcomes = [m.outcome.value for m in ev.measurements if m.subject == name]
+        worst = "fail" if "fail" in outcomes else "marginal" if "marginal" in outcomes else "pass"
+        out.write(f"{name:<6}{st.n:>4}  {fmt(st.AP)}  {fmt(st.APx)} {fmt(st.APy)} {fmt(st.APz)}  "
+                  f"{fmt(st.RP)}  {worst.upper()}\n")
+    for key in sc.tolerances:
+        out.write(f"  {key}{lim[key]}\n")

@@ -1,0 +1,90 @@
+"""The scenario runner: commands the arm through the poses, waits for arrival, samples the pose.
+
+It only sees a `RobotArm`, a `Clock` and an optional workspace; the same code runs in wire mode
+(real time, real sockets) and virtual mode (in-process simulator, virtual clock).
+Failure modes: SafetyError before anything is sent for a target outside the workspace;
+DeviceTimeout when the arm does not arrive within the scenario's move_timeout; DeviceFault when the
+controller reports a fault or an unexpected stop. On any error the arm is sent a stop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from bench.clock import Clock
+from bench.safety import Workspace
+from bench.scenario import Scenario
+from drivers.errors import BenchError, DeviceFault, DeviceTimeout
+from drivers.pose import Pose
+from drivers.robot import ArmState, RobotArm
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One visit of one pose: what was commanded and what was attained. Times in ns."""
+
+    pose: str
+    cycle: int
+    commanded: Pose
+    attained: Pose
+    t_command_ns: int
+    t_arrived_ns: int
+    t_measured_ns: int
+
+    def as_dict(self) -> dict:
+        return {"pose": self.pose, "cycle": self.cycle,
+                "commanded": self.commanded.as_dict(), "attained": self.attained.as_dict(),
+                "t_command_ns": self.t_command_ns, "t_arrived_ns": self.t_arrived_ns,
+                "t_measured_ns": self.t_measured_ns}
+
+
+Progress = Callable[[int, int, list[Sample]], None]
+
+
+def wait_arrived(arm: RobotArm, clock: Clock, seq: int, label: str, timeout_s: float,
+                 poll_s: float) -> None:
+    """Poll the arm's status until command `seq` has arrived. Raises DeviceTimeout/DeviceFault."""
+    deadline = clock.now() + timeout_s
+    while True:
+        st = arm.read_status()
+        if st.seq == seq:
+            if st.state is ArmState.ARRIVED:
+                return
+            if st.state is ArmState.FAULT:
+                raise DeviceFault(f"{arm.name}: fault code {st.fault_code} while moving to {label}")
+            if st.state is ArmState.STOPPED:
+                raise DeviceFault(f"{arm.name}: stopped before reaching {label}")
+        if clock.now() >= deadline:
+            raise DeviceTimeout(f"{arm.name}: did not arrive at {label} within {timeout_s:g} s "
+                                f"(last state {st.state.value}, ack seq {st.seq}, sent {seq})")
+        clock.sleep(poll_s)
+
+
+def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
+                      workspace: Workspace | None = None,
+                      progress: Progress | None = None) -> list[Sample]:
+    """Visit every pose of `sc` in order, `sc.cycles` times; return one Sample per visit."""
+    if workspace is not None:           # refuse the whole run before the first motion
+        for name, target in sc.poses.items():
+            workspace.check(target, f"{sc.source}: pose {name}")
+    samples: list[Sample] = []
+    try:
+        for cycle in range(1, sc.cycles + 1):
+            for name, target in sc.poses.items():
+                t_cmd = clock.now_ns()
+                seq = arm.move_to(target, sc.speed_mm_s)
+                wait_arrived(arm, clock, seq, f"{name} (cycle {cycle})", sc.move_timeout_s,
+                             sc.poll_s)
+                t_arr = clock.now_ns()
+                clock.sleep(sc.settle_s)
+                samples.append(Sample(name, cycle, target, arm.read_pose(), t_cmd, t_arr,
+                                      clock.now_ns()))
+            if progress:
+                progress(cycle, sc.cycles, samples)
+    except (BenchError, KeyboardInterrupt):
+        try:
+            arm.stop()
+        except BenchError:
+            pass
+        raise
+    return samples

@@ -1,0 +1,103 @@
+"""Scenario files: which poses, how many cycles, how fast, and the tolerances.
+
+A pose scenario gives either an ISO 9283 test cube (P1 at the centre, P2..P5 on a diagonal plane at
+10 % of the diagonal from its corners) or explicit named poses, visited in order every cycle.
+Units: mm, degrees, mm/s, seconds; strings with units (``"250 mm/s"``, ``"50 ms"``) are accepted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.limits import Limit, limit_from_section
+from bench.paths import resolve
+from drivers.config import Section, load_yaml_file
+from drivers.pose import AXES, Pose
+
+#: the per-pose measurements a scenario can set limits on, with their units
+TOLERANCE_UNITS = {"AP": "mm", "RP": "mm"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated pose scenario."""
+
+    name: str
+    source: str
+    poses: dict[str, Pose]
+    cycles: int = 30
+    speed_mm_s: float = 250.0
+    settle_s: float = 0.05
+    poll_s: float = 0.005
+    move_timeout_s: float = 10.0
+    seed: int = 1
+    tolerances: dict[str, Limit] = field(default_factory=dict)
+    description: str = ""
+
+
+def cube_poses(center: Pose, side_mm: float) -> dict[str, Pose]:
+    """ISO 9283 test poses of a cube: P1 centre; P2..P5 on the diagonal plane x = y (relative to
+    the centre), each 10 % of the plane's diagonal from a corner, so at 0.8 x half-side per axis.
+    P2 (-,-,+), P3 (+,+,+), P4 (+,+,-), P5 (-,-,-)."""
+    k = 0.8 * side_mm / 2.0
+    signs = {"P2": (-1, -1, 1), "P3": (1, 1, 1), "P4": (1, 1, -1), "P5": (-1, -1, -1)}
+    out = {"P1": center}
+    c = center.as_array()
+    for name, (sx, sy, sz) in signs.items():
+        p = c.copy()
+        p[:3] += np.array([sx, sy, sz]) * k
+        out[name] = Pose.from_seq(p)
+    return out
+
+
+def _pose(s: Section) -> Pose:
+    vals = {a: s.quantity(a, "mm" if a in "xyz" else "deg", 0.0) for a in AXES}
+    s.done()
+    return Pose(**vals)
+
+
+def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
+    """Load a scenario by built-in name (``iso9283``) or path. Raises ConfigError."""
+    path: Path = resolve(name_or_path, "scenario")
+    top = Section(load_yaml_file(path), str(path))
+    name = top.get("name", str)
+    description = top.get("description", str, "")
+    poses: dict[str, Pose]
+    if top.has("cube") and top.has("poses"):
+        raise top.error("poses", "give either cube or poses, not both")
+    if top.has("cube"):
+        cs = top.section("cube")
+        center = _pose(cs.section("center"))
+        side = cs.quantity("side", "mm", min=1e-3)
+        cs.done()
+        poses = cube_poses(center, side)
+        top.raw("poses", None)
+    else:
+        ps = top.section("poses")
+        poses = {str(k): _pose(ps.section(k)) for k in ps.keys()}
+        if not poses:
+            raise top.error("poses", "at least one pose is needed")
+        top.raw("cube", None)
+    n = top.get("cycles", int, 30)
+    if n < 1:
+        raise top.error("cycles", "must be at least 1")
+    tol = top.section("tolerances", None)
+    tolerances = {}
+    for key in tol.keys():
+        if key not in TOLERANCE_UNITS:
+            raise tol.error(key, f"unknown tolerance (known: {', '.join(TOLERANCE_UNITS)})")
+        tolerances[key] = limit_from_section(tol.section(key), key, TOLERANCE_UNITS[key])
+    sc = Scenario(
+        name=name, source=str(path), poses=poses, description=description,
+        cycles=n if cycles is None else cycles,
+        speed_mm_s=top.quantity("speed", "mm/s", 250.0, min=1e-3),
+        settle_s=top.quantity("settle", "s", 0.05, min=0.0),
+        poll_s=top.quantity("poll", "s", 0.005, min=1e-4),
+        move_timeout_s=top.quantity("move_timeout", "s", 10.0, min=0.01),
+        seed=top.get("seed", int, 1),
+        tolerances=tolerances,
+    )
+    top.done()
+    return sc

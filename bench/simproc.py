@@ -1,0 +1,94 @@
+"""Simulator processes: `hil-bench sim serve` started as a child, its endpoint read from the one
+JSON line it prints when ready, and stopped (SIGTERM, then SIGKILL) on exit, leaving no process or
+port behind. Failure mode: DeviceError with the child's stderr when it does not become ready.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from drivers.errors import DeviceError
+
+
+class SimProcess:
+    """Context manager around one simulator child process."""
+
+    def __init__(self, args: list[str], ready_timeout_s: float = 20.0) -> None:
+        self.args = args
+        self.ready_timeout_s = ready_timeout_s
+        self.proc: subprocess.Popen | None = None
+        self.info: dict[str, Any] = {}
+
+    @classmethod
+    def for_robot(cls, lab_path: Path, seed: int | None = None) -> "SimProcess":
+        args = ["sim", "serve", "--lab", str(lab_path), "--device", "robot", "--port", "0"]
+        if seed is not None:
+            args += ["--seed", str(seed)]
+        return cls(args)
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        return self.info["host"], int(self.info["port"])
+
+    def __enter__(self) -> "SimProcess":
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench", *self.args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, env=env, text=True)
+        try:
+            self.info = self._read_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _read_ready(self) -> dict[str, Any]:
+        assert self.proc and self.proc.stdout
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            try:
+                msg = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if msg.get("event") == "ready":
+                return msg
+        err = ""
+        if self.proc.poll() is not None and self.proc.stderr:
+            err = self.proc.stderr.read().strip().splitlines()[-1:] or [""]
+            err = f": {err[0]}"
+        raise DeviceError(f"simulator ({' '.join(self.args)}) did not become ready within "
+                          f"{self.ready_timeout_s:g} s{err}")
+
+    def stop(self) -> None:
+        """SIGTERM, wait up to 5 s, then SIGKILL. Safe to call twice."""
+        p = self.proc
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+        for stream in (p.stdout, p.stderr):
+            if stream:
+                stream.close()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

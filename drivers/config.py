@@ -1,0 +1,224 @@
+"""YAML loading with line numbers, and a small validator that names the file, line and key.
+
+Used by the drivers (register maps) and by the bench (labs, scenarios, profiles). Every problem is a
+`ConfigError` whose message starts with ``<file>:<line>: <dotted.key>:``; unknown keys and wrong types
+are errors, never silently ignored.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+import yaml
+
+from drivers.errors import ConfigError
+from drivers.units import UnitError, parse_quantity
+
+T = TypeVar("T")
+_REQUIRED: Any = object()
+
+
+class LineDict(dict):
+    """A dict that remembers the line of each key (1-based) and of itself."""
+
+    line: int = 0
+    key_lines: dict
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.key_lines = {}
+
+
+class LineList(list):
+    """A list that remembers the line of each item (1-based) and of itself."""
+
+    line: int = 0
+    item_lines: list
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: keys must be plain scalars")
+        if key in out:
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    out = LineList(loader.construct_object(n, deep=True) for n in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [n.start_mark.line + 1 for n in node.value]
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def load_yaml_text(text: str, source: str) -> Any:
+    """Parse YAML text; syntax errors become ConfigError ``<source>:<line>: <problem>``."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except ConfigError as exc:
+        raise ConfigError(f"{source}:{str(exc).removeprefix('line ')}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise ConfigError(f"{source}:{line}: YAML syntax error: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: YAML error: {exc}") from None
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """Read and parse a YAML file; a missing or unreadable file is a ConfigError naming it."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    return load_yaml_text(text, str(p))
+
+
+class Section:
+    """A validated view of one YAML mapping.
+
+    Take each expected key with a typed getter, then call `done()`: any key not taken is reported as
+    unknown, with the list of keys that are accepted.
+    """
+
+    def __init__(self, data: Any, source: str, path: str = "", line: int | None = None) -> None:
+        self.source = source
+        self.path = path
+        if data is None:
+            data = LineDict()
+            data.line = line or 0
+        if not isinstance(data, dict):
+            where = getattr(data, "line", line or 0)
+            raise ConfigError(f"{source}:{where}: {path or 'document'}: expected a mapping, "
+                              f"got {_describe(data)}")
+        self.data = data
+        self.line = getattr(data, "line", line or 0)
+        self._taken: set = set()
+
+    # -- helpers -------------------------------------------------------------------------------
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else str(key)
+
+    def line_of(self, key: str) -> int:
+        lines = getattr(self.data, "key_lines", {})
+        return lines.get(key, self.line)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        """A ConfigError pointing at `key` of this section."""
+        return ConfigError(f"{self.source}:{self.line_of(key)}: {self.key_path(key)}: {message}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def keys(self) -> list:
+        return list(self.data.keys())
+
+    # -- getters -------------------------------------------------------------------------------
+    def raw(self, key: str, default: Any = _REQUIRED) -> Any:
+        """The value as parsed, marked as taken; missing and no default -> ConfigError."""
+        self._taken.add(key)
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise ConfigError(f"{self.source}:{self.line}: {self.key_path(key)}: "
+                                  f"required key is missing")
+            return default
+        return self.data[key]
+
+    def get(self, key: str, kind: type | tuple, default: Any = _REQUIRED,
+            *, choices: Iterable | None = None) -> Any:
+        """A value of python type `kind` (int accepted where float is asked)."""
+        value = self.raw(key, default)
+        if key not in self.data:
+            return value
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.error(key, f"expected {_kind_name(kinds)}, got {_describe(value)}")
+        if choices is not None:
+            allowed = list(choices)
+            if value not in allowed:
+                raise self.error(key, f"{value!r} is not one of: {', '.join(map(str, allowed))}")
+        return value
+
+    def quantity(self, key: str, unit: str, default: Any = _REQUIRED, *,
+                 min: float | None = None, max: float | None = None) -> Any:
+        """A number with an optional unit string, converted to `unit`, with optional bounds."""
+        value = self.raw(key, default)
+        if key not in self.data:
+            return value
+        try:
+            out = parse_quantity(value, unit)
+        except UnitError as exc:
+            raise self.error(key, str(exc)) from None
+        if min is not None and out < min:
+            raise self.error(key, f"must be >= {min} {unit}, got {value!r}")
+        if max is not None and out > max:
+            raise self.error(key, f"must be <= {max} {unit}, got {value!r}")
+        return out
+
+    def section(self, key: str, default: Any = _REQUIRED) -> "Section":
+        """A nested mapping as a Section (an empty one if missing and default is None)."""
+        value = self.raw(key, default)
+        return Section(value, self.source, self.key_path(key), self.line_of(key))
+
+    def sequence(self, key: str, default: Any = _REQUIRED) -> list:
+        value = self.raw(key, default)
+        if key in self.data and not isinstance(value, list):
+            raise self.error(key, f"expected a list, got {_describe(value)}")
+        return value
+
+    def convert(self, key: str, fn: Callable[[Any], T], default: Any = _REQUIRED) -> T:
+        """Apply `fn` to the value; ValueError/TypeError/KeyError become a ConfigError on `key`."""
+        value = self.raw(key, default)
+        if key not in self.data:
+            return value
+        try:
+            return fn(value)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:
+            raise self.error(key, str(exc).strip("'\"")) from None
+
+    def done(self) -> None:
+        """Raise ConfigError for the first key that no getter took."""
+        for key in self.data:
+            if key not in self._taken:
+                accepted = ", ".join(sorted(map(str, self._taken))) or "(none)"
+                raise self.error(key, f"unknown key (accepted here: {accepted})")
+
+
+def _kind_name(kinds: tuple) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             dict: "a mapping", list: "a list"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

@@ -1,0 +1,1 @@
+"""Modbus robot driver: register maps, their codec, client transports."""

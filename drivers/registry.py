@@ -1,0 +1,70 @@
+"""Registry: the names used in lab files (`driver: modbus`) mapped to driver factories.
+
+A factory reads its own keys from the device's section of the lab file (validating them, so a
+typo fails at load time) and returns a `RobotSpec`: a recipe that opens the device later, possibly
+at an endpoint given by a simulator started for it. New drivers add one line to ROBOT_DRIVERS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Protocol
+
+from drivers.config import Section
+from drivers.errors import ConfigError
+from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
+from drivers.modbus.robot import ModbusRobotArm
+from drivers.modbus.transport import LinkSettings
+from drivers.robot import RobotArm
+
+
+class RobotSpec(Protocol):
+    """What a robot factory returns: enough to open the robot, and to serve a simulator of it."""
+
+    driver: str
+
+    def open(self, endpoint: tuple[str, int] | None = None) -> RobotArm:
+        """A (not yet connected) RobotArm; `endpoint` overrides host and port (simulators)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModbusRobotSpec:
+    """A Modbus robot: register map plus link settings."""
+
+    regmap: RegisterMap
+    link: LinkSettings
+    driver: str = "modbus"
+
+    def open(self, endpoint: tuple[str, int] | None = None) -> RobotArm:
+        link = self.link if endpoint is None else replace(self.link, host=endpoint[0],
+                                                          port=endpoint[1])
+        return ModbusRobotArm(self.regmap, link)
+
+
+def modbus_robot(section: Section, base_dir: Path | None) -> ModbusRobotSpec:
+    """Factory for ``driver: modbus`` (keys: map, transport, host, port, device_id, timeout,
+    retries)."""
+    map_name = section.get("map", str, "native")
+    try:
+        regmap = load_map(resolve_map(map_name, base_dir))
+    except ConfigError as exc:
+        raise section.error("map", str(exc)) from None
+    link = LinkSettings(
+        transport=section.get("transport", str, "tcp", choices=("tcp",)),
+        host=section.get("host", str, "127.0.0.1"),
+        port=section.get("port", int, 502),
+        device_id=section.get("device_id", int, 1),
+        timeout_s=section.quantity("timeout", "s", 0.5, min=0.001, max=60),
+        retries=section.get("retries", int, 1),
+    )
+    if not 0 <= link.retries <= 10:
+        raise section.error("retries", "must be between 0 and 10")
+    if not 0 < link.port < 65536:
+        raise section.error("port", "must be 1..65535")
+    return ModbusRobotSpec(regmap=regmap, link=link)
+
+
+ROBOT_DRIVERS: dict[str, Callable[[Section, Path | None], RobotSpec]] = {
+    "modbus": modbus_robot,
+}

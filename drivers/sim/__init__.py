@@ -1,0 +1,1 @@
+"""Simulators: devices too, implementing the device side of the same protocols."""
