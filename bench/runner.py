@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bench.clock import Clock
+from bench.observer import RunObserver
 from bench.safety import Workspace
 from bench.scenario import Scenario
 from drivers.errors import BenchError, DeviceFault, DeviceTimeout
@@ -42,11 +43,13 @@ Progress = Callable[[int, int, list[Sample]], None]
 
 
 def wait_arrived(arm: RobotArm, clock: Clock, seq: int, label: str, timeout_s: float,
-                 poll_s: float) -> None:
+                 poll_s: float, observer: RunObserver | None = None) -> None:
     """Poll the arm's status until command `seq` has arrived. Raises DeviceTimeout/DeviceFault."""
+    obs = observer or RunObserver()
     deadline = clock.now() + timeout_s
     while True:
         st = arm.read_status()
+        obs.on_status(clock.now_ns(), st)
         if st.seq == seq:
             if st.state is ArmState.ARRIVED:
                 return
@@ -62,8 +65,13 @@ def wait_arrived(arm: RobotArm, clock: Clock, seq: int, label: str, timeout_s: f
 
 def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
                       workspace: Workspace | None = None,
-                      progress: Progress | None = None) -> list[Sample]:
-    """Visit every pose of `sc` in order, `sc.cycles` times; return one Sample per visit."""
+                      progress: Progress | None = None,
+                      observer: RunObserver | None = None) -> list[Sample]:
+    """Visit every pose of `sc` in order, `sc.cycles` times; return one Sample per visit.
+
+    Every command, status and measured pose is told to `observer` as it happens.
+    """
+    obs = observer or RunObserver()
     if workspace is not None:           # refuse the whole run before the first motion
         for name, target in sc.poses.items():
             workspace.check(target, f"{sc.source}: pose {name}")
@@ -73,15 +81,19 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
             for name, target in sc.poses.items():
                 t_cmd = clock.now_ns()
                 seq = arm.move_to(target, sc.speed_mm_s)
+                obs.on_command(clock.now_ns(), seq, name, target, sc.speed_mm_s)
                 wait_arrived(arm, clock, seq, f"{name} (cycle {cycle})", sc.move_timeout_s,
-                             sc.poll_s)
+                             sc.poll_s, obs)
                 t_arr = clock.now_ns()
                 clock.sleep(sc.settle_s)
-                samples.append(Sample(name, cycle, target, arm.read_pose(), t_cmd, t_arr,
-                                      clock.now_ns()))
+                attained = arm.read_pose()
+                t_meas = clock.now_ns()
+                obs.on_pose(t_meas, attained, name)
+                samples.append(Sample(name, cycle, target, attained, t_cmd, t_arr, t_meas))
             if progress:
                 progress(cycle, sc.cycles, samples)
-    except (BenchError, KeyboardInterrupt):
+    except (BenchError, KeyboardInterrupt) as exc:
+        obs.on_event(clock.now_ns(), "stop", {"reason": f"{type(exc).__name__}: {exc}"})
         try:
             arm.stop()
         except BenchError:

@@ -20,6 +20,7 @@ from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
 from bench.lab import Lab, load_lab
 from bench.limits import Outcome
+from bench.observer import Observers
 from bench.paths import builtin_names
 from bench.report import build_report, print_table, write_json_atomic
 from bench.runner import Sample, run_pose_scenario
@@ -128,22 +129,25 @@ def run(args: argparse.Namespace) -> int:
 
     samples: list[Sample] = []
     error: BenchError | None = None
-    robot_name = ""
+    observers = Observers()   # recorders and samplers attach here
+    meta = {"tool": {"name": "hil-bench", "version": __version__},
+            "lab": {"name": lab.name, "source": str(lab.path), "robot": ""},
+            "mode": args.mode, "seed": seed, "started_utc": started}
     try:
         with open_robot(lab, args.mode, seed, clock) as arm:
-            robot_name = arm.name
+            meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
-            samples = run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress)
+            observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
+            samples = run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers)
     except BenchError as exc:
         if isinstance(exc, ConfigError):
             raise
         error = exc
+        observers.on_event(clock.now_ns(), "error", {"message": str(exc)})
     ev: Evaluation = evaluate(sc, samples)
     verdict = "error" if error else ev.outcome.value
-    meta = {"tool": {"name": "hil-bench", "version": __version__},
-            "lab": {"name": lab.name, "source": str(lab.path), "robot": robot_name},
-            "mode": args.mode, "seed": seed, "started_utc": started,
-            "duration_s": round(time.monotonic() - t0, 3)}
+    observers.on_end(clock.now_ns(), verdict, str(error) if error else None)
+    meta["duration_s"] = round(time.monotonic() - t0, 3)
     report = build_report(sc, ev, verdict=verdict, meta=meta,
                           samples=[s.as_dict() for s in samples],
                           error=str(error) if error else None)
