@@ -6,6 +6,7 @@ are errors, never silently ignored.
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
@@ -75,7 +76,11 @@ def load_yaml_text(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
-        raise ConfigError(f"{source}:{line}: YAML syntax error: {exc.problem or exc}") from None
+        context = ""
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+        raise ConfigError(f"{source}:{line}: YAML syntax error: {exc.problem or exc}{context}"
+                          ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: YAML error: {exc}") from None
 
@@ -137,8 +142,12 @@ class Section:
         self._taken.add(key)
         if key not in self.data:
             if default is _REQUIRED:
-                raise ConfigError(f"{self.source}:{self.line}: {self.key_path(key)}: "
-                                  f"required key is missing")
+                others = [str(k) for k in self.data if k not in self._taken]
+                close = difflib.get_close_matches(str(key), others, n=1)
+                hint = f" (found {close[0]!r}: a typo?)" if close else ""
+                line = self.line_of(close[0]) if close else self.line
+                raise ConfigError(f"{self.source}:{line}: {self.key_path(key)}: "
+                                  f"required key is missing{hint}")
             return default
         return self.data[key]
 

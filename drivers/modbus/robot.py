@@ -6,7 +6,9 @@ Motion handshake: the target, speed and command registers are written, then the 
 """
 from __future__ import annotations
 
-from drivers.errors import ConfigError, DeviceError, ProtocolError
+import math
+
+from drivers.errors import ConfigError, DeviceError, ProtocolError, SafetyError
 from drivers.modbus.regmap import POSE_AXES, Field, RegisterMap, spans
 from drivers.modbus.transport import LinkSettings, ModbusLink
 from drivers.pose import Pose
@@ -107,6 +109,9 @@ class ModbusRobotArm(RobotArm):
         return self._seq
 
     def move_to(self, target: Pose, speed_mm_s: float) -> int:
+        if not target.is_finite() or not math.isfinite(speed_mm_s) or speed_mm_s <= 0:
+            raise SafetyError(f"{self.name}: target {target} at {speed_mm_s} mm/s is not a finite "
+                              f"pose and positive speed (refused, nothing sent)")
         values = {f"target_{a}": getattr(target, a) for a in POSE_AXES
                   if self.map.has(f"target_{a}")}
         if not values:

@@ -7,6 +7,7 @@ DeviceFault (exception reply, naming the register and code) or DeviceError (conn
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import pymodbus
@@ -114,4 +115,4 @@ class ModbusLink:
 
 
 def _short(exc: Exception) -> str:
-    return str(exc).replace("Modbus Error: ", "").strip("[] ")
+    return re.sub(r"^Modbus Error: (\[[^\]]*\] )?", "", str(exc)).strip()
