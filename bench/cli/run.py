@@ -78,8 +78,12 @@ def _out_dir(arg: str | None, scenario: str) -> Path:
 
 
 @contextlib.contextmanager
-def open_robot(lab: Lab, mode: str, seed: int, clock: Clock) -> Iterator[RobotArm]:
-    """The lab's robot for `mode`, connected; simulators are started and stopped around it."""
+def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
+               simulators: list[dict] | None = None) -> Iterator[RobotArm]:
+    """The lab's robot for `mode`, connected; simulators are started and stopped around it.
+
+    The ready line of each simulator process started is appended to `simulators`.
+    """
     robot = lab.robot
     if mode == "virtual":
         if not robot.simulate or robot.simulator is None:
@@ -93,7 +97,10 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock) -> Iterator[RobotAr
     with contextlib.ExitStack() as stack:
         endpoint = None
         if robot.simulate:
-            endpoint = stack.enter_context(SimProcess.for_robot(lab.path, seed)).endpoint
+            proc = stack.enter_context(SimProcess.for_robot(lab.path, seed))
+            if simulators is not None:
+                simulators.append(proc.info)
+            endpoint = proc.endpoint
         arm = robot.spec.open(endpoint)
         stack.enter_context(arm)
         yield arm
@@ -132,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
     observers = Observers()   # recorders and samplers attach here
     meta = {"tool": {"name": "hil-bench", "version": __version__},
             "lab": {"name": lab.name, "source": str(lab.path), "robot": ""},
-            "mode": args.mode, "seed": seed, "started_utc": started}
+            "mode": args.mode, "seed": seed, "started_utc": started, "simulators": []}
     try:
-        with open_robot(lab, args.mode, seed, clock) as arm:
+        with open_robot(lab, args.mode, seed, clock, meta["simulators"]) as arm:
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
             observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
