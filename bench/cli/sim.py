@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "when ready; stops cleanly on SIGINT or SIGTERM.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  hil-bench sim serve --port 5020 &\n"
-               "  mbpoll -m tcp -p 5020 -a 1 -0 -r 0 -c 6 -t 4:float -1 127.0.0.1")
+               "  mbpoll -m tcp -p 5020 -a 1 -0 -r 0 -c 6 -t 4:float -B -1 127.0.0.1")
     s.add_argument("--lab", default="sim", help="lab name or file (default: sim)")
     s.add_argument("--device", default="robot", choices=["robot"], help="which device to serve")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
