@@ -1,24 +1,43 @@
-"""ISO 9283:1998 pose characteristics, vectorised with numpy. Positions in mm, angles in degrees.
+"""ISO 9283:1998 pose accuracy and repeatability (clause 7.2), vectorised with numpy.
 
-- Pose accuracy (clause 7.2.1): the barycentre G of the n attained positions, and
-  AP_p = |G - commanded|, with components AP_x = x̄ - x_c, AP_y = ȳ - y_c, AP_z = z̄ - z_c.
-  It is measured from the **commanded** pose, never from the first attained one.
-- Pose repeatability (clause 7.2.2): l_j = |P_j - G|, RP_l = l̄ + 3 S_l with the **sample**
-  standard deviation S_l = sqrt(sum (l_j - l̄)^2 / (n - 1)).
+Positions in mm, angles in degrees. Other characteristics live next to this module:
+`distance` (7.4 AD/RD), `multidir` (7.3 vAP), `stabilisation` (7.5 / 7.6), `drift` (7.7),
+`path` (8.2 AT/RT) and `timedomain` (teleoperation figures, not from the standard).
 
-Failure modes: ValueError for arrays of the wrong shape; fewer than 2 samples give RP = NaN
-(which any limit judges as a fail).
+- Pose accuracy (7.2.1): the barycentre G = (x̄, ȳ, z̄) of the n attained positions and
+  AP_p = |G - Pc|, with AP_x = x̄ - x_c, AP_y = ȳ - y_c, AP_z = z̄ - z_c. The reference is the
+  **commanded** pose, never the first attained one nor the mean of all poses. Orientation:
+  AP_a = ā - a_c (likewise b, c), where each a_j - a_c is the signed error about the command frame's
+  x axis (see `rotation.orientation_error`).
+- Pose repeatability (7.2.2): l_j = |P_j - G|, RP_l = l̄ + 3 S_l with the **sample** standard
+  deviation S_l = sqrt(sum (l_j - l̄)^2 / (n - 1)); orientation RP_a = +-3 S_a (likewise b, c),
+  reported as the positive half-width 3 S_a.
+- Everything is per commanded pose; poses are never pooled (`pose_table` groups by pose name).
+- `worst` (not an ISO characteristic): the largest single-visit distance |P_j - Pc|, mm, for a
+  surgical "no single placement beyond 2 mm" requirement.
+
+Failure modes: ValueError for arrays of the wrong shape or a pose name with more than one
+commanded pose; fewer than 2 samples give RP = NaN (which any limit judges as a fail).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
+from typing import Sequence
 
 import numpy as np
+
+from bench.metrics.rotation import orientation_error
+
+NAN = float("nan")
 
 
 @dataclass(frozen=True)
 class PoseStats:
-    """AP/RP figures of one commanded pose."""
+    """ISO 9283 figures of one commanded pose: mm for positions, degrees for orientation.
+
+    Orientation fields are None when no orientation was measured.
+    """
 
     n: int
     AP: float
@@ -26,10 +45,23 @@ class PoseStats:
     APy: float
     APz: float
     RP: float
+    worst: float = NAN
+    APa: float | None = None
+    APb: float | None = None
+    APc: float | None = None
+    RPa: float | None = None
+    RPb: float | None = None
+    RPc: float | None = None
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"n": self.n, "AP": self.AP, "APx": self.APx, "APy": self.APy, "APz": self.APz,
-                "RP": self.RP}
+        """Figures as a dict; orientation keys only when measured."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) is not None}
+
+    @classmethod
+    def empty(cls) -> "PoseStats":
+        """A pose that was never measured: NaN everywhere (fails any limit)."""
+        return cls(0, NAN, NAN, NAN, NAN, NAN, NAN)
 
 
 def _positions(attained: np.ndarray) -> np.ndarray:
@@ -55,13 +87,103 @@ def pose_repeatability(attained: np.ndarray) -> float:
     """RP_l = l̄ + 3 S_l (sample deviation, n - 1), mm. NaN for fewer than 2 samples."""
     p = _positions(attained)
     if len(p) < 2:
-        return float("nan")
+        return NAN
     l = np.linalg.norm(p - p.mean(axis=0), axis=1)
     return float(l.mean() + 3.0 * l.std(ddof=1))
 
 
 def pose_stats(commanded: np.ndarray, attained: np.ndarray) -> PoseStats:
-    """AP and RP of one pose."""
-    ap, comp = pose_accuracy(commanded, attained)
-    return PoseStats(n=len(_positions(attained)), AP=ap, APx=float(comp[0]),
-                     APy=float(comp[1]), APz=float(comp[2]), RP=pose_repeatability(attained))
+    """AP, RP and worst single error of one pose; orientation too when both have 6 columns."""
+    att = np.asarray(attained, dtype=float)
+    cmd = np.broadcast_to(np.asarray(commanded, dtype=float), (len(att), np.size(commanded)))
+    return pose_table(np.zeros(len(att), dtype=int), cmd, att)[0]
+
+
+def _group(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(unique labels, index of each label's first row, label index of every row).
+
+    Small non-negative integer labels take a sort-free path (bincount), so a million rows
+    group in milliseconds; anything else goes through np.unique.
+    """
+    if lab.dtype.kind in "iu" and lab.size and lab.min() >= 0 and lab.max() < 1_000_000:
+        present = np.bincount(lab) > 0
+        uniq = np.flatnonzero(present)
+        remap = np.cumsum(present) - 1
+        inv = remap[lab]
+        first = np.full(len(uniq), len(lab))
+        np.minimum.at(first, inv, np.arange(len(lab)))
+        return uniq, first, inv
+    return np.unique(lab, return_index=True, return_inverse=True)
+
+
+def pose_table(labels: Sequence | np.ndarray, commanded: np.ndarray,
+               attained: np.ndarray) -> dict:
+    """Per-pose ISO 9283 figures for many visits at once, in one vectorised pass.
+
+    `labels` (n,) names the commanded pose of each row (any hashable; ints are fastest),
+    `commanded` and `attained` are (n, 3) positions in mm or (n, 6) poses with angles in degrees.
+    Returns {label: PoseStats} in order of first appearance. Orientation figures are computed
+    when both arrays have 6 columns. Raises ValueError on mismatched shapes or when one label has
+    rows with different commanded poses (per-pose statistics need one command per pose).
+    """
+    att = np.asarray(attained, dtype=float)
+    cmd = np.asarray(commanded, dtype=float)
+    lab = np.asarray(labels)
+    if att.ndim != 2 or att.shape[1] not in (3, 6) or cmd.shape != att.shape \
+            or lab.shape != (len(att),):
+        raise ValueError(f"labels (n,), commanded and attained (n, 3|6) must match: got "
+                         f"{lab.shape}, {cmd.shape}, {att.shape}")
+    if len(att) == 0:
+        return {}
+    uniq, first, inv = _group(lab)
+    k = len(uniq)
+    count = np.bincount(inv, minlength=k).astype(float)
+
+    def gmean(v: np.ndarray) -> np.ndarray:
+        return np.bincount(inv, weights=v, minlength=k) / count
+
+    def gstd(v: np.ndarray, mean: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ss = np.bincount(inv, weights=(v - mean[inv]) ** 2, minlength=k)
+            return np.where(count > 1, np.sqrt(ss / np.maximum(count - 1, 1)), np.nan)
+
+    cfirst = cmd[first]                                      # one command per pose
+    spread = np.abs(cmd - cfirst[inv]).max(axis=1)
+    if np.any(spread > 1e-6):
+        bad = uniq[inv[np.argmax(spread)]]
+        raise ValueError(f"pose {bad!r} has more than one commanded pose")
+    cpos = cfirst[:, :3]
+    g = np.stack([gmean(att[:, i]) for i in range(3)], axis=1)
+    ap = g - cpos
+    dev = att[:, :3] - g[inv]
+    l = np.sqrt(np.einsum("ij,ij->i", dev, dev))
+    lbar = gmean(l)
+    rp = lbar + 3.0 * gstd(l, lbar)
+    err = att[:, :3] - cmd[:, :3]
+    single = np.sqrt(np.einsum("ij,ij->i", err, err))
+    worst = np.full(k, -np.inf)
+    np.maximum.at(worst, inv, single)
+    orient = None
+    if att.shape[1] == 6:
+        # errors per row against the pose's command; commands repeat, so convert them once
+        oe = np.empty((len(att), 3))
+        for i in range(k):
+            rows = inv == i if k > 1 else slice(None)
+            oe[rows] = orientation_error(cfirst[i, 3:], att[rows, 3:])
+        om = np.stack([gmean(oe[:, i]) for i in range(3)], axis=1)
+        osd = np.stack([3.0 * gstd(oe[:, i], om[:, i]) for i in range(3)], axis=1)
+        orient = (om, osd)
+    order = np.argsort(first, kind="stable")
+    out = {}
+    for i in order:
+        extra = {}
+        if orient is not None:
+            om, osd = orient
+            extra = dict(APa=float(om[i, 0]), APb=float(om[i, 1]), APc=float(om[i, 2]),
+                         RPa=float(osd[i, 0]), RPb=float(osd[i, 1]), RPc=float(osd[i, 2]))
+        key = uniq[i].item() if hasattr(uniq[i], "item") else uniq[i]
+        out[key] = PoseStats(
+            n=int(count[i]), AP=float(math.hypot(*ap[i])), APx=float(ap[i, 0]),
+            APy=float(ap[i, 1]), APz=float(ap[i, 2]), RP=float(rp[i]), worst=float(worst[i]),
+            **extra)
+    return out
