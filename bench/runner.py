@@ -63,6 +63,13 @@ def wait_arrived(arm: RobotArm, clock: Clock, seq: int, label: str, timeout_s: f
         clock.sleep(poll_s)
 
 
+def check_scenario(sc: Scenario, workspace: Workspace) -> None:
+    """Raise SafetyError if any pose or the commanded speed is outside the envelope."""
+    for name, target in sc.poses.items():
+        workspace.check(target, f"{sc.source}: pose {name}")
+    workspace.check_motion(sc.speed_mm_s, f"{sc.source}: speed")
+
+
 def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
                       workspace: Workspace | None = None,
                       progress: Progress | None = None,
@@ -73,8 +80,7 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
     """
     obs = observer or RunObserver()
     if workspace is not None:           # refuse the whole run before the first motion
-        for name, target in sc.poses.items():
-            workspace.check(target, f"{sc.source}: pose {name}")
+        check_scenario(sc, workspace)
     samples: list[Sample] = []
     try:
         for cycle in range(1, sc.cycles + 1):

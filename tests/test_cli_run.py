@@ -98,7 +98,7 @@ def test_failed_tolerance_exits_1_with_report(tmp_path: Path) -> None:
     (GOOD.replace("cycles: 5", "cycels: 5") % "0.1 mm", r"sc.yaml:\d+: cycels: unknown key"),
     (GOOD.replace("cycles: 5", "cycles: five") % "0.1 mm", r"sc.yaml:\d+: cycles: expected an int"),
     (GOOD % "0.1 furlong", r"sc.yaml:\d+: tolerances.RP.max: unit 'furlong'"),
-    (GOOD.replace("x: 420", "x: 4200") % "0.1 mm", r"pose B .* outside the workspace: x = 4200"),
+    (GOOD.replace("x: 420", "x: 4200") % "0.1 mm", r"pose B .* outside the box workspace: x = 4200"),
     ("name: x\nposes: [1, 2\n", r"sc.yaml:\d+: YAML syntax error"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_report(tmp_path: Path, body: str,

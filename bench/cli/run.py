@@ -23,7 +23,7 @@ from bench.limits import Outcome
 from bench.observer import Observers
 from bench.paths import builtin_names
 from bench.report import build_report, print_table, write_json_atomic
-from bench.runner import Sample, run_pose_scenario
+from bench.runner import Sample, check_scenario, run_pose_scenario
 from bench.scenario import Scenario, load_scenario
 from bench.simproc import SimProcess
 from drivers.config import Section
@@ -116,8 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise SafetyError(f"{lab.path}: the robot is real hardware; motion needs --arm "
                           f"(or {ARM_ENV}=1). Nothing was sent.")
     if lab.robot.workspace is not None:
-        for name, target in sc.poses.items():
-            lab.robot.workspace.check(target, f"{sc.source}: pose {name}")
+        check_scenario(sc, lab.robot.workspace)
     seed = sc.seed if args.seed is None else args.seed
     out = _out_dir(args.out, sc.name)
     clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
