@@ -1,4 +1,4 @@
-"""Finding built-in data by name: labs (`sim`), scenarios (`iso9283`).
+"""Finding built-in data by name: labs (`sim`), scenarios (`iso9283`), networks (`5g-urban`).
 
 A bare name (no slash, no .yaml) is a built-in; anything else is a file path. Raises ConfigError
 listing the built-ins when a name is unknown, or naming the file when a path does not exist.
@@ -16,6 +16,8 @@ def _builtin_dir(kind: str) -> Path:
         return Path(str(files("hardware")))
     if kind == "scenario":
         return Path(str(files("bench") / "scenarios"))
+    if kind == "network":
+        return Path(str(files("fixtures") / "networks"))
     raise KeyError(kind)
 
 

@@ -1,6 +1,6 @@
 """Quantities with units in configuration files: ``"0.5 s"``, ``"20 ms"``, ``"1.0 mm"``, ``"250 mm/s"``.
 
-A bare number is taken in the field's base unit. Base units: mm, deg, s, mm/s, deg/s, mm/s^2, Hz.
+A bare number is taken in the field's base unit. Base units: mm, deg, s, mm/s, deg/s, mm/s^2, Hz, bit/s, B (bytes).
 Failure mode: `UnitError` (a ValueError) with a message that says what was expected.
 """
 from __future__ import annotations
@@ -21,6 +21,9 @@ _UNITS: dict[str, dict[str, float]] = {
     "dB": {"dB": 1.0},
     "dBm": {"dBm": 1.0},
     "%": {"%": 1.0},
+    "bit/s": {"bit/s": 1.0, "kbit/s": 1e3, "Mbit/s": 1e6, "Gbit/s": 1e9,
+              "B/s": 8.0, "kB/s": 8e3, "MB/s": 8e6},
+    "B": {"B": 1.0, "kB": 1e3, "KiB": 1024.0, "MB": 1e6, "MiB": 1048576.0},
 }
 
 _NUM = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)?\s*$")

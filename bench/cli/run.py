@@ -18,9 +18,10 @@ from typing import Iterator
 from bench import __version__
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
+from bench.impair import ImpairedArm, Profile, load_profile
 from bench.lab import Lab, load_lab
 from bench.limits import Outcome
-from bench.observer import Observers
+from bench.observer import Observers, RunObserver
 from bench.paths import builtin_names
 from bench.report import build_report, print_table, write_json_atomic
 from bench.runner import Sample, check_scenario, run_pose_scenario
@@ -59,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="wire: real sockets, real time (default); virtual: in-process simulator "
                         "on a virtual clock (simulated labs only)")
     p.add_argument("--seed", type=int, default=None, help="simulator seed (default: scenario's)")
+    p.add_argument("--network", default=None, metavar="NAME|FILE",
+                   help="network profile for the robot link (built-in name or YAML file); "
+                        "see `hil-bench netem profiles`")
     p.add_argument("--arm", action="store_true",
                    help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -79,11 +83,24 @@ def _out_dir(arg: str | None, scenario: str) -> Path:
 
 @contextlib.contextmanager
 def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
-               simulators: list[dict] | None = None) -> Iterator[RobotArm]:
+               simulators: list[dict] | None = None, network: Profile | None = None,
+               observer: RunObserver | None = None) -> Iterator[RobotArm]:
     """The lab's robot for `mode`, connected; simulators are started and stopped around it.
 
-    The ready line of each simulator process started is appended to `simulators`.
+    The ready line of each simulator process started is appended to `simulators`. With a
+    `network` profile the robot link is impaired (virtual mode: `ImpairedArm`), and every
+    injected delay, loss and outage is told to `observer`.
     """
+    if network is not None and not network.ideal:
+        if mode != "virtual":
+            raise ConfigError("--network in wire mode is not available yet (use --mode virtual)")
+        link = getattr(lab.robot.spec, "link", None)
+        with open_robot(lab, mode, seed, clock, simulators) as inner:
+            arm = ImpairedArm(inner, network, clock, seed, observer,
+                              timeout_s=getattr(link, "timeout_s", 0.5),
+                              retries=getattr(link, "retries", 0))
+            yield arm   # already connected: the inner arm was opened by the call above
+        return
     robot = lab.robot
     if mode == "virtual":
         if not robot.simulate or robot.simulator is None:
@@ -118,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if lab.robot.workspace is not None:
         check_scenario(sc, lab.robot.workspace)
     seed = sc.seed if args.seed is None else args.seed
+    network = load_profile(args.network) if args.network else None
     out = _out_dir(args.out, sc.name)
     clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -125,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr,
                                                                      flush=True))
     log(f"hil-bench {__version__}: scenario {sc.name} ({len(sc.poses)} poses x {sc.cycles} "
-        f"cycles), lab {lab.name}, mode {args.mode}, seed {seed}")
+        f"cycles), lab {lab.name}, mode {args.mode}, seed {seed}, "
+        f"network {network.name if network else 'none'}")
 
     def progress(cycle: int, total: int, samples: list[Sample]) -> None:
         last = samples[-len(sc.poses):]
@@ -138,9 +157,11 @@ def run(args: argparse.Namespace) -> int:
     observers = Observers()   # recorders and samplers attach here
     meta = {"tool": {"name": "hil-bench", "version": __version__},
             "lab": {"name": lab.name, "source": str(lab.path), "robot": ""},
-            "mode": args.mode, "seed": seed, "started_utc": started, "simulators": []}
+            "mode": args.mode, "seed": seed, "started_utc": started, "simulators": [],
+            "network": network.summary() if network else None}
     try:
-        with open_robot(lab, args.mode, seed, clock, meta["simulators"]) as arm:
+        with open_robot(lab, args.mode, seed, clock, meta["simulators"], network,
+                        observers) as arm:
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
             observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
