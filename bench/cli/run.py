@@ -26,6 +26,7 @@ from bench.paths import builtin_names
 from bench.report import build_report, print_table, write_json_atomic
 from bench.runner import Sample, check_scenario, run_pose_scenario
 from bench.scenario import Scenario, load_scenario
+from bench.session.recorder import SessionRecorder
 from bench.simproc import SimProcess
 from drivers.config import Section
 from drivers.errors import BenchError, ConfigError, SafetyError
@@ -155,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     samples: list[Sample] = []
     error: BenchError | None = None
     observers = Observers()   # recorders and samplers attach here
+    session_path = Path(getattr(args, "session", None) or out / "session.mcap")
+    observers.add(SessionRecorder(session_path, scenario=sc))
     meta = {"tool": {"name": "hil-bench", "version": __version__},
             "lab": {"name": lab.name, "source": str(lab.path), "robot": ""},
             "mode": args.mode, "seed": seed, "started_utc": started, "simulators": [],
@@ -183,5 +186,6 @@ def run(args: argparse.Namespace) -> int:
         log(f"run aborted after {len(samples)} samples; partial data in {out / 'report.json'}")
         raise error
     print_table(sc, ev, sys.stdout)
-    print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json'}")
+    print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json'}   "
+          f"session: {session_path}")
     return 1 if ev.outcome is Outcome.FAIL else 0

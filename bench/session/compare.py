@@ -1,0 +1,175 @@
+"""Comparing a replay with its original: per-target final error, time to arrive, tracking error,
+and the verdict of each against the scenario's tolerances.
+
+Units: mm for errors, seconds for times. The accumulators take one event at a time, so a long
+session is compared in constant memory (only the labelled target visits are kept, a few per
+target and cycle).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.evaluate import evaluate
+from bench.limits import Outcome
+from bench.runner import Sample
+from bench.scenario import Scenario
+from drivers.pose import Pose
+
+
+@dataclass
+class Tracking:
+    """Running statistics of |pose - last commanded target| for unlabelled pose reads (mm)."""
+
+    n: int = 0
+    sum_sq: float = 0.0
+    max_mm: float = 0.0
+
+    def add(self, err_mm: float) -> None:
+        self.n += 1
+        self.sum_sq += err_mm * err_mm
+        if err_mm > self.max_mm:
+            self.max_mm = err_mm
+
+    @property
+    def rms_mm(self) -> float:
+        return math.sqrt(self.sum_sq / self.n) if self.n else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "rms_mm": _num(self.rms_mm), "max_mm": _num(self.max_mm)}
+
+
+@dataclass
+class Side:
+    """What one run (original or replay) did: target visits, arrivals, tracking error."""
+
+    samples: list[Sample] = field(default_factory=list)
+    arrivals: list[float | None] = field(default_factory=list)   # per command, s (None: never)
+    tracking: Tracking = field(default_factory=Tracking)
+    last_target: Pose | None = None
+    last_label: str = ""
+    t_command_ns: int = 0
+    t_arrived_ns: int = 0
+    visits: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    truncated: bool = False
+
+    def command(self, t_ns: int, label: str, target: Pose) -> None:
+        self.last_target, self.last_label, self.t_command_ns = target, label, t_ns
+        self.t_arrived_ns = 0
+        self.arrivals.append(None)
+
+    def arrived(self, t_ns: int) -> None:
+        if self.arrivals and self.arrivals[-1] is None:
+            self.arrivals[-1] = (t_ns - self.t_command_ns) / 1e9
+            self.t_arrived_ns = t_ns
+
+    def pose(self, t_ns: int, pose: Pose, label: str) -> None:
+        if self.last_target is None:
+            return
+        if not label:
+            self.tracking.add(pose.distance_to(self.last_target))
+            return
+        cycle = self.visits.get(label, 0) + 1
+        self.visits[label] = cycle
+        self.samples.append(Sample(label, cycle, self.last_target, pose, self.t_command_ns,
+                                   self.t_arrived_ns or t_ns, t_ns))
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """One target visit in both runs."""
+
+    label: str
+    cycle: int
+    error_original_mm: float
+    error_replay_mm: float | None
+    difference_mm: float | None          # distance between the two attained poses
+    arrive_original_s: float | None
+    arrive_replay_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: _num(v) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of a replay next to the original's."""
+
+    session: str
+    mode: str
+    network: str
+    targets: list[TargetRow]
+    verdict_original: str
+    verdict_replay: str
+    tracking_original: dict[str, Any]
+    tracking_replay: dict[str, Any]
+    max_difference_mm: float | None
+    commands: int
+    duration_s: float
+    wall_s: float
+    new_session: str | None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when the replay completed and its verdict is pass or marginal."""
+        return self.error is None and self.verdict_replay in ("pass", "marginal")
+
+    @property
+    def same_verdict(self) -> bool:
+        return self.verdict_original == self.verdict_replay
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"session": self.session, "mode": self.mode, "network": self.network,
+                "passed": self.passed, "verdict_original": self.verdict_original,
+                "verdict_replay": self.verdict_replay, "same_verdict": self.same_verdict,
+                "max_difference_mm": _num(self.max_difference_mm), "commands": self.commands,
+                "duration_s": self.duration_s, "wall_s": self.wall_s,
+                "tracking_original": self.tracking_original,
+                "tracking_replay": self.tracking_replay, "targets": [t.as_dict()
+                                                                     for t in self.targets],
+                "new_session": self.new_session, "error": self.error, "notes": self.notes}
+
+
+def _num(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+def verdict_of(sc: Scenario | None, side: Side) -> str:
+    """pass/marginal/fail of a side's target visits against the scenario's tolerances
+    ("error" when the run stopped on an error, "n/a" without a scenario or visits)."""
+    if side.error:
+        return "error"
+    if sc is None or not side.samples:
+        return "n/a"
+    names = {s.pose for s in side.samples}
+    judged = dataclasses.replace(sc, poses={k: p for k, p in sc.poses.items() if k in names}
+                                 or sc.poses)
+    return evaluate(judged, side.samples).outcome.value
+
+
+def target_rows(orig: Side, new: Side) -> list[TargetRow]:
+    """Pair the visits of both sides by (label, cycle)."""
+    by_key = {(s.pose, s.cycle): s for s in new.samples}
+    rows = []
+    for s in orig.samples:
+        r = by_key.get((s.pose, s.cycle))
+        rows.append(TargetRow(
+            s.pose, s.cycle, s.commanded.distance_to(s.attained),
+            r.commanded.distance_to(r.attained) if r else None,
+            s.attained.distance_to(r.attained) if r else None,
+            (s.t_arrived_ns - s.t_command_ns) / 1e9 if s.t_arrived_ns != s.t_measured_ns
+            else None,
+            (r.t_arrived_ns - r.t_command_ns) / 1e9 if r and r.t_arrived_ns != r.t_measured_ns
+            else None))
+    return rows
+
+
+def worst(outcomes: list[str]) -> str:
+    """The worst of pass/marginal/fail strings (others pass through)."""
+    known = [Outcome(o) for o in outcomes if o in ("pass", "marginal", "fail")]
+    return Outcome.worst(known).value if known else "n/a"

@@ -1,0 +1,177 @@
+"""`SessionWriter`: an MCAP file written as things happen, safe against a killed process.
+
+Messages go into MCAP chunks; a chunk is closed and handed to the operating system at least every
+`flush_interval_s` (100 ms by default): inline when a message arrives and the last flush is older
+than the interval, and from a small background thread when the bench is quiet. A process killed
+with SIGKILL therefore leaves a file whose complete chunks are all readable (the kernel keeps what
+was written; `fsync` is only needed against power loss and is done once at `close`). A file closed
+normally gets the MCAP data-end record, summary (schemas, channels, statistics), chunk and message
+indexes and footer.
+
+Failure modes: OSError when the file cannot be created or written; ValueError for an unknown topic
+or a message that is not JSON-serialisable (NaN is written as null rather than failing a run).
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mcap.writer import CompressionType, Writer
+
+from bench.session.schema import FORMAT, PROFILE, SCHEMAS, T_META, schema_bytes
+
+FLUSH_INTERVAL_S = 0.1
+#: a chunk is also closed when it grows past this (bounds memory on fast virtual runs)
+CHUNK_SIZE = 256 * 1024
+
+_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
+
+
+def _clean(v: Any) -> Any:
+    """NaN/inf are not JSON: write them as null (only walked when encoding failed the fast path)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    """Compact JSON bytes of `data`; non-finite floats become null. Raises ValueError."""
+    try:
+        text = _encoder.encode(data)
+    except TypeError as exc:
+        raise ValueError(f"session message is not JSON-serialisable: {exc}") from None
+    if "NaN" in text or "Infinity" in text:
+        text = json.dumps(_clean(data), separators=(",", ":"), allow_nan=False)
+    return text.encode()
+
+
+def git_commit(start: Path | None = None) -> str | None:
+    """The git commit of the source tree the bench runs from, or None (not a checkout, no git)."""
+    here = start or Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=2.0)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+class SessionWriter:
+    """Writes one session file. Thread-safe; use as a context manager or call `close()`."""
+
+    def __init__(self, path: str | Path, *, flush_interval_s: float = FLUSH_INTERVAL_S,
+                 chunk_size: int = CHUNK_SIZE, background_flush: bool = True) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.flush_interval_s = float(flush_interval_s)
+        self._fh = open(self.path, "wb")
+        self._mcap = Writer(self._fh, chunk_size=chunk_size, compression=CompressionType.ZSTD)
+        self._mcap.start(profile=PROFILE, library="hil-bench")
+        self._channels: dict[str, int] = {}
+        for topic in SCHEMAS:
+            sid = self._mcap.register_schema(SCHEMAS[topic]["title"], "jsonschema",
+                                             schema_bytes(topic))
+            self._channels[topic] = self._mcap.register_channel(topic, "json", sid)
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._seq = 0
+        self._last_flush = time.monotonic()
+        self.closed = False
+        self.messages = 0
+        self._mcap.flush()       # header, schemas and channels are on disk before any message
+        self._fh.flush()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # an interrupted run (Ctrl-C, an exception the caller did not catch) still finishes
+        # its file at interpreter exit; only a killed process leaves a truncated one
+        atexit.register(self.close)
+        if background_flush:
+            self._thread = threading.Thread(target=self._flusher, name="session-flush",
+                                            daemon=True)
+            self._thread.start()
+
+    def write(self, topic: str, t_ns: int, data: dict[str, Any]) -> None:
+        """Append one message on `topic` at `t_ns` (int ns, >= 0). Raises ValueError."""
+        cid = self._channels.get(topic)
+        if cid is None:
+            raise ValueError(f"unknown session topic {topic!r} (known: {', '.join(SCHEMAS)})")
+        payload = encode(data)
+        t = max(0, int(t_ns))
+        with self._lock:
+            if self.closed:
+                return
+            self._seq += 1
+            self._mcap.add_message(cid, t, payload, t, self._seq)
+            self._pending += 1
+            self.messages += 1
+            now = time.monotonic()
+            if now - self._last_flush >= self.flush_interval_s:
+                self._flush_locked(now)
+
+    def write_metadata(self, t_ns: int, meta: dict[str, Any]) -> None:
+        """The session's metadata: a message on /session/metadata and an MCAP metadata record
+        ``hil-bench`` (string values, for tools that list metadata)."""
+        meta = {"format": FORMAT, **meta}
+        self.write(T_META, t_ns, meta)
+        flat = {k: (v if isinstance(v, str) else json.dumps(_clean(v), sort_keys=True))
+                for k, v in meta.items()}
+        with self._lock:
+            if not self.closed:
+                self._mcap.add_metadata("hil-bench", flat)
+                self._flush_locked(time.monotonic())
+
+    def flush(self) -> None:
+        """Close the open chunk and hand everything to the OS now."""
+        with self._lock:
+            if not self.closed:
+                self._flush_locked(time.monotonic())
+
+    def _flush_locked(self, now: float) -> None:
+        self._mcap.flush()       # finalises the chunk, writes its message indexes, flushes fh
+        self._pending = 0
+        self._last_flush = now
+
+    def _flusher(self) -> None:
+        # Wakes twice per interval so a quiet bench still gets its last messages on disk in time.
+        while not self._stop.wait(self.flush_interval_s / 2):
+            with self._lock:
+                if self.closed:
+                    return
+                if self._pending:
+                    self._flush_locked(time.monotonic())
+
+    def close(self) -> None:
+        """Finish the file (summary, indexes, footer), fsync and close. Safe to call twice."""
+        self._stop.set()
+        atexit.unregister(self.close)
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            try:
+                self._mcap.finish()
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            finally:
+                self._fh.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=1.0)
+
+    def __enter__(self) -> "SessionWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
