@@ -15,6 +15,8 @@ import traceback
 from bench import __version__
 from bench.cli import run as run_cmd
 from bench.cli import netem as netem_cmd
+from bench.cli import record as record_cmd
+from bench.cli import replay as replay_cmd
 from bench.cli import session as session_cmd
 from bench.cli import sim as sim_cmd
 from bench.cli import trace as trace_cmd
@@ -23,7 +25,7 @@ from drivers.errors import BenchError
 EXIT_PASS, EXIT_FAIL, EXIT_CONFIG, EXIT_DEVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 #: subcommand modules; a new command adds its module here
-COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, session_cmd]
+COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd]
 
 EPILOG = """\
 exit codes: 0 pass (or marginal), 1 a tolerance failed, 2 bad input or configuration,

@@ -22,3 +22,10 @@ def wrap(arm: RobotArm, network: str | None, session: str | Path, clock: Clock,
     if network in (None, "recorded", "ideal", "none"):
         return arm
     raise ConfigError(f"--network {network}: network profiles are not available in this build")
+
+
+def wrap_for_run(arm: RobotArm, network: str | None, clock: Clock, obs: RunObserver,
+                 seed: int) -> RobotArm:
+    if network in (None, "ideal", "none"):
+        return arm
+    raise ConfigError(f"--network {network}: network profiles are not available in this build")

@@ -1,0 +1,85 @@
+"""`hil-bench replay SESSION`: re-issue a recorded session's commands and compare the outcome.
+
+Prints one row per target visit (final error in both runs, the difference between the two
+attained poses, time to arrive), the tracking (time-domain) error of both runs and both verdicts.
+Exit codes: 0 replay passes (pass/marginal), 1 replay fails its tolerances, 2 bad input,
+3 device error during the replay.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from bench.session.compare import Comparison
+from bench.session.replay import MODES, replay_session
+from drivers.errors import DeviceError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "replay", help="replay a recorded session and compare with the original",
+        description="Re-issue a session's commands with their recorded timing against the lab's "
+                    "robot (virtual: in-process simulator on a virtual clock; wire: over the real "
+                    "protocol, simulator processes for simulated labs), under the recorded "
+                    "network delays or another profile, and compare with the original.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  hil-bench replay fixtures/sessions/iso-cube.mcap\n"
+               "  hil-bench replay fixtures/sessions/teleop-stream.mcap --network "
+               "telesurgery-300ms --json\n"
+               "  hil-bench replay runs/x/session.mcap --mode wire --out /tmp/replayed.mcap")
+    p.add_argument("session", help="session file (.mcap)")
+    p.add_argument("--network", default=None,
+                   help="recorded (default: the delays recorded in the session), ideal, or a "
+                        "network profile name or file")
+    p.add_argument("--mode", choices=MODES, default="virtual",
+                   help="virtual (default, in-process, faster than real time) or wire")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="time scale of the operator's timing (2 = twice as fast); default 1")
+    p.add_argument("--lab", default=None, help="lab file or name (default: the session's lab)")
+    p.add_argument("--seed", type=int, default=None, help="simulator seed (default: recorded)")
+    p.add_argument("--out", default=None, help="write the replay as a new session file")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(func=run)
+
+
+def print_comparison(c: Comparison, out=sys.stdout) -> None:
+    def f(v: float | None, w: int = 8, p: int = 4) -> str:
+        return f"{v:{w}.{p}f}" if v is not None else f"{'-':>{w}}"
+
+    out.write(f"replay of {c.session} ({c.mode}, network {c.network}): {c.commands} commands, "
+              f"{c.duration_s:.3f} s session time in {c.wall_s:.3f} s\n")
+    if c.targets:
+        out.write(f"{'target':<10}{'cycle':>6}  {'err orig':>8}  {'err new':>8}  {'diff':>8}  "
+                  f"{'t orig s':>8}  {'t new s':>8}\n")
+        rows = c.targets if len(c.targets) <= 40 else c.targets[:20] + c.targets[-20:]
+        for r in rows:
+            out.write(f"{r.label:<10}{r.cycle:>6}  {f(r.error_original_mm)}  "
+                      f"{f(r.error_replay_mm)}  {f(r.difference_mm)}  "
+                      f"{f(r.arrive_original_s, 8, 3)}  {f(r.arrive_replay_s, 8, 3)}\n")
+    to, tn = c.tracking_original, c.tracking_replay
+    if tn["n"]:
+        out.write(f"tracking error (pose vs last setpoint, {tn['n']} samples): RMS "
+                  f"{f(to['rms_mm'], 0, 3)} -> {f(tn['rms_mm'], 0, 3)} mm, max "
+                  f"{f(to['max_mm'], 0, 3)} -> {f(tn['max_mm'], 0, 3)} mm\n")
+    for note in c.notes:
+        out.write(f"note: {note}\n")
+    if c.error:
+        out.write(f"replay error: {c.error}\n")
+    out.write(f"verdict: original {c.verdict_original.upper()}, replay "
+              f"{c.verdict_replay.upper()}"
+              f"{'' if c.max_difference_mm is None else f', largest pose difference {c.max_difference_mm:.4f} mm'}\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    c = replay_session(args.session, mode=args.mode, network=args.network, speed=args.speed,
+                       record_to=args.out, lab=args.lab, seed=args.seed)
+    if args.json:
+        print(json.dumps(c.as_dict(), indent=2))
+    else:
+        print_comparison(c)
+    if c.error:
+        if not args.json:
+            raise DeviceError(c.error)
+        return 3
+    return 0 if c.passed or c.verdict_replay == "n/a" else 1
