@@ -89,7 +89,9 @@ def _record_arm(args: argparse.Namespace, out: Path) -> int:
         raise SafetyError(f"{lab.path}: the robot is real hardware; streaming motion needs --arm. "
                           "Nothing was sent.")
     seed = 1 if args.seed is None else args.seed
-    clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
+    # following someone else's motion happens in real time whatever the mode
+    virtual = args.mode == "virtual" and not args.follow
+    clock: Clock = VirtualClock() if virtual else RealClock()
     spec = StreamSpec(rate_hz=args.rate or 100.0, duration_s=args.duration or 60.0,
                       amplitude_mm=args.amplitude, seed=seed)
     if args.stream and lab.robot.workspace is not None:

@@ -1,0 +1,132 @@
+"""Crash safety: a recorder killed with SIGKILL at several moments leaves a file that reads back,
+is reported as truncated, and holds everything up to its last flush (at most ~100 ms old)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.session import SessionReader, session_info
+from bench.session.replay import replay_session
+from bench.session.schema import T_COMMAND, T_POSE, T_STATUS
+from bench.simproc import SimProcess
+
+REPO = Path(__file__).resolve().parent.parent
+#: the flush interval is 100 ms; allow for a loaded CI machine on top of it
+STALE_MAX_S = 0.35
+
+# A scenario run in real time on the in-process simulator: commands, status polls, poses.
+SCENARIO_CHILD = textwrap.dedent("""
+    import sys
+    from bench.clock import RealClock
+    from bench.runner import run_pose_scenario
+    from bench.scenario import load_scenario
+    from bench.session import SessionRecorder
+    from drivers.sim.arm import ArmParams
+    from drivers.sim.inprocess import InProcessArm
+    sc = load_scenario("iso9283", cycles=1000)
+    clock = RealClock()
+    rec = SessionRecorder(sys.argv[1], scenario=sc)
+    rec.on_start(clock.now_ns(), {"mode": "wire", "seed": 1, "lab": {"name": "sim"}})
+    with InProcessArm(ArmParams(seed=1), clock.now) as arm:
+        run_pose_scenario(sc, arm, clock, observer=rec)
+""")
+
+
+def _wait_started(path: Path, proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        if path.exists() and path.stat().st_size > 0:
+            try:
+                if session_info(path)["messages"] >= 1:     # the metadata is flushed at once
+                    return
+            except Exception:
+                pass
+        time.sleep(0.01)
+    raise AssertionError("recorder did not start")
+
+
+def _kill_and_check(proc: subprocess.Popen, path: Path, after_s: float) -> dict:
+    time.sleep(after_s)
+    t_kill = time.monotonic_ns()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    info = session_info(path)
+    assert info["truncated"] is True, info
+    assert info["finished"] is False
+    with SessionReader(path) as r:          # every message decodes, in time order per topic
+        last = {}
+        for m in r.messages():
+            assert m.t_ns >= last.get(m.topic, 0)
+            last[m.topic] = m.t_ns
+    if after_s >= 0.15:
+        stale_s = (t_kill - info["end_ns"]) / 1e9
+        assert stale_s < STALE_MAX_S, f"last message {stale_s:.3f} s before the kill"
+    return info
+
+
+@pytest.mark.parametrize("after_s", [0.0, 0.17, 0.45])
+def test_sigkill_during_a_scenario_run(tmp_path: Path, after_s: float) -> None:
+    path = tmp_path / "killed.mcap"
+    proc = subprocess.Popen([sys.executable, "-c", SCENARIO_CHILD, str(path)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_started(path, proc)
+        info = _kill_and_check(proc, path, after_s)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    if after_s > 0:
+        assert info["topics"][T_COMMAND] >= 1 and info["topics"][T_STATUS] >= 10
+        # the cut-off session still replays (up to its last complete chunk) and says so
+        c = replay_session(path)
+        assert c.error is None and c.commands == info["topics"][T_COMMAND]
+        assert any("truncated" in n for n in c.notes)
+
+
+def test_sigkill_the_record_cli_while_following_a_simulator(tmp_path: Path) -> None:
+    """`hil-bench record --follow` against a simulator process; killed twice, at two moments."""
+    with SimProcess.for_robot(REPO / "hardware" / "sim.yaml", 1) as sim:
+        host, port = sim.endpoint
+        for after_s in (0.12, 0.6):
+            path = tmp_path / f"follow-{after_s}.mcap"
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench", "record", "--follow", "--rate", "100",
+                 "--connect", f"{host}:{port}", "-o", str(path), "-q"],
+                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                _wait_started(path, proc)
+                info = _kill_and_check(proc, path, after_s)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+            assert info["topics"][T_POSE] >= after_s * 100 * 0.3
+
+
+def test_sigterm_finishes_the_follow_recording(tmp_path: Path) -> None:
+    """A polite stop (SIGTERM, like Ctrl-C) ends a --follow recording with a finished file."""
+    path = tmp_path / "follow.mcap"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "record", "--follow", "--mode",
+                             "virtual", "--rate", "50", "-o", str(path), "-q"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_started(path, proc)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    info = session_info(path)
+    assert info["truncated"] is False and info["finished"] is True
+    assert info["topics"][T_POSE] > 0
