@@ -2,6 +2,8 @@
 
   hil-bench netem profiles [--json]      list the built-in profiles with their descriptions
   hil-bench netem show NAME|FILE         the parsed profile as JSON (validates a profile file)
+  hil-bench netem proxy --listen HOST:PORT --upstream HOST:PORT --profile NAME|FILE [--seed N]
+                                         TCP impairment proxy until SIGINT/SIGTERM
 
 Exit codes: 0 done, 2 bad input (unknown profile, malformed file).
 """
@@ -11,6 +13,7 @@ import argparse
 import json
 
 from bench.impair import load_profile, profile_names
+from drivers.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = nsub.add_parser("show", help="validate a profile and print it as JSON")
     show.add_argument("profile", help="built-in name or YAML file")
     show.set_defaults(func=show_profile)
-    for mod in _PROXY_COMMANDS:
-        mod(nsub)
+    px = nsub.add_parser(
+        "proxy", help="TCP impairment proxy (own process, until SIGINT/SIGTERM)",
+        description="Forward TCP connections from --listen to --upstream through the profile's "
+                    "impairment (uplink: client to upstream). Prints one JSON line with the "
+                    "endpoint when ready, and one when stopped.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  hil-bench netem proxy --listen 127.0.0.1:1502 "
+               "--upstream 127.0.0.1:5020 --profile 5g-urban --seed 1")
+    px.add_argument("--listen", default="127.0.0.1:0",
+                    help="HOST:PORT to accept on; port 0 picks a free one (default)")
+    px.add_argument("--upstream", required=True, help="HOST:PORT to forward to")
+    _common(px)
+    px.set_defaults(func=proxy)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
@@ -45,5 +59,31 @@ def show_profile(args: argparse.Namespace) -> int:
     return 0
 
 
-#: proxy subcommands register themselves here (see bench/cli/netem_proxy.py)
-_PROXY_COMMANDS: list = []
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", required=True, help="network profile: built-in name or YAML file")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--events", default=None, metavar="FILE",
+                   help="append one JSON line per message (delay, loss, outage) to FILE")
+    p.add_argument("--spin", type=float, default=1.5, metavar="MS",
+                   help="busy-poll this long before each release for precision (default: 1.5)")
+
+
+def proxy(args: argparse.Namespace) -> int:
+    from bench.impair.serve import parse_hostport, run_proxy
+    from bench.impair.tcpproxy import TcpProxy
+
+    listen = parse_hostport(args.listen, "--listen")
+    upstream = parse_hostport(args.upstream, "--upstream")
+    prof = load_profile(args.profile)
+    link = prof.link(args.seed)
+
+    def build(loop, events):
+        try:
+            return TcpProxy(listen, upstream, link, loop, events)
+        except OSError as exc:
+            raise ConfigError(f"--listen: cannot listen on {args.listen}: {exc}") from None
+
+    return run_proxy(build, lambda px: {"proxy": "tcp", "host": listen[0], "port": px.port,
+                                        "upstream": args.upstream, "profile": prof.name,
+                                        "seed": args.seed},
+                     args.events, args.spin / 1000.0)

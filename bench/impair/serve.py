@@ -1,0 +1,53 @@
+"""Proxy processes: build the link, serve until SIGINT/SIGTERM, print ready/stopped JSON lines.
+
+Ready line (stdout, one JSON object), e.g. for the TCP proxy::
+
+    {"event": "ready", "proxy": "tcp", "host": "127.0.0.1", "port": 40123,
+     "upstream": "127.0.0.1:5020", "profile": "5g-urban", "seed": 1, "pid": 1234}
+
+then ``{"event": "stopped", "chunks": N, "lost": N, "bytes": N}`` after a signal.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from contextlib import ExitStack
+from typing import Any, Callable, TextIO
+
+from bench.impair.loop import PreciseLoop, reduce_timer_slack
+from drivers.errors import ConfigError
+
+
+def parse_hostport(text: str, what: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> (host, port); ConfigError naming `what` otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"{what}: expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
+              ready: Callable[[Any], dict[str, Any]],
+              events_path: str | None, spin_s: float) -> int:
+    """Build a proxy on a fresh loop, announce it, and serve until SIGINT/SIGTERM."""
+    reduce_timer_slack()
+    loop = PreciseLoop(spin_s)
+    with ExitStack() as stack:
+        events = None
+        if events_path:
+            try:
+                events = stack.enter_context(open(events_path, "a", encoding="utf-8"))
+            except OSError as exc:
+                raise ConfigError(f"--events: cannot write {events_path}: {exc}") from None
+        proxy = build(loop, events)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: loop.stop())
+        print(json.dumps({"event": "ready", **ready(proxy),
+                          "pid": os.getpid()}), flush=True)
+        loop.run()
+        proxy.close()
+        print(json.dumps({"event": "stopped", **proxy.stats}), flush=True)
+    sys.stdout.flush()
+    return 0

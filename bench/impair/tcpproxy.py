@@ -1,0 +1,152 @@
+"""The TCP impairment proxy: client <-> proxy <-> upstream, each chunk delayed, lost or held back
+by the link built from a profile. Run it in its own process (`hil-bench netem proxy`).
+
+Client-to-upstream data crosses the link's uplink, upstream-to-client its downlink. Each chunk
+read from a socket is one message: its time is when it was read, its fate comes from the engine
+(`link.py`), and it is written to the other side at its arrival time by a precise timer
+(`loop.py`). Both connections of a pair share one link whose time starts when the proxy starts,
+so outages in a profile happen at the same moments for every connection. Streams stay in order.
+Lost chunks (loss model or outage) are dropped: the application sees a lost request or reply and
+times out (the TCP connection itself stays up, as under a radio outage with a short hole; a
+Modbus client recovers with its next request). Connection setup and close are not delayed.
+
+Each chunk's fate is written as one JSON line to `events` (if given): ``{"t_ns": <monotonic ns
+when read>, "kind": "network", "dir": "up", "lost": false, "delay_ms": 20.004, "bytes": 12,
+"conn": 1}``; t_ns is on the same clock as the bench's RealClock.
+"""
+from __future__ import annotations
+
+import json
+import socket
+from collections import deque
+from typing import TextIO
+
+from bench.impair.link import Direction, Link
+from bench.impair.loop import PreciseLoop, now_ns
+
+
+class _Side:
+    """One socket with its pending output."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.out: deque[bytes] = deque()
+        self.closed = False
+
+
+class TcpProxy:
+    """Accepts on `listen`, connects each client to `upstream`, impairs both directions."""
+
+    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], link: Link,
+                 loop: PreciseLoop, events: TextIO | None = None) -> None:
+        self.upstream = upstream
+        self.link = link
+        self.loop = loop
+        self.events = events
+        self.server = socket.create_server(listen, reuse_port=False)
+        self.server.setblocking(False)
+        self.port = self.server.getsockname()[1]
+        self.t0_ns = now_ns()
+        self.conns = 0
+        self.stats = {"chunks": 0, "lost": 0, "bytes": 0}
+        loop.add_reader(self.server.fileno(), self._accept)
+
+    # -- connections ---------------------------------------------------------------------------
+    def _accept(self) -> None:
+        try:
+            client, _ = self.server.accept()
+        except BlockingIOError:
+            return
+        try:
+            up = socket.create_connection(self.upstream, timeout=2.0)
+        except OSError:
+            client.close()
+            return
+        self.conns += 1
+        cid = self.conns
+        pair = []
+        for s in (client, up):
+            s.setblocking(False)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pair.append(_Side(s))
+        c, u = pair
+        last = {"up": 0, "down": 0}
+        self.loop.add_reader(c.fd, lambda: self._read(c, u, self.link.uplink, cid, last, "up"))
+        self.loop.add_reader(u.fd, lambda: self._read(u, c, self.link.downlink, cid, last, "down"))
+
+    def _read(self, src: _Side, dst: _Side, direction: Direction, cid: int, last: dict,
+              key: str) -> None:
+        try:
+            data = src.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        t = now_ns()
+        if not data:                 # EOF: close the other side once its data has gone out
+            self.loop.remove_reader(src.fd)
+            self.loop.call_at(max(t, last[key]), lambda: self._close(dst, src), precise=False)
+            return
+        fate = direction.send((t - self.t0_ns) / 1e9, len(data))
+        self.stats["chunks"] += 1
+        self.stats["bytes"] += len(data)
+        if self.events is not None:
+            ev = {"t_ns": t, "kind": "network", **fate.as_event(), "bytes": len(data),
+                  "conn": cid}
+            self.events.write(json.dumps(ev) + "\n")
+            self.events.flush()
+        if fate.lost:
+            self.stats["lost"] += 1
+            return
+        release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
+        last[key] = release
+        self.loop.call_at(release, lambda: self._write(dst, data, src))
+
+    def _write(self, dst: _Side, data: bytes, other: _Side) -> None:
+        if dst.closed:
+            return
+        if dst.out:
+            dst.out.append(data)
+            return
+        try:
+            n = dst.sock.send(data)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            self._close(dst, other)
+            return
+        if n < len(data):
+            dst.out.append(data[n:])
+            self.loop.add_writer(dst.fd, lambda: self._flush(dst, other))
+
+    def _flush(self, dst: _Side, other: _Side) -> None:
+        while dst.out:
+            data = dst.out[0]
+            try:
+                n = dst.sock.send(data)
+            except BlockingIOError:
+                return
+            except OSError:
+                self._close(dst, other)
+                return
+            if n < len(data):
+                dst.out[0] = data[n:]
+                return
+            dst.out.popleft()
+        self.loop.remove_writer(dst.fd)
+
+    def _close(self, a: _Side, b: _Side) -> None:
+        for side in (a, b):
+            if not side.closed:
+                side.closed = True
+                self.loop.remove_reader(side.fd)
+                self.loop.remove_writer(side.fd)
+                try:
+                    side.sock.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.server.fileno())
+        self.server.close()
