@@ -19,6 +19,7 @@ from bench import __version__
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
 from bench.impair import ImpairedArm, Profile, load_profile
+from bench.impair.wire import ForwardEvents, tcp_proxy
 from bench.lab import Lab, load_lab
 from bench.limits import Outcome
 from bench.observer import Observers, RunObserver
@@ -89,13 +90,14 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
     """The lab's robot for `mode`, connected; simulators are started and stopped around it.
 
     The ready line of each simulator process started is appended to `simulators`. With a
-    `network` profile the robot link is impaired (virtual mode: `ImpairedArm`), and every
-    injected delay, loss and outage is told to `observer`.
+    `network` profile the robot link is impaired (virtual mode: `ImpairedArm`; wire mode: the TCP
+    impairment proxy as a child process between driver and device), and every injected delay,
+    loss and outage is told to `observer`.
     """
-    if network is not None and not network.ideal:
-        if mode != "virtual":
-            raise ConfigError("--network in wire mode is not available yet (use --mode virtual)")
-        link = getattr(lab.robot.spec, "link", None)
+    impaired = network is not None and not network.ideal
+    link = getattr(lab.robot.spec, "link", None)
+    if impaired and mode == "virtual":
+        assert network is not None
         with open_robot(lab, mode, seed, clock, simulators) as inner:
             arm = ImpairedArm(inner, network, clock, seed, observer,
                               timeout_s=getattr(link, "timeout_s", 0.5),
@@ -119,7 +121,20 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
             if simulators is not None:
                 simulators.append(proc.info)
             endpoint = proc.endpoint
+        proxy = None
+        if impaired:
+            assert network is not None
+            if endpoint is None and getattr(link, "transport", None) == "tcp":
+                endpoint = (link.host, link.port)
+            if endpoint is None:
+                raise ConfigError(f"{lab.path}: --network in wire mode needs a TCP robot link")
+            proxy = stack.enter_context(tcp_proxy(endpoint, network, seed, observer))
+            if simulators is not None:
+                simulators.append(proxy.info)
+            endpoint = proxy.endpoint
         arm = robot.spec.open(endpoint)
+        if proxy is not None:
+            arm = ForwardEvents(arm, proxy.drain, network.name)
         stack.enter_context(arm)
         yield arm
 

@@ -1,0 +1,114 @@
+"""Wire mode: the TCP impairment proxy started as a child process between a driver and its device,
+and its per-message events forwarded to the run's observer.
+
+The proxy appends one JSON line per chunk to an events file; `ForwardEvents` wraps the robot and,
+after each call, hands the new lines to `observer.on_event(t_ns, "network", detail)` on the
+runner's thread (t_ns is CLOCK_MONOTONIC, the RealClock's time base, in every process).
+Failure mode: DeviceError when the proxy does not start (its last stderr line is included).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from bench.impair.profile import Profile
+from bench.observer import RunObserver
+from bench.simproc import SimProcess
+from drivers.pose import Pose
+from drivers.robot import ArmStatus, RobotArm
+
+
+class EventTail:
+    """Reads the lines appended to a proxy's events file since the last call."""
+
+    def __init__(self, path: Path, observer: RunObserver) -> None:
+        self.path = path
+        self.observer = observer
+        self._pos = 0
+        self._partial = ""
+
+    def drain(self) -> int:
+        """Forward new complete lines to the observer; returns how many were forwarded."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                fh.seek(self._pos)
+                text = fh.read()
+                self._pos = fh.tell()
+        except FileNotFoundError:
+            return 0
+        text = self._partial + text
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        n = 0
+        for line in lines:
+            if not line:
+                continue
+            ev = json.loads(line)
+            t_ns = ev.pop("t_ns")
+            ev.pop("kind", None)
+            self.observer.on_event(t_ns, "network", ev)
+            n += 1
+        return n
+
+
+@dataclass
+class Proxy:
+    """A running proxy: where to connect, its ready line, and how to collect its events."""
+
+    endpoint: tuple[str, int]
+    info: dict
+    drain: Callable[[], int]
+
+
+@contextlib.contextmanager
+def tcp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
+              observer: RunObserver | None = None) -> Iterator[Proxy]:
+    """Start `hil-bench netem proxy` to `upstream` under `profile`; stop it on exit."""
+    with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
+        events = Path(tmp) / "events.jsonl"
+        args = ["netem", "proxy", "--listen", "127.0.0.1:0",
+                "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
+                "--seed", str(seed), "--events", str(events)]
+        with SimProcess(args) as proc:
+            tail = EventTail(events, observer or RunObserver())
+            try:
+                yield Proxy(proc.endpoint, proc.info, tail.drain)
+            finally:
+                tail.drain()
+
+
+class ForwardEvents(RobotArm):
+    """Delegates to `inner`; after every call forwards the proxy's new events."""
+
+    def __init__(self, inner: RobotArm, drain: Callable[[], int], via: str) -> None:
+        self.inner = inner
+        self.drain = drain
+        self.name = f"{inner.name} via {via}"
+
+    def _call(self, fn: Callable, *args):
+        try:
+            return fn(*args)
+        finally:
+            self.drain()
+
+    def connect(self) -> None:
+        self._call(self.inner.connect)
+
+    def close(self) -> None:
+        self._call(self.inner.close)
+
+    def read_pose(self) -> Pose:
+        return self._call(self.inner.read_pose)
+
+    def move_to(self, target: Pose, speed_mm_s: float) -> int:
+        return self._call(self.inner.move_to, target, speed_mm_s)
+
+    def read_status(self) -> ArmStatus:
+        return self._call(self.inner.read_status)
+
+    def stop(self) -> None:
+        self._call(self.inner.stop)

@@ -1,0 +1,93 @@
+"""The TCP impairment proxy (its own process) between the real Modbus driver and the simulator
+(its own process): the delay shows in the driver's round-trip times, an outage longer than the
+driver's timeout is a DeviceTimeout, and the driver recovers when the outage ends.
+Coarse timing facts only; precision is measured by benchmarks/delay_precision.py."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench.impair import load_profile
+from bench.impair.wire import tcp_proxy
+from bench.lab import load_lab
+from bench.observer import RunObserver
+from bench.simproc import SimProcess
+from drivers.errors import DeviceTimeout
+
+
+class Events(RunObserver):
+    def __init__(self) -> None:
+        self.events: list[tuple[int, dict]] = []
+
+    def on_event(self, t_ns, kind, detail):
+        self.events.append((t_ns, detail))
+
+
+def _rtts(arm, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.monotonic()
+        arm.read_pose()
+        out.append(time.monotonic() - t)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sim():
+    lab = load_lab("sim")
+    with SimProcess.for_robot(lab.path, 1) as proc:
+        spec = lab.robot.spec
+        yield proc.endpoint, replace(spec, link=replace(spec.link, timeout_s=0.3, retries=0))
+
+
+def test_delay_outage_and_recovery_through_the_proxy(sim, tmp_path: Path):
+    endpoint, spec = sim
+    prof_file = tmp_path / "p.yaml"
+    prof_file.write_text("name: test-hole\ndelay: 40 ms\n"
+                         "outage: {schedule: [{at: 1.2 s, duration: 1.5 s}]}\n")
+    obs = Events()
+    with spec.open(endpoint) as direct:
+        base = statistics.median(_rtts(direct, 5))
+    with tcp_proxy(endpoint, load_profile(str(prof_file)), 1, obs) as px:
+        t_ready = time.monotonic()            # the link's t = 0 is a little before this
+        with spec.open(px.endpoint) as arm:
+            rtt = statistics.median(_rtts(arm, 5))
+            # 2 x 40 ms added; generous upper bound for a loaded CI machine
+            assert 0.080 <= rtt - base < 0.080 + 0.030
+            time.sleep(max(0.0, t_ready + 1.3 - time.monotonic()))
+            with pytest.raises(DeviceTimeout):
+                arm.read_pose()                # inside the hole: no reply within 0.3 s
+            time.sleep(max(0.0, t_ready + 2.9 - time.monotonic()))
+            after = _rtts(arm, 3)              # after the hole: served again, same delay
+            assert 0.080 <= statistics.median(after) < 0.080 + 0.030 + base
+        px.drain()
+    details = [d for _, d in obs.events]
+    delays = [d["delay_ms"] for d in details if not d["lost"]]
+    assert delays and all(d == pytest.approx(40.0) for d in delays)
+    assert any(d["lost"] and d["cause"] == "outage" for d in details)
+    assert {d["dir"] for d in details} == {"up", "down"}
+
+
+def test_run_in_wire_mode_puts_the_proxy_between_driver_and_simulator(tmp_path: Path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: wire-10ms\ndelay: 10 ms\n")
+    r = subprocess.run([sys.executable, "-m", "bench", "run", "--cycles", "1", "-q", "--network",
+                        str(prof), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["network"]["name"] == "wire-10ms"
+    proxies = [s for s in report["simulators"] if s.get("proxy") == "tcp"]
+    assert len(proxies) == 1 and "via wire-10ms" in report["lab"]["robot"]
+    assert f":{proxies[0]['port']}/" in report["lab"]["robot"]      # the driver used the proxy
+    for s in report["simulators"]:                                  # nothing left running
+        with pytest.raises(ProcessLookupError):
+            os.kill(s["pid"], 0)
+    assert r.returncode in (0, 1), r.stderr                         # 1 cycle: RP cannot pass
