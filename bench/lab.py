@@ -58,7 +58,9 @@ def load_lab(name_or_path: str) -> Lab:
     rs.done()
     if simulator is not None:
         # validate now, so a typo fails at load time rather than in a child process
+        from drivers.sim.faults import faults_from_section
         from drivers.sim.params import arm_params_from_section
         arm_params_from_section(Section(simulator.data, simulator.source, simulator.path))
+        faults_from_section(Section(simulator.data, simulator.source, simulator.path))
     top.done()
     return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, simulator, workspace))

@@ -73,15 +73,17 @@ def check_scenario(sc: Scenario, workspace: Workspace) -> None:
 def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
                       workspace: Workspace | None = None,
                       progress: Progress | None = None,
-                      observer: RunObserver | None = None) -> list[Sample]:
+                      observer: RunObserver | None = None,
+                      into: list[Sample] | None = None) -> list[Sample]:
     """Visit every pose of `sc` in order, `sc.cycles` times; return one Sample per visit.
 
-    Every command, status and measured pose is told to `observer` as it happens.
+    Every command, status and measured pose is told to `observer` as it happens. Samples are
+    appended to `into` when given, so a caller keeps them even when the run is interrupted.
     """
     obs = observer or RunObserver()
     if workspace is not None:           # refuse the whole run before the first motion
         check_scenario(sc, workspace)
-    samples: list[Sample] = []
+    samples: list[Sample] = [] if into is None else into
     try:
         for cycle in range(1, sc.cycles + 1):
             for name, target in sc.poses.items():

@@ -18,6 +18,15 @@ from typing import Any
 from drivers.errors import DeviceError
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when the bench dies (even by SIGKILL)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class SimProcess:
     """Context manager around one simulator child process."""
 
@@ -28,10 +37,13 @@ class SimProcess:
         self.info: dict[str, Any] = {}
 
     @classmethod
-    def for_robot(cls, lab_path: Path, seed: int | None = None) -> "SimProcess":
+    def for_robot(cls, lab_path: Path, seed: int | None = None,
+                  journal: Path | None = None) -> "SimProcess":
         args = ["sim", "serve", "--lab", str(lab_path), "--device", "robot", "--port", "0"]
         if seed is not None:
             args += ["--seed", str(seed)]
+        if journal is not None:
+            args += ["--journal", str(journal)]
         return cls(args)
 
     @property
@@ -40,9 +52,12 @@ class SimProcess:
 
     def __enter__(self) -> "SimProcess":
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # Own session: a Ctrl-C in the terminal reaches only the bench, which must still be able
+        # to send the robot a stop through the simulator before stopping it.
         self.proc = subprocess.Popen([sys.executable, "-m", "bench", *self.args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, env=env, text=True)
+                                     stdin=subprocess.DEVNULL, env=env, text=True,
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         try:
             self.info = self._read_ready()
         except BaseException:

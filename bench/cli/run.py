@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -86,7 +87,8 @@ def _out_dir(arg: str | None, scenario: str) -> Path:
 @contextlib.contextmanager
 def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
                simulators: list[dict] | None = None, network: Profile | None = None,
-               observer: RunObserver | None = None) -> Iterator[RobotArm]:
+               observer: RunObserver | None = None,
+               journal: Path | None = None) -> Iterator[RobotArm]:
     """The lab's robot for `mode`, connected; simulators are started and stopped around it.
 
     The ready line of each simulator process started is appended to `simulators`. With a
@@ -98,7 +100,7 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
     link = getattr(lab.robot.spec, "link", None)
     if impaired and mode == "virtual":
         assert network is not None
-        with open_robot(lab, mode, seed, clock, simulators) as inner:
+        with open_robot(lab, mode, seed, clock, simulators, journal=journal) as inner:
             arm = ImpairedArm(inner, network, clock, seed, observer,
                               timeout_s=getattr(link, "timeout_s", 0.5),
                               retries=getattr(link, "retries", 0))
@@ -117,7 +119,7 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
     with contextlib.ExitStack() as stack:
         endpoint = None
         if robot.simulate:
-            proc = stack.enter_context(SimProcess.for_robot(lab.path, seed))
+            proc = stack.enter_context(SimProcess.for_robot(lab.path, seed, journal))
             if simulators is not None:
                 simulators.append(proc.info)
             endpoint = proc.endpoint
@@ -139,7 +141,33 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
         yield arm
 
 
+@contextlib.contextmanager
+def interrupts_as_keyboardinterrupt() -> Iterator[None]:
+    """SIGTERM acts like Ctrl-C (KeyboardInterrupt, so the robot gets a stop and the files are
+    closed); a second Ctrl-C or SIGTERM while that happens exits at once with 130."""
+    count = 0
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal count
+        count += 1
+        if count > 1:
+            os._exit(130)
+        raise KeyboardInterrupt
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
 def run(args: argparse.Namespace) -> int:
+    with interrupts_as_keyboardinterrupt():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     sc: Scenario = load_scenario(args.scenario, args.cycles)
     if args.cycles is not None and args.cycles < 1:
         raise ConfigError("--cycles: must be at least 1")
@@ -170,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
     samples: list[Sample] = []
     error: BenchError | None = None
+    interrupted = False
     observers = Observers()   # recorders and samplers attach here
     session_path = Path(getattr(args, "session", None) or out / "session.mcap")
     observers.add(SessionRecorder(session_path, scenario=sc))
@@ -178,25 +207,36 @@ def run(args: argparse.Namespace) -> int:
             "mode": args.mode, "seed": seed, "started_utc": started, "simulators": [],
             "network": network.summary() if network else None}
     try:
+        journal = out / "sim-robot.jsonl" if lab.robot.simulate and args.mode == "wire" else None
+        if journal:
+            out.mkdir(parents=True, exist_ok=True)
         with open_robot(lab, args.mode, seed, clock, meta["simulators"], network,
-                        observers) as arm:
+                        observers, journal) as arm:
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
             observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
-            samples = run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers)
+            run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers,
+                              into=samples)
     except BenchError as exc:
         if isinstance(exc, ConfigError):
             raise
         error = exc
         observers.on_event(clock.now_ns(), "error", {"message": str(exc)})
+    except KeyboardInterrupt:
+        interrupted = True
+        observers.on_event(clock.now_ns(), "interrupted", {"samples": len(samples)})
     ev: Evaluation = evaluate(sc, samples)
-    verdict = "error" if error else ev.outcome.value
+    verdict = "interrupted" if interrupted else "error" if error else ev.outcome.value
     observers.on_end(clock.now_ns(), verdict, str(error) if error else None)
     meta["duration_s"] = round(time.monotonic() - t0, 3)
     report = build_report(sc, ev, verdict=verdict, meta=meta,
                           samples=[s.as_dict() for s in samples],
                           error=str(error) if error else None)
     write_json_atomic(out / "report.json", report)
+    if interrupted:
+        log(f"interrupted: the robot was sent a stop; partial data ({len(samples)} samples) in "
+            f"{out / 'report.json'}")
+        return 130
     if error:
         log(f"run aborted after {len(samples)} samples; partial data in {out / 'report.json'}")
         raise error

@@ -17,7 +17,18 @@ import sys
 from bench.lab import load_lab
 from drivers.config import Section
 from drivers.errors import ConfigError
+from drivers.sim.faults import faults_from_section
 from drivers.sim.params import arm_params_from_section
+
+
+def _journal(path: str):
+    """A callback appending one JSON line per entry, flushed at once (survives a kill)."""
+    fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the server's lifetime
+
+    def write(entry: dict) -> None:
+        fh.write(json.dumps(entry) + "\n")
+        fh.flush()
+    return write
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: the lab's)")
+    s.add_argument("--journal", default=None, metavar="FILE",
+                   help="append one JSON line per command the simulated device receives")
     s.set_defaults(func=serve)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
@@ -48,14 +61,15 @@ def serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"{lab.path}: robot has no simulator: section to serve")
     sim = robot.simulator
     params = arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=args.seed)
+    faults = faults_from_section(Section(sim.data, sim.source, sim.path))
     spec = robot.spec
     regmap = getattr(spec, "regmap", None)
     if regmap is None:
         raise ConfigError(f"{lab.path}: robot driver {spec.driver!r} has no Modbus simulator")
-    return asyncio.run(_serve(args, params, regmap, spec.link.device_id))
+    return asyncio.run(_serve(args, params, regmap, spec.link.device_id, faults))
 
 
-async def _serve(args: argparse.Namespace, params, regmap, device_id: int) -> int:
+async def _serve(args: argparse.Namespace, params, regmap, device_id: int, faults) -> int:
     from drivers.sim.modbus_arm import start_arm_server
 
     stop = asyncio.Event()
@@ -63,7 +77,9 @@ async def _serve(args: argparse.Namespace, params, regmap, device_id: int) -> in
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        server, port, _ = await start_arm_server(regmap, params, args.host, args.port, device_id)
+        journal = _journal(args.journal) if args.journal else None
+        server, port, _ = await start_arm_server(regmap, params, args.host, args.port, device_id,
+                                                 faults=faults, journal=journal)
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
     print(json.dumps({"event": "ready", "device": args.device, "protocol": "modbus-tcp",

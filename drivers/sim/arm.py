@@ -151,6 +151,12 @@ class SimArm:
                 self._state = ArmState.ARRIVED
         return self._state
 
+    def fault(self, now: float, code: int) -> None:
+        """Protective stop: halt at `now` and report FAULT with `code` until reset."""
+        self.stop(now)
+        self._state = ArmState.FAULT
+        self.fault_code = code
+
     def motion_time(self) -> float:
         """Duration of the current or last motion, s."""
         return self._profile.t_total if self._profile else 0.0

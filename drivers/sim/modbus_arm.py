@@ -21,6 +21,7 @@ from drivers.modbus.regmap import POSE_AXES, RegisterMap
 from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.sim.arm import ArmParams, SimArm
+from drivers.sim.faults import Fault, FaultPlan
 
 pymodbus.pymodbus_apply_logging_config("CRITICAL")
 
@@ -31,12 +32,47 @@ _WRITE_FC = {6, 16, 23}
 class ArmRegisters:
     """Binds a SimArm to a register map: the device side of the Modbus handshake."""
 
-    def __init__(self, regmap: RegisterMap, arm: SimArm, clock: Callable[[], float]) -> None:
+    def __init__(self, regmap: RegisterMap, arm: SimArm, clock: Callable[[], float],
+                 faults: list[Fault] | None = None,
+                 journal: Callable[[dict], None] | None = None) -> None:
         self.map = regmap
         self.arm = arm
         self.clock = clock
         self.ack_seq = 0
         self.requests = 0
+        self.plan = FaultPlan(list(faults or []), clock())
+        self.journal = journal or (lambda entry: None)
+        self.server: ModbusTcpServer | None = None
+
+    async def _misbehave(self) -> ExcCodes | None:
+        """Apply the fault plan to one request (may hold it, answer late or refuse it)."""
+        now = self.clock()
+        if f := self.plan.once(now, "protective_stop"):
+            self.arm.fault(now, f.code or 3)
+            self.journal({"t_s": now, "fault": "protective_stop", "code": f.code or 3})
+        if f := self.plan.first(now, "silent"):
+            hold = 3600.0 if f.duration_s is None else f.duration_s
+            await asyncio.sleep(hold)
+        if f := self.plan.first(now, "late"):
+            await asyncio.sleep(f.delay_s)
+        if self.plan.once(now, "drop") and self.server is not None:
+            for conn in list(self.server.active_connections.values()):
+                if conn.transport is not None:
+                    conn.transport.abort()
+            return ExcCodes.DEVICE_BUSY   # never sent: the connection is gone
+        if f := self.plan.first(now, "exception"):
+            return ExcCodes(f.code or 4)
+        return None
+
+    def corrupt(self, sending: bool, data: bytes) -> bytes:
+        """pymodbus trace_packet hook: damage replies while a `corrupt` fault is active."""
+        if sending and data and self.plan.first(self.clock(), "corrupt"):
+            damaged = bytearray(data)
+            damaged[-1] ^= 0xFF            # breaks an RTU CRC or the last data byte
+            if len(damaged) > 4:
+                damaged[2] ^= 0xFF         # breaks the MBAP protocol id on TCP
+            return bytes(damaged)
+        return data
 
     def device(self, device_id: int = 1) -> SimDevice:
         """A pymodbus SimDevice with one SimData per mapped field, in separate tables."""
@@ -68,6 +104,8 @@ class ArmRegisters:
                      ) -> ExcCodes | None:
         """pymodbus hook, called before the request touches the registers."""
         self.requests += 1
+        if self.plan.faults and (refused := await self._misbehave()) is not None:
+            return refused
         if function_code in _WRITE_FC and set_values is not None:
             return self._on_write(start_address, address, list(map(int, set_values)),
                                   current_registers)
@@ -106,7 +144,9 @@ class ArmRegisters:
         if action is None:
             return ExcCodes.ILLEGAL_VALUE
         self.ack_seq = int(val("sequence", self.ack_seq + 1)) % 65536
+        self.journal({"t_s": now, "command": action, "seq": self.ack_seq})
         if action == "move":
+            self.plan.note_move(now)
             current = self.arm.pose(now)
             target = Pose(**{a: val(f"target_{a}", getattr(current, a)) for a in POSE_AXES})
             self.arm.move(target, val("speed", self.arm.params.max_speed_mm_s), now)
@@ -119,15 +159,19 @@ class ArmRegisters:
 
 async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "127.0.0.1",
                            port: int = 0, device_id: int = 1,
-                           clock: Callable[[], float] = time.monotonic
+                           clock: Callable[[], float] = time.monotonic,
+                           faults: list[Fault] | None = None,
+                           journal: Callable[[dict], None] | None = None,
                            ) -> tuple[ModbusTcpServer, int, ArmRegisters]:
     """Start a Modbus TCP server for a simulated arm; returns (server, bound port, bindings).
 
     Port 0 picks a free port. Raises OSError if the address cannot be bound.
     """
     arm = SimArm(params, clock())
-    regs = ArmRegisters(regmap, arm, clock)
-    server = ModbusTcpServer(regs.device(device_id), address=(host, port))
+    regs = ArmRegisters(regmap, arm, clock, faults, journal)
+    server = ModbusTcpServer(regs.device(device_id), address=(host, port),
+                             trace_packet=regs.corrupt if faults else None)
+    regs.server = server
     await server.serve_forever(background=True)
     sockets = getattr(server.transport, "sockets", None) or []
     if not sockets:

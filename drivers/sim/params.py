@@ -39,5 +39,6 @@ def arm_params_from_section(section: Section, seed: int | None = None) -> ArmPar
     )
     if seed is not None:
         section.raw("seed", None)
+    section.raw("faults", None)   # read by drivers.sim.faults.faults_from_section
     section.done()
     return params

@@ -1,0 +1,71 @@
+"""Each simulator fault is met by a clear error, a stop where the link still works, the partial
+data kept, and exit code 3 (verdict "error") within the configured timeouts."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+CASES = {
+    # kind: (fault yaml, expected error text, stop reaches the controller?)
+    "silent": ("{kind: silent, after_moves: 2}", r"no reply within 0.3 s x 2 attempts", False),
+    "late": ("{kind: late, after_moves: 2, delay: 2 s}", r"no reply within 0.3 s", False),
+    "exception": ("{kind: exception, after_moves: 2, code: 4}",
+                  r"Modbus exception 4 \(server device failure\)", False),
+    # requests still reach the controller; only its replies are damaged, so the stop arrives
+    "corrupt": ("{kind: corrupt, after_moves: 2}", r"(no reply within|bad reply|connection)",
+                True),
+    "drop": ("{kind: drop, after_moves: 2}", r"(connection lost|no reply|cannot connect)", True),
+    "protective_stop": ("{kind: protective_stop, after_moves: 2, code: 7}",
+                        r"fault code 7 while moving to P\d", True),
+}
+
+
+def _lab(tmp_path: Path, fault: str) -> Path:
+    text = (REPO / "hardware" / "sim.yaml").read_text()
+    text = text.replace("timeout: 0.5 s", "timeout: 0.3 s")
+    text = text.replace("    seed: 1\n", f"    seed: 1\n    faults: [{fault}]\n")
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(text)
+    return lab
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_fault_gives_error_exit_3_and_keeps_data(tmp_path: Path, kind: str) -> None:
+    fault, pattern, stop_expected = CASES[kind]
+    out = tmp_path / "o"
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "bench", "run", "--lab", str(_lab(tmp_path, fault)),
+                          "--cycles", "3", "--out", str(out)],
+                         capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - t0
+    assert res.returncode == 3, res.stderr
+    assert "Traceback" not in res.stderr
+    error_line = [l for l in res.stderr.splitlines() if l.startswith("hil-bench: error:")]
+    assert len(error_line) == 1
+    import re
+    assert re.search(pattern, error_line[0]), error_line[0]
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "error" and re.search(pattern, report["error"])
+    # the first move completed and was measured before the fault; nothing was lost
+    assert len(report["samples"]) >= 1
+    journal = [json.loads(l) for l in (out / "sim-robot.jsonl").read_text().splitlines()]
+    commands = [j["command"] for j in journal if "command" in j]
+    assert commands[:2] == ["move", "move"]
+    assert (commands[-1] == "stop") is stop_expected
+    # bounded: timeouts of 0.3 s x 2 attempts, a stop attempt and a reconnect, not minutes
+    assert elapsed < 30
+
+
+def test_bad_fault_entry_names_file_line_and_index(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, "-m", "bench", "run", "--lab",
+                          str(_lab(tmp_path, "{kind: gremlins}")), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert "lab.yaml:" in res.stderr and "faults[0].kind: 'gremlins' is not one of" in res.stderr
