@@ -21,6 +21,7 @@ from bench import __version__
 from bench.cli import run as run_cmd
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.lab import load_lab
+from bench.session import network as net_mod
 from bench.session.recorder import SessionRecorder
 from bench.session.streamer import StreamSpec, run_stream
 from drivers.errors import BenchError, ConfigError, SafetyError
@@ -71,7 +72,10 @@ def record(args: argparse.Namespace) -> int:
         return run_cmd.run(args)
     with tempfile.TemporaryDirectory(prefix="hil-bench-record-") as tmp:
         args.out = tmp
-        return run_cmd.run(args)
+        try:
+            return run_cmd.run(args)
+        finally:
+            print("(report.json not kept: give --out DIR to keep it)", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -91,24 +95,33 @@ def _record_arm(args: argparse.Namespace, out: Path) -> int:
     seed = 1 if args.seed is None else args.seed
     # following someone else's motion happens in real time whatever the mode
     virtual = args.mode == "virtual" and not args.follow
-    clock: Clock = VirtualClock() if virtual else RealClock()
+    clock0: Clock = VirtualClock() if virtual else RealClock()
+    clock = clock0
     spec = StreamSpec(rate_hz=args.rate or 100.0, duration_s=args.duration or 60.0,
                       amplitude_mm=args.amplitude, seed=seed)
     if args.stream and lab.robot.workspace is not None:
         lab.robot.workspace.check(spec.center, "stream centre")
     network = getattr(args, "network", None)
+    if network and args.follow:
+        raise ConfigError("--network: a --follow recording only watches the robot; "
+                          "impairment applies to scenario runs and --stream")
+    from bench.impair import load_profile
+    net_meta = load_profile(network).summary() if network else None
     rec = SessionRecorder(out, scenario=spec.scenario() if args.stream else None)
     meta = {"lab": {"name": lab.name, "source": str(lab.path), "robot": ""}, "mode": args.mode,
-            "seed": seed, "network": network,
+            "seed": seed, "network": net_meta,
             "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "recording": "stream" if args.stream else "follow",
+            "link": net_mod.PIPELINED if args.stream else net_mod.REQUEST_REPLY,
             "command": "hil-bench " + " ".join(sys.argv[1:])}
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     verdict, error = "n/a", None
     try:
-        with _sigterm_as_interrupt(), _open(lab, args, seed, clock) as base:
-            from bench.session import network as net_mod
-            arm = net_mod.wrap_for_run(base, network, clock, rec, seed)
+        with _sigterm_as_interrupt(), _open(lab, args, seed, clock0) as base:
+            arm, clock = base, clock0
+            if args.stream:
+                arm, clock = net_mod.wrap(base, clock0, network or "ideal", lab=lab, seed=seed,
+                                          observer=rec, link_kind=net_mod.PIPELINED)
             meta["lab"]["robot"] = base.name
             rec.on_start(clock.now_ns(), meta)
             log(f"hil-bench {__version__}: recording {meta['recording']} from {base.name} "

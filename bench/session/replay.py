@@ -18,6 +18,8 @@ replay are caught, recorded and reported in `Comparison.error` (the arm is sent 
 from __future__ import annotations
 
 import contextlib
+import json
+import json.scanner
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,14 +28,19 @@ from bench.clock import Clock, RealClock, VirtualClock
 from bench.lab import Lab, load_lab
 from bench.observer import RunObserver
 from bench.scenario import Scenario
+from bench.session import network as net_mod
 from bench.session.compare import Comparison, Side, target_rows, verdict_of
 from bench.session.reader import SessionReader
 from bench.session.recorder import SessionRecorder, scenario_from_dict
-from bench.session.schema import T_COMMAND, T_EVENT, T_META, T_POSE, T_STATUS, pose_from_fields
+from bench.session.schema import (T_COMMAND, T_EVENT, T_META, T_NETWORK, T_POSE, T_STATUS,
+                                  pose_from_fields)
 from drivers.errors import BenchError, ConfigError, DeviceFault, DeviceTimeout
 from drivers.robot import ArmState, RobotArm
 
 MODES = ("virtual", "wire")
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())
+_CALL_OF = {T_COMMAND: "move_to", T_POSE: "read_pose"}
+_CALLS = set(_CALL_OF.values())
 
 
 def session_header(path: str | Path) -> tuple[dict[str, Any], int]:
@@ -86,11 +93,15 @@ class _Gate:
 
 def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
           scenario: Scenario | None, start_ns: int, speed: float = 1.0,
-          ) -> tuple[Side, Side, int]:
+          send_times: bool = True) -> tuple[Side, Side, int]:
     """Re-issue the session's commands and reads on `arm`; returns (original, replay, commands).
 
     Streams the file once; memory stays flat apart from the labelled target visits.
+    `send_times`: take each command's and pose read's send time from the recorded uplink
+    events (request/reply sessions; a pipelined stream records commands when they are sent).
     """
+    topics = [T_COMMAND, T_POSE, T_STATUS, T_EVENT] + ([T_NETWORK] if send_times else [])
+    scan = _SCAN
     poll_s = scenario.poll_s if scenario else 0.005
     gate = _Gate(arm, clock, obs, poll_s, scenario.move_timeout_s if scenario else 10.0)
     orig, new = Side(), Side()
@@ -99,10 +110,21 @@ def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
     shift = 0
     inv = 1.0 / speed
     n_cmd = 0
+    sent_at: dict[str, int] = {}    # call -> when the original sent it (its uplink event)
     with SessionReader(path) as reader:
         try:
-            for topic, t, d in ((m.topic, m.t_ns, m.data) for m in
-                                reader.messages([T_COMMAND, T_POSE, T_STATUS, T_EVENT])):
+            for topic, t, payload in reader.raw(topics):
+                if topic == T_STATUS and b'"arrived"' not in payload:
+                    continue                 # polls of a moving arm: the replay polls its own
+                d = scan(payload.decode(), 0)[0]     # the C scanner, without loads' detours
+                if topic == T_NETWORK:
+                    # commands and poses are recorded when the call returned, one round trip
+                    # after it was sent; re-issue them when the original sent them, or every
+                    # step would add one round trip to the schedule
+                    call = d.get("call")
+                    if call in _CALLS and d.get("dir") == "up" and d.get("attempt", 1) == 1:
+                        sent_at.setdefault(call, t)
+                    continue
                 if topic == T_STATUS:
                     # only the poll that saw the arrival matters: the replay polls on its own
                     if d["state"] == "arrived" and d["seq"] in seq_map:
@@ -112,7 +134,8 @@ def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
                         new.arrived(arrived_ns)
                         shift = arrived_ns - r0 - int((t - start_ns) * inv)
                     continue
-                due = r0 + shift + int((t - start_ns) * inv)
+                t_sched = sent_at.pop(_CALL_OF.get(topic, ""), t)
+                due = r0 + shift + int((t_sched - start_ns) * inv)
                 wait_ns = due - clock.now_ns()
                 if wait_ns > 0:
                     clock.sleep(wait_ns / 1e9)
@@ -176,8 +199,8 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     the_lab = session_lab(meta, lab)
     run_seed = int(meta.get("seed", 1) if seed is None else seed)
     clock: Clock = VirtualClock() if mode == "virtual" else RealClock()
-    from bench.session import network as net_mod
     net_name = net_mod.describe(network)
+    link_kind = meta.get("link") or net_mod.REQUEST_REPLY
     t_wall = time.perf_counter()
     rec = SessionRecorder(record_to, scenario=sc) if record_to else None
     obs = observer or RunObserver()
@@ -185,13 +208,15 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
         from bench.observer import Observers
         obs = Observers([rec] + ([observer] if observer else []))
     with replay_arm(the_lab, mode, run_seed, clock) as base_arm:
-        arm = net_mod.wrap(base_arm, network, path, clock, obs, run_seed)
+        arm, clock = net_mod.wrap(base_arm, clock, network, lab=the_lab, seed=run_seed,
+                                  observer=obs, link_kind=link_kind, session=path)
         obs.on_start(clock.now_ns(), {"mode": mode, "seed": run_seed, "network": net_name,
+                                      "link": link_kind,
                                       "lab": {"name": the_lab.name, "source": str(the_lab.path),
                                               "robot": base_arm.name},
                                       "replay_of": str(path)})
         orig, new, n_cmd = drive(path, arm, clock, obs, scenario=sc, start_ns=start_ns,
-                                 speed=speed)
+                                 speed=speed, send_times=link_kind != net_mod.PIPELINED)
         v_new = verdict_of(sc, new)
         obs.on_end(clock.now_ns(), v_new, new.error)
         duration_s = clock.now() if mode == "virtual" else time.perf_counter() - t_wall

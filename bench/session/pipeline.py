@@ -1,0 +1,116 @@
+"""A pipelined command link for setpoint streams: commands are sent without waiting for a reply.
+
+A teleoperation stream does not wait for each setpoint to be acknowledged (at 100 Hz over a 20 ms
+link it could not): each setpoint reaches the arm one uplink delay after it was sent, in order (a
+late setpoint holds back the later ones). Poses and statuses are read at the robot (the
+instrument's truth), so the recorded tracking error is robot pose against the operator's setpoint
+at the same instant. The delays come from the impairment engine's `Link` (`bench.impair`): a
+profile's seeded link, or `recorded_link` for the delays a session recorded; each one is told to
+the observer as a ``network`` event (dir "up", call "move_to", delay_ms or lost/cause).
+
+`PipelinedArm` and its `clock` go together: time must only pass through `clock.sleep`, which
+delivers every setpoint that falls due at its exact arrival time (virtual or real time).
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+
+from bench.clock import Clock
+from bench.impair.link import Link
+from bench.observer import RunObserver
+from drivers.pose import Pose
+from drivers.robot import ArmStatus, RobotArm
+
+MOVE_BYTES = 45          # a move command as a Modbus TCP request, as the request/reply wrapper
+
+
+class DeliveringClock(Clock):
+    """The run's clock, delivering the link's due setpoints while time passes."""
+
+    def __init__(self, inner: Clock, arm: "PipelinedArm") -> None:
+        self.inner, self.arm = inner, arm
+
+    def now(self) -> float:
+        return self.inner.now()
+
+    def now_ns(self) -> int:
+        return self.inner.now_ns()
+
+    @property
+    def virtual(self) -> bool:
+        return self.inner.virtual
+
+    def sleep(self, seconds: float) -> None:
+        self.arm.advance(seconds)
+
+
+class PipelinedArm(RobotArm):
+    """`inner` behind a pipelined uplink built from `link` (see the module docstring)."""
+
+    def __init__(self, inner: RobotArm, link: Link, clock: Clock,
+                 observer: RunObserver | None = None, name: str = "pipelined") -> None:
+        self.inner = inner
+        self.link = link
+        self._clock = clock
+        self.clock = DeliveringClock(clock, self)
+        self.obs = observer or RunObserver()
+        self.name = f"{inner.name} via {name} (pipelined)"
+        self._t0 = clock.now()
+        self._queue: list[tuple[float, int, int, Pose, float]] = []
+        self._order = itertools.count()
+        self._seq = 0
+        self._map: dict[int, int] = {}         # inner seq -> operator seq
+
+    def connect(self) -> None:
+        self.inner.connect()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def move_to(self, target: Pose, speed_mm_s: float) -> int:
+        self._seq = (self._seq + 1) % 65536
+        now = self._clock.now()
+        fate = self.link.uplink.send(now - self._t0, MOVE_BYTES)
+        ev = fate.as_event()
+        ev["call"] = "move_to"
+        self.obs.on_event(self._clock.now_ns(), "network", ev)
+        if not fate.lost:
+            due = self._t0 + fate.t_arrive_s
+            if due <= now and not self._queue:
+                self._deliver(self._seq, target, speed_mm_s)
+            else:
+                heapq.heappush(self._queue, (due, next(self._order), self._seq, target,
+                                             speed_mm_s))
+        return self._seq
+
+    def _deliver(self, seq: int, target: Pose, speed: float) -> None:
+        self._map[self.inner.move_to(target, speed)] = seq
+        if len(self._map) > 64:                 # only recent commands can still be polled
+            self._map.pop(next(iter(self._map)))
+
+    def advance(self, dt_s: float) -> None:
+        """Let `dt_s` pass on the inner clock, delivering due setpoints at their arrival times."""
+        clock = self._clock
+        t_end = clock.now() + max(dt_s, 0.0)
+        q = self._queue
+        while q and q[0][0] <= t_end:
+            due, _, seq, target, speed = heapq.heappop(q)
+            wait = due - clock.now()
+            if wait > 0:
+                clock.sleep(wait)
+            self._deliver(seq, target, speed)
+        wait = t_end - clock.now()
+        if wait > 0:
+            clock.sleep(wait)
+
+    def read_pose(self) -> Pose:
+        return self.inner.read_pose()
+
+    def read_status(self) -> ArmStatus:
+        st = self.inner.read_status()
+        return ArmStatus(st.state, self._map.get(st.seq, -1), st.fault_code, st.heartbeat)
+
+    def stop(self) -> None:
+        self._queue.clear()                     # a local protective stop at the robot
+        self.inner.stop()

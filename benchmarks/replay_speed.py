@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""How fast a long setpoint-streaming session replays in virtual time, and in how much memory.
+
+Records (with the bench's own recorder, as `hil-bench record --stream --network 5g-urban-moving`)
+a 10-minute session of 100 Hz setpoints under the CICV5G urban moving trace, then replays it in
+virtual mode under its recorded delays several times, each in a fresh process, and prints the
+median real-time factor (session seconds per wall second; goal >= 600, i.e. < 1 s) and the peak
+resident memory of the replaying process. The same replay of a session a tenth as long is
+measured too: equal peak memory shows that the replay streams instead of loading the file.
+`--record` also measures a replay that records its own new session. `--short`: 1-minute session.
+
+    python benchmarks/replay_speed.py [--minutes M] [--runs R] [--record] [--short] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def make_session(path: Path, seconds: float) -> None:
+    from bench.cli import main
+    rc = main(["record", "--stream", "--rate", "100", "--duration", f"{seconds:g}", "--mode",
+               "virtual", "--network", "5g-urban-moving", "-q", "-o", str(path)])
+    if rc != 0:
+        raise SystemExit(f"recording the session failed (exit {rc})")
+
+
+def replay_once(path: str, record_to: str | None) -> dict:
+    """In this (fresh) process: replay and report wall time, session time and peak RSS."""
+    from bench.session.replay import replay_session
+    t0 = time.perf_counter()
+    c = replay_session(path, record_to=record_to)
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "session_s": c.duration_s, "commands": c.commands,
+            "max_difference_mm": c.max_difference_mm, "error": c.error,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def measure(path: Path, runs: int, record_to: Path | None = None) -> list[dict]:
+    out = []
+    for _ in range(runs):
+        args = [sys.executable, __file__, "--_replay", str(path)]
+        if record_to:
+            args += ["--_record-to", str(record_to)]
+        res = subprocess.run(args, capture_output=True, text=True, check=True)
+        out.append(json.loads(res.stdout))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--record", action="store_true", help="also measure replay + recording")
+    ap.add_argument("--short", action="store_true", help="a 1-minute session, 2 runs")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--_replay", help=argparse.SUPPRESS)
+    ap.add_argument("--_record-to", dest="record_to", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args._replay:
+        print(json.dumps(replay_once(args._replay, args.record_to)))
+        return 0
+    minutes, runs = (1.0, 2) if args.short else (args.minutes, args.runs)
+    with tempfile.TemporaryDirectory(prefix="replay-speed-") as tmp:
+        long_s, small_s = Path(tmp) / "long.mcap", Path(tmp) / "small.mcap"
+        t0 = time.perf_counter()
+        make_session(long_s, minutes * 60)
+        make_session(small_s, minutes * 6)
+        gen_s = time.perf_counter() - t0
+        long_r = measure(long_s, runs)
+        small_r = measure(small_s, 1)
+        rec_r = measure(long_s, runs, Path(tmp) / "replayed.mcap") if args.record else []
+        size_mb = long_s.stat().st_size / 1e6
+    wall = statistics.median(r["wall_s"] for r in long_r)
+    session_s = long_r[0]["session_s"]
+    result = {
+        "session_minutes": minutes, "setpoints": long_r[0]["commands"],
+        "session_mb": round(size_mb, 2),
+        "wall_s": round(wall, 3), "realtime_factor": round(session_s / wall, 1),
+        "peak_rss_mb": round(max(r["peak_rss_mb"] for r in long_r), 1),
+        "peak_rss_mb_tenth_session": round(small_r[0]["peak_rss_mb"], 1),
+        "max_difference_mm": long_r[0]["max_difference_mm"],
+        "runs": runs, "generate_s": round(gen_s, 1),
+    }
+    if rec_r:
+        w = statistics.median(r["wall_s"] for r in rec_r)
+        result["wall_s_recording"] = round(w, 3)
+        result["realtime_factor_recording"] = round(session_s / w, 1)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{minutes:g}-minute 100 Hz stream ({result['setpoints']} setpoints, "
+              f"{size_mb:.1f} MB) replayed in virtual time under its recorded CICV5G delays:")
+        print(f"  median {wall:.3f} s over {runs} runs -> {result['realtime_factor']:.0f}x real "
+              f"time (goal >= 600x)")
+        print(f"  peak RSS {result['peak_rss_mb']:.1f} MB (a session a tenth as long: "
+              f"{result['peak_rss_mb_tenth_session']:.1f} MB)")
+        if rec_r:
+            print(f"  with the replay recorded to a new session: {result['wall_s_recording']:.3f}"
+                  f" s -> {result['realtime_factor_recording']:.0f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
