@@ -1,0 +1,235 @@
+"""The simulated modem's AT side: a responder that answers commands as the chosen vendor, and
+two real transports for it: a pty pair (os.openpty + tty.setraw; clients open the slave path) and
+a TCP server on 127.0.0.1 (clients use ``socket://127.0.0.1:PORT``).
+
+The answer to each command is rendered from the link profile at the moment the command arrives
+(seconds since the simulator started, from `clock`). Echo is on until ``ATE0`` (like a real
+module); unknown commands answer ``ERROR`` (``+CME ERROR: 100`` after ``AT+CMEE=1``).
+"""
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+import tty
+from typing import Callable
+
+from drivers.modem.link import LinkState
+from drivers.sim import modem_render
+from drivers.sim.modem_params import ModemSimParams
+from drivers.sim.modem_profile import LinkProfile
+
+IDENTITY = {
+    "quectel": lambda model: ["Quectel", model, "Revision: HILSIM01A01 (hil-bench simulator)"],
+    "huawei": lambda model: ["Manufacturer: Huawei Technologies Co., Ltd.", f"Model: {model}",
+                             "Revision: 11.0.0.1(hil-bench simulator)"],
+    "sierra": lambda model: ["Manufacturer: Sierra Wireless, Incorporated", f"Model: {model}",
+                             "Revision: SWIX55C_03.09.11.00 (hil-bench simulator)"],
+    "generic": lambda model: ["hil-bench", model, "Revision: simulator"],
+}
+MANUFACTURER = {"quectel": "Quectel", "huawei": "Huawei Technologies Co., Ltd.",
+                "sierra": "Sierra Wireless, Incorporated", "generic": "hil-bench"}
+
+
+def vendor_renderers(params: ModemSimParams) -> list[modem_render.Renderer]:
+    """The renderers a vendor's module answers with, most specific first."""
+    table: dict[str, list[modem_render.Renderer]] = {
+        "quectel": [modem_render.quectel(params.lte_sinr,
+                                         lte_multiline=params.model.upper().startswith("RM520"))],
+        "huawei": [modem_render.huawei],
+        "sierra": [modem_render.sierra],
+        "generic": [],
+    }
+    return [*table[params.vendor], modem_render.generic]
+
+
+class ModemResponder:
+    """Turns bytes from the host into reply bytes. One per connection (echo state is per port)."""
+
+    def __init__(self, params: ModemSimParams, clock: Callable[[], float]) -> None:
+        self.params = params
+        self.profile: LinkProfile = params.profile
+        self.clock = clock
+        self.renderers = vendor_renderers(params)
+        self.echo = True
+        self.cmee = 0
+        self.commands = 0
+        self._buf = b""
+
+    def link_now(self) -> LinkState:
+        return self.profile.state_at(self.clock())
+
+    def feed(self, data: bytes) -> bytes:
+        """Bytes received -> bytes to send (echo and complete replies)."""
+        out = b""
+        self._buf += data
+        while True:
+            cut = min((i for i in (self._buf.find(b"\r"), self._buf.find(b"\n")) if i >= 0),
+                      default=-1)
+            if cut < 0:
+                break
+            raw, self._buf = self._buf[:cut], self._buf[cut + 1:]
+            line = raw.decode("ascii", errors="replace").strip()
+            if not line:
+                continue
+            if self.echo:
+                out += raw + b"\r"
+            out += self.answer(line)
+        if len(self._buf) > 4096:        # noise without line ends: drop it, like a UART would
+            self._buf = b""
+        return out
+
+    def answer(self, line: str) -> bytes:
+        """The reply to one command line, framed as a module frames it."""
+        self.commands += 1
+        lines, ok = self._dispatch(line)
+        body = b"".join(b"\r\n" + ln.encode("ascii", errors="replace") + b"\r\n" for ln in lines)
+        if ok:
+            return body + b"\r\nOK\r\n"
+        return body + (b"\r\n+CME ERROR: 100\r\n" if self.cmee else b"\r\nERROR\r\n")
+
+    def _dispatch(self, line: str) -> tuple[list[str], bool]:
+        upper = line.upper()
+        if not upper.startswith("AT"):
+            return [], False
+        cmd = upper[2:]
+        if cmd == "":
+            return [], True
+        if cmd in ("E0", "E1"):
+            self.echo = cmd == "E1"
+            return [], True
+        if cmd.startswith("+CMEE="):
+            self.cmee = 1 if cmd.endswith(("1", "2")) else 0
+            return [], True
+        if cmd in ("I", "I0"):
+            return IDENTITY[self.params.vendor](self.params.model), True
+        if cmd == "+CGMM":
+            return [self.params.model], True
+        if cmd == "+CGMI":
+            return [MANUFACTURER[self.params.vendor]], True
+        link = self.link_now()
+        for render in self.renderers:
+            reply = render(cmd, link)
+            if reply is not None:
+                return reply, True
+        return [], False
+
+
+class PtyModemServer:
+    """The responder on a pty pair; `url` is the slave's path (e.g. /dev/pts/7)."""
+
+    def __init__(self, params: ModemSimParams, clock: Callable[[], float]) -> None:
+        self.responder = ModemResponder(params, clock)
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._master)
+        tty.setraw(self._slave)        # no echo, no CR/LF translation by the line discipline
+        self.url = os.ttyname(self._slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="modem-pty", daemon=True)
+
+    def start(self) -> "PtyModemServer":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self._master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:         # no client has the slave open (we keep ours, so rare)
+                time.sleep(0.01)
+                continue
+            reply = self.responder.feed(data)
+            if reply:
+                try:
+                    os.write(self._master, reply)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2)
+        for fd in (self._master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class TcpModemServer:
+    """The responder on a TCP port on `host` (one responder per connection)."""
+
+    def __init__(self, params: ModemSimParams, clock: Callable[[], float],
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.params = params
+        self.clock = clock
+        self._sock = socket.create_server((host, port))
+        self._sock.settimeout(0.1)
+        self.host, self.port = self._sock.getsockname()[:2]
+        self.url = f"socket://{self.host}:{self.port}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._accept = threading.Thread(target=self._serve, name="modem-tcp", daemon=True)
+
+    def start(self) -> "TcpModemServer":
+        self._accept.start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._client, args=(conn,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _client(self, conn: socket.socket) -> None:
+        responder = ModemResponder(self.params, self.clock)
+        conn.settimeout(0.1)
+        with conn:
+            while not self._stop.is_set():
+                try:
+                    data = conn.recv(4096)
+                except (TimeoutError, socket.timeout):
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return
+                reply = responder.feed(data)
+                if reply:
+                    try:
+                        conn.sendall(reply)
+                    except OSError:
+                        return
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        for t in [self._accept, *self._threads]:
+            if t.is_alive():
+                t.join(2)
+
+
+SERVERS = {"pty": PtyModemServer, "tcp": TcpModemServer}
+
+
+def start_modem_server(params: ModemSimParams, clock: Callable[[], float] | None = None
+                       ) -> PtyModemServer | TcpModemServer:
+    """Start the simulated modem on `params.transport`; time 0 of its profile is now."""
+    if clock is None:
+        t0 = time.monotonic()
+        clock = lambda: time.monotonic() - t0  # noqa: E731
+    return SERVERS[params.transport](params, clock).start()
