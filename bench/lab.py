@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.lab_modem import ModemEntry, load_modem_section
 from bench.paths import resolve
 from bench.safety import Workspace, workspace_from_section
 from drivers.config import Section, load_yaml_file
@@ -31,6 +32,7 @@ class Lab:
     name: str
     path: Path
     robot: RobotEntry
+    modem: ModemEntry | None = None
 
     @property
     def has_real_hardware(self) -> bool:
@@ -62,5 +64,7 @@ def load_lab(name_or_path: str) -> Lab:
         from drivers.sim.params import arm_params_from_section
         arm_params_from_section(Section(simulator.data, simulator.source, simulator.path))
         faults_from_section(Section(simulator.data, simulator.source, simulator.path))
+    modem = load_modem_section(top.section("modem"), path.parent) if top.has("modem") else None
     top.done()
-    return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, simulator, workspace))
+    return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, simulator, workspace),
+               modem=modem)

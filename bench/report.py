@@ -18,9 +18,17 @@ def _num(v: float | None) -> float | None:
 
 
 def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, Any],
-                 samples: list[dict], error: str | None = None) -> dict[str, Any]:
-    """The report as a JSON-ready dict. `verdict` is pass/marginal/fail/error."""
-    return {
+                 samples: list[dict], error: str | None = None,
+                 link: list[dict] | None = None,
+                 link_summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report as a JSON-ready dict. `verdict` is pass/marginal/fail/error.
+
+    With a modem in the lab: `link` is the list of link samples, one flat dict each
+    ({t_ns, rat, state, cell_id, pci, band, arfcn, rsrp_dbm, rsrq_db, sinr_db}, times on the
+    run's clock like every other t_ns), and `link_summary` has counts, cells, cell changes and
+    RSRP / SINR min / median / max.
+    """
+    report = {
         "schema": REPORT_SCHEMA,
         "verdict": verdict,
         "error": error,
@@ -34,6 +42,10 @@ def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, 
         "measurements": [m.as_dict() for m in ev.measurements],
         "samples": samples,
     }
+    if link is not None:
+        report["link"] = link
+        report["link_summary"] = link_summary
+    return report
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -46,6 +46,17 @@ class SimProcess:
             args += ["--journal", str(journal)]
         return cls(args)
 
+    @classmethod
+    def for_modem(cls, lab_path: Path) -> "SimProcess":
+        """The lab's simulated modem (`sim serve --device modem`); its address is `url`."""
+        return cls(["sim", "serve", "--lab", str(lab_path), "--device", "modem", "--port", "0"])
+
+    @property
+    def url(self) -> str:
+        """The address a modem simulator printed: a serial URL (pty path, socket://) or
+        host:port for a Modbus one."""
+        return str(self.info["url"])
+
     @property
     def endpoint(self) -> tuple[str, int]:
         return self.info["host"], int(self.info["port"])

@@ -13,6 +13,7 @@ import sys
 import traceback
 
 from bench import __version__
+from bench.cli import modem as modem_cmd
 from bench.cli import run as run_cmd
 from bench.cli import netem as netem_cmd
 from bench.cli import record as record_cmd
@@ -25,7 +26,7 @@ from drivers.errors import BenchError
 EXIT_PASS, EXIT_FAIL, EXIT_CONFIG, EXIT_DEVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 #: subcommand modules; a new command adds its module here
-COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd]
+COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd, modem_cmd]
 
 EPILOG = """\
 exit codes: 0 pass (or marginal), 1 a tolerance failed, 2 bad input or configuration,
@@ -35,6 +36,7 @@ examples:
   hil-bench run iso9283 --cycles 5   fewer cycles
   hil-bench run --mode virtual       same scenario in virtual time (no sockets, instant)
   hil-bench sim serve                serve the simulated arm over Modbus TCP on a free port
+  hil-bench modem status /dev/ttyUSB2  print a 5G modem's link state (RAT, cell, RSRP, SINR)
 """
 
 

@@ -23,6 +23,7 @@ from bench.impair import ImpairedArm, Profile, load_profile
 from bench.impair.wire import ForwardEvents, tcp_proxy
 from bench.lab import Lab, load_lab
 from bench.limits import Outcome
+from bench.linksample import LinkSampler, link_sampling
 from bench.observer import Observers, RunObserver
 from bench.paths import builtin_names
 from bench.report import build_report, print_table, write_json_atomic
@@ -206,14 +207,19 @@ def _run(args: argparse.Namespace) -> int:
             "lab": {"name": lab.name, "source": str(lab.path), "robot": ""},
             "mode": args.mode, "seed": seed, "started_utc": started, "simulators": [],
             "network": network.summary() if network else None}
+    link: LinkSampler | None = None
     try:
         journal = out / "sim-robot.jsonl" if lab.robot.simulate and args.mode == "wire" else None
         if journal:
             out.mkdir(parents=True, exist_ok=True)
         with open_robot(lab, args.mode, seed, clock, meta["simulators"], network,
-                        observers, journal) as arm:
+                        observers, journal) as arm, \
+                link_sampling(lab, args.mode, clock, observers, meta["simulators"]) as link:
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
+            if link is not None:
+                meta["lab"]["modem"] = link.modem.name
+                log(f"  modem: {link.modem.name}, link sampled every {link.interval_s:g} s")
             observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
             run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers,
                               into=samples)
@@ -231,7 +237,9 @@ def _run(args: argparse.Namespace) -> int:
     meta["duration_s"] = round(time.monotonic() - t0, 3)
     report = build_report(sc, ev, verdict=verdict, meta=meta,
                           samples=[s.as_dict() for s in samples],
-                          error=str(error) if error else None)
+                          error=str(error) if error else None,
+                          link=link.samples if link else None,
+                          link_summary=link.summary() if link else None)
     write_json_atomic(out / "report.json", report)
     if interrupted:
         log(f"interrupted: the robot was sent a stop; partial data ({len(samples)} samples) in "

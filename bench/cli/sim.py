@@ -44,7 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="example:\n  hil-bench sim serve --port 5020 &\n"
                "  mbpoll -m tcp -p 5020 -a 1 -0 -r 0 -c 6 -t 4:float -B -1 127.0.0.1")
     s.add_argument("--lab", default="sim", help="lab name or file (default: sim)")
-    s.add_argument("--device", default="robot", choices=["robot"], help="which device to serve")
+    s.add_argument("--device", default="robot", choices=["robot", "modem"],
+                   help="which device to serve (default: robot)")
+    s.add_argument("--transport", choices=["pty", "tcp"], default=None,
+                   help="modem only: serve AT on a pty or a TCP port (default: the lab's)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: the lab's)")
@@ -56,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab)
+    if args.device == "modem":
+        from bench.cli.sim_modem import serve_modem
+        return serve_modem(args, lab)
     robot = lab.robot
     if robot.simulator is None:
         raise ConfigError(f"{lab.path}: robot has no simulator: section to serve")

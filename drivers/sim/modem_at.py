@@ -223,13 +223,14 @@ class TcpModemServer:
                 t.join(2)
 
 
-SERVERS = {"pty": PtyModemServer, "tcp": TcpModemServer}
-
-
-def start_modem_server(params: ModemSimParams, clock: Callable[[], float] | None = None
+def start_modem_server(params: ModemSimParams, clock: Callable[[], float] | None = None,
+                       host: str = "127.0.0.1", port: int = 0
                        ) -> PtyModemServer | TcpModemServer:
-    """Start the simulated modem on `params.transport`; time 0 of its profile is now."""
+    """Start the simulated modem on `params.transport` (`host`/`port`: TCP only; 0 = a free
+    port); time 0 of its profile is now unless `clock` is given. OSError if it cannot bind."""
     if clock is None:
         t0 = time.monotonic()
         clock = lambda: time.monotonic() - t0  # noqa: E731
-    return SERVERS[params.transport](params, clock).start()
+    if params.transport == "tcp":
+        return TcpModemServer(params, clock, host, port).start()
+    return PtyModemServer(params, clock).start()
