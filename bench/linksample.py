@@ -96,9 +96,9 @@ class LinkSampler(RunObserver):
         if self.threaded or self._next_due is None or self._stop.is_set():
             return
         now = self.clock.now()
-        if now >= self._next_due:
+        if now + 1e-9 >= self._next_due:     # 1 ns slack: sums of float sleeps fall just short
             self._queue.put(self._sample())
-            missed = int((now - self._next_due) // self.interval_s)
+            missed = max(0, int((now - self._next_due) // self.interval_s))
             self._next_due += (missed + 1) * self.interval_s
 
     def _flush(self) -> None:

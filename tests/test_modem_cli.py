@@ -1,0 +1,98 @@
+"""End to end: the modem simulator on a real pty (and as `sim serve` for a lab), read by
+`hil-bench modem status` / `watch` running as a separate process."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from drivers.modem.link import LinkState, ServingCell
+from drivers.sim.modem_at import PtyModemServer, start_modem_server
+from drivers.sim.modem_params import ModemSimParams
+from drivers.sim.modem_profile import FixedProfile, Step
+
+NSA = LinkState("NR5G-NSA", "connected", (
+    ServingCell(rat="LTE", mcc="222", mnc="01", cell_id="328261F", pci=280, tac="BE3",
+                arfcn=275, band="B1", rsrp_dbm=-99.0, rsrq_db=-14.0, sinr_db=-6.0),
+    ServingCell(rat="NR5G", mcc="222", mnc="01", pci=920, arfcn=648768, band="n78",
+                rsrp_dbm=-96.0, rsrq_db=-10.0, sinr_db=18.0)))
+
+
+def hil_bench(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture
+def pty_modem() -> Iterator[PtyModemServer]:
+    server = start_modem_server(ModemSimParams(profile=FixedProfile(NSA), vendor="quectel",
+                                               model="RM520N-GL", transport="pty"))
+    yield server
+    server.stop()
+
+
+def test_modem_status_reads_the_simulator_on_a_pty(pty_modem: PtyModemServer) -> None:
+    assert Path(pty_modem.url).exists()
+    r = hil_bench("modem", "status", pty_modem.url, "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert list(data) == ["rat", "state", "cells"]
+    assert list(data["cells"][0]) == ["rat", "mcc", "mnc", "cell_id", "pci", "tac", "arfcn",
+                                      "band", "rsrp_dbm", "rsrq_db", "sinr_db"]
+    # the multi-line EN-DC answer, SINR raw-encoded by the RM520N and decoded back
+    assert LinkState.from_dict(data) == LinkState(NSA.rat, NSA.state, (
+        NSA.cells[0], ServingCell(rat="NR5G", mcc="222", mnc="01", pci=920, arfcn=648768,
+                                  band="n78", rsrp_dbm=-96.0, rsrq_db=-10.0, sinr_db=18.0)))
+    assert pty_modem.responder.commands >= 3       # ATE0, AT+CMEE=1, ATI, ..., AT+QENG
+
+
+def test_modem_status_text_and_explicit_vendor(pty_modem: PtyModemServer) -> None:
+    r = hil_bench("modem", "status", pty_modem.url, "--vendor", "quectel")
+    assert r.returncode == 0, r.stderr
+    assert "rat:    NR5G-NSA" in r.stdout and "cell_id 328261F" in r.stdout
+    assert "rsrp_dbm -96" in r.stdout
+
+
+def test_modem_watch_prints_one_line_per_sample() -> None:
+    cells = [ServingCell(rat="NR5G", cell_id=c, pci=1, rsrp_dbm=r, sinr_db=s)
+             for c, r, s in (("A1", -80.0, 10.0), ("B2", -95.0, 3.0))]
+    profile = FixedProfile(LinkState("NR5G-SA", "connected", (cells[0],)),
+                           [Step(0.25, LinkState("NR5G-SA", "connected", (cells[1],)))])
+    server = start_modem_server(ModemSimParams(profile=profile, vendor="huawei",
+                                               model="MH5000-31", transport="tcp"))
+    try:
+        r = hil_bench("modem", "watch", server.url, "--interval", "0.2", "--count", "4", "--json")
+    finally:
+        server.stop()
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(rows) == 4
+    ids = [row["cells"][0]["cell_id"] for row in rows]
+    assert ids[-1] == "B2" and "A1" in ids            # the step happened while watching
+
+
+def test_modem_status_of_a_lab_starts_its_simulator() -> None:
+    r = hil_bench("modem", "status", "--lab", "sim5g", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    # the first row of the CICV5G w2s trace: cell 5C4225714, SINR 1 dB, RSRP -78 dBm
+    assert data["rat"] == "NR5G-SA"
+    assert (data["cells"][0]["cell_id"], data["cells"][0]["rsrp_dbm"],
+            data["cells"][0]["sinr_db"]) == ("5C4225714", -78.0, 1.0)
+
+
+@pytest.mark.parametrize("args, code, text", [
+    (["modem", "status"], 2, "give either a modem URL or --lab"),
+    (["modem", "status", "/dev/no-such-modem"], 3, "cannot open AT port"),
+    (["modem", "status", "modbus://nowhere"], 2, "expected modbus://HOST:PORT"),
+    (["modem", "watch", "/dev/null", "--interval", "0"], 2, "--interval"),
+])
+def test_modem_cli_errors_are_one_line(args: list[str], code: int, text: str) -> None:
+    r = hil_bench(*args)
+    assert r.returncode == code
+    assert text in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
