@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -62,8 +63,14 @@ def test_modem_watch_prints_one_line_per_sample() -> None:
              for c, r, s in (("A1", -80.0, 10.0), ("B2", -95.0, 3.0))]
     profile = FixedProfile(LinkState("NR5G-SA", "connected", (cells[0],)),
                            [Step(0.25, LinkState("NR5G-SA", "connected", (cells[1],)))])
+    first: list[float] = []
+
+    def clock() -> float:       # profile time starts at the first link query, not at startup
+        first.append(time.monotonic())
+        return first[-1] - first[0]
+
     server = start_modem_server(ModemSimParams(profile=profile, vendor="huawei",
-                                               model="MH5000-31", transport="tcp"))
+                                               model="MH5000-31", transport="tcp"), clock)
     try:
         r = hil_bench("modem", "watch", server.url, "--interval", "0.2", "--count", "4", "--json")
     finally:
