@@ -66,8 +66,8 @@ def wait_arrived(arm: RobotArm, clock: Clock, seq: int, label: str, timeout_s: f
 def check_scenario(sc: Scenario, workspace: Workspace) -> None:
     """Raise SafetyError if any pose or the commanded speed is outside the envelope."""
     for name, target in sc.poses.items():
-        workspace.check(target, f"{sc.source}: pose {name}")
-    workspace.check_motion(sc.speed_mm_s, f"{sc.source}: speed")
+        workspace.check(target, f"{sc.where('pose:' + name)}: pose {name}")
+    workspace.check_motion(sc.speed_mm_s, f"{sc.where('speed')}: speed")
 
 
 def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,

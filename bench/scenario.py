@@ -35,6 +35,12 @@ class Scenario:
     seed: int = 1
     tolerances: dict[str, Limit] = field(default_factory=dict)
     description: str = ""
+    #: line of each pose ("pose:NAME") and setting ("speed") in the file, for error messages
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def where(self, key: str) -> str:
+        """``file:line`` of a pose (``pose:P1``) or setting, for messages."""
+        return f"{self.source}:{self.lines.get(key, 0)}" if key in self.lines else self.source
 
 
 def cube_poses(center: Pose, side_mm: float) -> dict[str, Pose]:
@@ -65,6 +71,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
     name = top.get("name", str)
     description = top.get("description", str, "")
     poses: dict[str, Pose]
+    lines: dict[str, int] = {"speed": top.line_of("speed")}
     if top.has("cube") and top.has("poses"):
         raise top.error("poses", "give either cube or poses, not both")
     if top.has("cube"):
@@ -73,10 +80,12 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         side = cs.quantity("side", "mm", min=1e-3)
         cs.done()
         poses = cube_poses(center, side)
+        lines.update({f"pose:{k}": cs.line for k in poses})
         top.raw("poses", None)
     else:
         ps = top.section("poses")
         poses = {str(k): _pose(ps.section(k)) for k in ps.keys()}
+        lines.update({f"pose:{k}": ps.line_of(k) for k in ps.keys()})
         if not poses:
             raise top.error("poses", "at least one pose is needed")
         top.raw("cube", None)
@@ -98,6 +107,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         move_timeout_s=top.quantity("move_timeout", "s", 10.0, min=0.01),
         seed=top.get("seed", int, 1),
         tolerances=tolerances,
+        lines=lines,
     )
     top.done()
     return sc

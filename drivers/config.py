@@ -107,9 +107,9 @@ class Section:
     def __init__(self, data: Any, source: str, path: str = "", line: int | None = None) -> None:
         self.source = source
         self.path = path
-        if data is None:
+        if data is None:            # an empty document or a key with no value
             data = LineDict()
-            data.line = line or 0
+            data.line = line or 1
         if not isinstance(data, dict):
             where = getattr(data, "line", line or 0)
             raise ConfigError(f"{source}:{where}: {path or 'document'}: expected a mapping, "

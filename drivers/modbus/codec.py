@@ -37,6 +37,8 @@ def encode(value: float, dtype: str, scale: float = 1.0, word_order: str = "big"
     if not math.isfinite(value):
         raise ValueError(f"cannot encode {value!r}")
     count, fmt = TYPES[dtype]
+    if not math.isfinite(value / scale):
+        raise ValueError(f"{value} is outside {dtype} range at scale {scale}")
     if dtype == "float32":
         raw: float | int = value / scale
         if abs(raw) > 3.4e38:
