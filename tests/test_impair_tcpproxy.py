@@ -84,10 +84,10 @@ def test_run_in_wire_mode_puts_the_proxy_between_driver_and_simulator(tmp_path: 
                         str(prof), "--out", str(tmp_path / "o")], capture_output=True, text=True)
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["network"]["name"] == "wire-10ms"
-    proxies = [s for s in report["simulators"] if s.get("proxy") == "tcp"]
-    assert len(proxies) == 1 and "via wire-10ms" in report["lab"]["robot"]
+    proxies = report["proxies"]
+    assert len(proxies) == 1 and proxies[0]["proxy"] == "tcp" and "via wire-10ms" in report["lab"]["robot"]
     assert f":{proxies[0]['port']}/" in report["lab"]["robot"]      # the driver used the proxy
-    for s in report["simulators"]:                                  # nothing left running
+    for s in report["simulators"] + proxies:                        # nothing left running
         with pytest.raises(ProcessLookupError):
             os.kill(s["pid"], 0)
     assert r.returncode in (0, 1), r.stderr                         # 1 cycle: RP cannot pass

@@ -38,6 +38,8 @@ from drivers.sim.inprocess import InProcessArm
 from drivers.sim.params import arm_params_from_section
 
 ARM_ENV = "HIL_BENCH_ARM"
+#: profile for a simulated robot's link when --network is not given (None: no impairment)
+DEFAULT_NETWORK: str | None = None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,8 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "on a virtual clock (simulated labs only)")
     p.add_argument("--seed", type=int, default=None, help="simulator seed (default: scenario's)")
     p.add_argument("--network", default=None, metavar="NAME|FILE",
-                   help="network profile for the robot link (built-in name or YAML file); "
-                        "see `hil-bench netem profiles`")
+                   help="network profile for the robot link: built-in name or YAML file "
+                        f"(default: {DEFAULT_NETWORK or 'none'}; real hardware: none, its link "
+                        "is real; `ideal` turns impairment off); see `hil-bench netem profiles`")
     p.add_argument("--arm", action="store_true",
                    help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -89,13 +92,14 @@ def _out_dir(arg: str | None, scenario: str) -> Path:
 def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
                simulators: list[dict] | None = None, network: Profile | None = None,
                observer: RunObserver | None = None,
-               journal: Path | None = None) -> Iterator[RobotArm]:
+               journal: Path | None = None,
+               proxies: list[dict] | None = None) -> Iterator[RobotArm]:
     """The lab's robot for `mode`, connected; simulators are started and stopped around it.
 
     The ready line of each simulator process started is appended to `simulators`. With a
     `network` profile the robot link is impaired (virtual mode: `ImpairedArm`; wire mode: the TCP
     impairment proxy as a child process between driver and device), and every injected delay,
-    loss and outage is told to `observer`.
+    loss and outage is told to `observer`; the proxy's ready line is appended to `proxies`.
     """
     impaired = network is not None and not network.ideal
     link = getattr(lab.robot.spec, "link", None)
@@ -132,8 +136,8 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
             if endpoint is None:
                 raise ConfigError(f"{lab.path}: --network in wire mode needs a TCP robot link")
             proxy = stack.enter_context(tcp_proxy(endpoint, network, seed, observer))
-            if simulators is not None:
-                simulators.append(proxy.info)
+            if proxies is not None:
+                proxies.append(proxy.info)
             endpoint = proxy.endpoint
         arm = robot.spec.open(endpoint)
         if proxy is not None:
@@ -180,7 +184,8 @@ def _run(args: argparse.Namespace) -> int:
     if lab.robot.workspace is not None:
         check_scenario(sc, lab.robot.workspace)
     seed = sc.seed if args.seed is None else args.seed
-    network = load_profile(args.network) if args.network else None
+    net_name = args.network or (DEFAULT_NETWORK if lab.robot.simulate else None)
+    network = load_profile(net_name) if net_name else None
     out = _out_dir(args.out, sc.name)
     clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -206,14 +211,14 @@ def _run(args: argparse.Namespace) -> int:
     meta = {"tool": {"name": "hil-bench", "version": __version__},
             "lab": {"name": lab.name, "source": str(lab.path), "robot": ""},
             "mode": args.mode, "seed": seed, "started_utc": started, "simulators": [],
-            "network": network.summary() if network else None}
+            "network": network.summary() if network else None, "proxies": []}
     link: LinkSampler | None = None
     try:
         journal = out / "sim-robot.jsonl" if lab.robot.simulate and args.mode == "wire" else None
         if journal:
             out.mkdir(parents=True, exist_ok=True)
         with open_robot(lab, args.mode, seed, clock, meta["simulators"], network,
-                        observers, journal) as arm, \
+                        observers, journal, proxies=meta["proxies"]) as arm, \
                 link_sampling(lab, args.mode, clock, observers, meta["simulators"]) as link:
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
