@@ -102,9 +102,24 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
                 progress(cycle, sc.cycles, samples)
     except (BenchError, KeyboardInterrupt) as exc:
         obs.on_event(clock.now_ns(), "stop", {"reason": f"{type(exc).__name__}: {exc}"})
-        try:
-            arm.stop()
-        except BenchError:
-            pass
+        safe_stop(arm, clock, obs)
         raise
     return samples
+
+
+def safe_stop(arm: RobotArm, clock: Clock, obs: RunObserver, reconnects: int = 1) -> bool:
+    """Send the arm a stop; if the link is broken, reconnect (at most `reconnects` times, each
+    logged as a "reconnect" event) and try again. Returns whether a stop was accepted; never
+    raises a BenchError (the run's own error is the one to report)."""
+    for attempt in range(reconnects + 1):
+        try:
+            if attempt:
+                obs.on_event(clock.now_ns(), "reconnect", {"attempt": attempt, "why": "stop"})
+                arm.close()
+                arm.connect()
+            arm.stop()
+            obs.on_event(clock.now_ns(), "stop_sent", {"attempt": attempt})
+            return True
+        except BenchError as exc:
+            obs.on_event(clock.now_ns(), "stop_failed", {"attempt": attempt, "error": str(exc)})
+    return False

@@ -64,3 +64,14 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) != 0
+
+
+def session_events(path: Path) -> tuple[list[dict], list[str], bool]:
+    """(bench events, robot command labels, truncated) of a session file, read back for real."""
+    from bench.session.reader import SessionReader
+    with SessionReader(path) as reader:
+        msgs = list(reader.messages())
+        truncated = bool(reader.truncated)
+    events = [m.data for m in msgs if m.topic == "/bench/event"]
+    commands = [m.topic for m in msgs if m.topic == "/robot/command"]
+    return events, commands, truncated

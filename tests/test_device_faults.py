@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, session_events
 
 CASES = {
     # kind: (fault yaml, expected error text, stop reaches the controller?)
@@ -59,6 +59,13 @@ def test_fault_gives_error_exit_3_and_keeps_data(tmp_path: Path, kind: str) -> N
     commands = [j["command"] for j in journal if "command" in j]
     assert commands[:2] == ["move", "move"]
     assert (commands[-1] == "stop") is stop_expected
+    # the session file was finished properly and says what happened
+    events, robot_commands, truncated = session_events(out / "session.mcap")
+    kinds = [e["kind"] for e in events]
+    assert not truncated and len(robot_commands) >= 1
+    assert "stop" in kinds and kinds[-1] == "end"
+    assert events[-1]["detail"]["verdict"] == "error"
+    assert ("stop_sent" in kinds) is stop_expected
     # bounded: timeouts of 0.3 s x 2 attempts, a stop attempt and a reconnect, not minutes
     assert elapsed < 30
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import port_is_free
+from tests.conftest import port_is_free, session_events
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -43,6 +43,11 @@ def test_interrupt_mid_run_stops_robot_and_exits_130(tmp_path: Path, sig: signal
     journal = [json.loads(l) for l in (out / "sim-robot.jsonl").read_text().splitlines()]
     commands = [j["command"] for j in journal if "command" in j]
     assert commands[-1] == "stop" and "move" in commands[:-1]
+    events, robot_commands, truncated = session_events(out / "session.mcap")
+    kinds = [e["kind"] for e in events]
+    assert not truncated and len(robot_commands) >= 5
+    assert "stop_sent" in kinds and kinds[-1] == "end"
+    assert events[-1]["detail"]["verdict"] == "interrupted"
     (sim,) = report["simulators"]
     assert port_is_free(sim["port"])
     with pytest.raises(ProcessLookupError):

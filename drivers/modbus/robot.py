@@ -121,16 +121,7 @@ class ModbusRobotArm(RobotArm):
         return self._command("move", values)
 
     def stop(self) -> None:
-        """Send a stop; if the link is broken (e.g. a request was cut short), reconnect once and
-        send it again. Raises the last DeviceError if both attempts fail."""
-        try:
-            self._command("stop", {})
-        except DeviceError:
-            self.close()
-            link = ModbusLink(self.settings)
-            link.connect()
-            self._link = link
-            self._command("stop", {})
+        self._command("stop", {})
 
 
 def _runs(words: dict[int, int]) -> list[tuple[int, list[int]]]:
