@@ -173,11 +173,19 @@ def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
 
 
 @contextlib.contextmanager
-def replay_arm(lab: Lab, mode: str, seed: int, clock: Clock) -> Iterator[RobotArm]:
-    """The lab's robot for a replay (the same way `hil-bench run` opens it)."""
+def replay_arm(lab: Lab, mode: str, seed: int, clock: Clock, proxy_network: str | None = None,
+               observer: RunObserver | None = None) -> Iterator[RobotArm]:
+    """The lab's robot for a replay (the same way `hil-bench run` opens it); with
+    `proxy_network` (wire mode) the link goes through the TCP impairment proxy process."""
     if mode not in MODES:
         raise ConfigError(f"--mode: unknown mode {mode!r} (use {' or '.join(MODES)})")
     from bench.cli.run import open_robot      # one place knows how to open a lab's robot
+    if proxy_network:
+        from bench.impair import load_profile
+        with open_robot(lab, mode, seed, clock, network=load_profile(proxy_network),
+                        observer=observer) as arm:
+            yield arm
+        return
     with open_robot(lab, mode, seed, clock) as arm:
         yield arm
 
@@ -207,9 +215,16 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     if rec:
         from bench.observer import Observers
         obs = Observers([rec] + ([observer] if observer else []))
-    with replay_arm(the_lab, mode, run_seed, clock) as base_arm:
-        arm, clock = net_mod.wrap(base_arm, clock, network, lab=the_lab, seed=run_seed,
-                                  observer=obs, link_kind=link_kind, session=path)
+    # a profile on a request/reply link in wire mode: the real TCP impairment proxy (as `run`);
+    # recorded delays and pipelined streams: message-level wrappers around the arm
+    proxied = (mode == "wire" and link_kind == net_mod.REQUEST_REPLY
+               and network not in (None, "recorded", "ideal", "none"))
+    with replay_arm(the_lab, mode, run_seed, clock, network if proxied else None,
+                    obs) as base_arm:
+        arm = base_arm
+        if not proxied:
+            arm, clock = net_mod.wrap(base_arm, clock, network, lab=the_lab, seed=run_seed,
+                                      observer=obs, link_kind=link_kind, session=path)
         obs.on_start(clock.now_ns(), {"mode": mode, "seed": run_seed, "network": net_name,
                                       "link": link_kind,
                                       "lab": {"name": the_lab.name, "source": str(the_lab.path),
