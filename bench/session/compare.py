@@ -46,7 +46,6 @@ class Side:
     """What one run (original or replay) did: target visits, arrivals, tracking error."""
 
     samples: list[Sample] = field(default_factory=list)
-    arrivals: list[float | None] = field(default_factory=list)   # per command, s (None: never)
     tracking: Tracking = field(default_factory=Tracking)
     last_target: Pose | None = None
     last_label: str = ""
@@ -58,13 +57,17 @@ class Side:
 
     def command(self, t_ns: int, label: str, target: Pose) -> None:
         self.last_target, self.last_label, self.t_command_ns = target, label, t_ns
+        self._xyz = (target.x, target.y, target.z)
         self.t_arrived_ns = 0
-        self.arrivals.append(None)
 
     def arrived(self, t_ns: int) -> None:
-        if self.arrivals and self.arrivals[-1] is None:
-            self.arrivals[-1] = (t_ns - self.t_command_ns) / 1e9
+        if not self.t_arrived_ns:
             self.t_arrived_ns = t_ns
+
+    def track(self, x: float, y: float, z: float) -> None:
+        """An unlabelled pose read (mm): its distance to the last setpoint, without a Pose."""
+        if self.last_target is not None:
+            self.tracking.add(math.dist((x, y, z), self._xyz))
 
     def pose(self, t_ns: int, pose: Pose, label: str) -> None:
         if self.last_target is None:

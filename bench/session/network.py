@@ -13,11 +13,16 @@ Failure modes: ConfigError for an unknown profile or a damaged profile file.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import numpy as np
 
 from bench.clock import Clock
-from bench.impair import ImpairedArm, load_profile, recorded_link
+from bench.impair import ImpairedArm, load_profile
+from bench.impair.link import Direction, Link
+from bench.impair.loss import LossModel
 from bench.lab import Lab
 from bench.observer import RunObserver
 from bench.session.pipeline import PipelinedArm
@@ -32,16 +37,46 @@ def describe(network: str | None) -> str:
     return network or "recorded"
 
 
-def recorded_delays(path: str | Path) -> tuple[list[float | None], list[float | None]]:
-    """(uplink, downlink) one-way delays in seconds, in send order (None = lost message)."""
-    up: list[float | None] = []
-    down: list[float | None] = []
+def _delays(path: str | Path, direction: str) -> Iterator[float | None]:
+    """One direction's recorded one-way delays in seconds, in send order (None = lost), read
+    lazily from the session file (its own file handle), so a long session stays out of memory."""
     with SessionReader(path) as r:
-        for m in r.messages([T_NETWORK]):
-            d = m.data
-            val = None if d.get("lost") else float(d.get("delay_ms", 0.0)) / 1e3
-            (down if d.get("dir") == "down" else up).append(val)
-    return up, down
+        for _topic, _t, payload in r.raw([T_NETWORK]):
+            d = json.loads(payload)
+            if (d.get("dir") == "down") == (direction == "down"):
+                yield None if d.get("lost") else float(d.get("delay_ms", 0.0)) / 1e3
+
+
+def has_recorded_delays(path: str | Path) -> bool:
+    with SessionReader(path) as r:
+        return next(iter(r.raw([T_NETWORK])), None) is not None
+
+
+class StreamedDelays(LossModel):
+    """The recorded delays of one direction, replayed in order as the engine asks for them (the
+    same contract as `bench.impair.link.Recorded`: `lost()` draws the next message, the call
+    gives its delay). When the recording runs out, the last delay is kept."""
+
+    def __init__(self, path: str | Path, direction: str) -> None:
+        self._it = _delays(path, direction)
+        self._current: float | None = 0.0
+        self._last = 0.0
+
+    def lost(self) -> bool:
+        self._current = next(self._it, self._last)
+        if self._current is not None:
+            self._last = self._current
+        return self._current is None
+
+    def __call__(self, t: float) -> float:
+        return self._current or 0.0
+
+
+def streamed_link(path: str | Path) -> Link:
+    """Like `bench.impair.recorded_link`, reading the delays from the session as it goes."""
+    rng = np.random.default_rng(0)
+    up, down = StreamedDelays(path, "up"), StreamedDelays(path, "down")
+    return Link(Direction("up", up, up, None, rng), Direction("down", down, down, None, rng))
 
 
 def _timeouts(lab: Lab) -> dict[str, Any]:
@@ -59,10 +94,9 @@ def wrap(arm: RobotArm, clock: Clock, network: str | None, *, lab: Lab, seed: in
     if network in (None, "recorded"):
         if session is None:
             return arm, clock
-        up, down = recorded_delays(session)
-        if not up and not down:
+        if not has_recorded_delays(session):
             return arm, clock
-        link = recorded_link(up or [0.0], down or [0.0])
+        link = streamed_link(session)
     else:
         profile = load_profile(network)
         if profile.ideal:

@@ -151,7 +151,10 @@ def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
                     n_cmd += 1
                 elif topic == T_POSE:
                     label = d["label"]
-                    orig.pose(t, pose_from_fields(d), label)
+                    if label:
+                        orig.pose(t, pose_from_fields(d), label)
+                    else:
+                        orig.track(d["x_mm"], d["y_mm"], d["z_mm"])
                     p = arm.read_pose()
                     now = clock.now_ns()
                     obs.on_pose(now, p, label)
