@@ -76,3 +76,27 @@ def test_replay_cli_json_and_exit_codes(cube_session: Path, tmp_path: Path) -> N
     res = subprocess.run([sys.executable, "-m", "bench", "replay", str(tmp_path / "nope.mcap")],
                          capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_record_stream_cli_and_replay_under_a_profile(tmp_path: Path) -> None:
+    f = tmp_path / "stream.mcap"
+    res = subprocess.run([sys.executable, "-m", "bench", "record", "--stream", "--duration", "3",
+                          "--mode", "virtual", "--network", "5g-urban", "-q", "-o", str(f)],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    info = session_info(f)
+    assert info["topics"][T_COMMAND] == 301 and info["topics"]["/network/event"] == 301
+    same = replay_session(f)
+    # recorded delays are rounded to 1 us in the events: the same motion to ~1e-12 mm
+    assert same.tracking_replay["rms_mm"] == pytest.approx(same.tracking_original["rms_mm"],
+                                                           abs=1e-6)
+    assert same.max_difference_mm < 1e-6
+    ideal = replay_session(f, network="ideal")
+    assert ideal.tracking_replay["rms_mm"] < same.tracking_original["rms_mm"]
+    res = subprocess.run([sys.executable, "-m", "bench", "replay", str(f), "--network",
+                          "telesurgery-300ms"], capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    assert "time-domain error grew" in res.stdout and "verdict: original PASS" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "bench", "replay", str(f), "--network",
+                          "no-such-profile"], capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
