@@ -1,44 +1,112 @@
-"""From samples to a verdict: ISO 9283 figures per pose, judged against the scenario's limits."""
+"""From samples to a verdict: ISO 9283 and time-domain figures per pose, judged against limits.
+
+Per pose: AP, RP, worst single error and (with orientation) APa/b/c, RPa/b/c from
+`bench.metrics.iso9283`; time-domain figures from each approach's robot-side trace
+(`bench.metrics.timedomain`), reduced to the **worst over the cycles** (a limit on overshoot is a
+limit on every approach, not on the average). Scenario-wide: AD/RD between the scenario's distance
+pair (ISO 9283 7.4, P2 -> P4 by default). Signed figures (APa/b/c, AD) are judged by magnitude.
+A pose or figure with no data is NaN, and NaN fails any limit.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from bench.limits import Measurement, Outcome
-from bench.metrics.iso9283 import PoseStats, pose_stats
+from bench.metrics.distance import DistanceStats, distance_stats
+from bench.metrics.iso9283 import PoseStats, pose_table
 from bench.runner import Sample
-from bench.scenario import TOLERANCE_UNITS, Scenario
+from bench.scenario import SCENARIO_TOLERANCE_UNITS, TOLERANCE_UNITS, Scenario
+
+#: time-domain figures kept per pose (worst over cycles), with their units
+DYNAMIC_UNITS = {"overshoot": "mm", "settling": "s", "time_to_target": "s", "excursion": "mm",
+                 "corrective_moves": ""}
+_FIGURE_FIELDS = {"overshoot": "overshoot_mm", "settling": "settling_s",
+                  "time_to_target": "time_to_target_s", "excursion": "excursion_mm",
+                  "corrective_moves": "corrective_moves"}
+SIGNED = {"APa", "APb", "APc", "AD"}
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-pose statistics, every judged measurement and the overall outcome."""
+    """Per-pose statistics, time-domain figures, every judged measurement and the outcome."""
 
     poses: dict[str, PoseStats]
     measurements: list[Measurement]
+    dynamics: dict[str, dict[str, float]] = field(default_factory=dict)
+    distance: DistanceStats | None = None
 
     @property
     def outcome(self) -> Outcome:
         return Outcome.worst([m.outcome for m in self.measurements])
 
+    def figure(self, pose: str, key: str) -> float | None:
+        """A per-pose figure by tolerance name (None when not computed)."""
+        if key in DYNAMIC_UNITS:
+            return self.dynamics.get(pose, {}).get(key)
+        v = getattr(self.poses[pose], key, None)
+        return None if v is None else float(v)
+
+
+def _dynamics(samples: list[Sample], band_mm: float) -> dict[str, float]:
+    out = {k: float("nan") for k in DYNAMIC_UNITS}
+    figs = []
+    for s in samples:
+        if s.trace is None:
+            return out
+        f = s.trace.figures(band_mm, final=s.attained.position)
+        if not s.trace.settled:           # a loop stopped before settling never "arrived"
+            f = type(f)(**{**f.as_dict(), "settling_s": float("nan")})
+        figs.append(f)
+    if not figs:
+        return out
+    for key, attr in _FIGURE_FIELDS.items():
+        vals = np.array([getattr(f, attr) for f in figs], dtype=float)
+        out[key] = float("nan") if np.isnan(vals).any() else float(vals.max())
+    return out
+
 
 def evaluate(sc: Scenario, samples: list[Sample]) -> Evaluation:
-    """Group samples by pose, compute AP/RP, and judge each against the scenario's tolerances.
-
-    A pose with no samples yields NaN figures, which fail any limit.
-    """
+    """Compute every figure and judge each against the scenario's tolerances."""
     stats: dict[str, PoseStats] = {}
+    if samples:
+        cols = 6                           # Pose always carries orientation
+        table = pose_table([s.pose for s in samples],
+                           np.array([s.commanded.as_array()[:cols] for s in samples]),
+                           np.array([s.attained.as_array()[:cols] for s in samples]))
+        stats = {str(k): v for k, v in table.items()}
+    dynamics: dict[str, dict[str, float]] = {}
     measurements: list[Measurement] = []
-    for name, target in sc.poses.items():
-        pts = np.array([s.attained.as_array() for s in samples if s.pose == name]).reshape(-1, 6)
-        if len(pts):
-            st = pose_stats(target.as_array(), pts)
-        else:
-            nan = float("nan")
-            st = PoseStats(0, nan, nan, nan, nan, nan)
-        stats[name] = st
+    for name in sc.poses:
+        stats.setdefault(name, PoseStats.empty())
+        dynamics[name] = _dynamics([s for s in samples if s.pose == name], sc.band_mm)
+    ev_poses = {name: stats[name] for name in sc.poses}
+    ev = Evaluation(ev_poses, measurements, dynamics)
+    for name in sc.poses:
         for key, unit in TOLERANCE_UNITS.items():
-            measurements.append(Measurement(key, getattr(st, key), unit,
-                                            sc.tolerances.get(key), subject=name))
-    return Evaluation(stats, measurements)
+            lim = sc.tolerances.get(key)
+            if lim is None and key not in ("AP", "RP", "worst", "overshoot"):
+                continue                   # only report what is judged, plus the headline figures
+            v = ev.figure(name, key)
+            if v is not None and key in SIGNED:
+                v = abs(v)
+            measurements.append(Measurement(key, v, unit, lim, subject=name))
+    dist = None
+    if sc.distance_pair:
+        a, b = sc.distance_pair
+        by_cycle = {(s.pose, s.cycle): s for s in samples}
+        cycles = sorted(c for (p, c) in by_cycle if p == a and (b, c) in by_cycle)
+        if len(cycles) >= 1:
+            dist = distance_stats(sc.poses[a].as_array(), sc.poses[b].as_array(),
+                                  np.array([by_cycle[(a, c)].attained.as_array() for c in cycles]),
+                                  np.array([by_cycle[(b, c)].attained.as_array() for c in cycles]))
+        for key, unit in SCENARIO_TOLERANCE_UNITS.items():
+            if key in sc.tolerances:
+                v = getattr(dist, key) if dist else None
+                if v is not None and key in SIGNED and math.isfinite(v):
+                    v = abs(v)
+                measurements.append(Measurement(key, v, unit, sc.tolerances[key],
+                                                subject=f"{a}-{b}"))
+    return Evaluation(ev_poses, measurements, dynamics, dist)

@@ -1,7 +1,9 @@
 """The scenario runner: commands the arm through the poses, waits for arrival, samples the pose.
 
 It only sees a `RobotArm`, a `Clock` and an optional workspace; the same code runs in wire mode
-(real time, real sockets) and virtual mode (in-process simulator, virtual clock).
+(real time, real sockets) and virtual mode (in-process simulator, virtual clock). How the arm is
+brought to each pose is the scenario's control mode (`bench.control`: target, stream,
+remote-loop), over a `Link` that can delay commands and feedback (virtual-time network delay).
 Failure modes: SafetyError before anything is sent for a target outside the workspace;
 DeviceTimeout when the arm does not arrive within the scenario's move_timeout; DeviceFault when the
 controller reports a fault or an unexpected stop. On any error the arm is sent a stop.
@@ -11,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from bench.clock import Clock
+from bench.control.link import DelaySource, Link
+from bench.control.modes import CONTROL_MODES, MoveContext, MoveTrace
 from bench.observer import RunObserver
 from bench.safety import Workspace
 from bench.scenario import Scenario
@@ -31,6 +37,7 @@ class Sample:
     t_command_ns: int
     t_arrived_ns: int
     t_measured_ns: int
+    trace: MoveTrace | None = None      # robot-side samples of the approach (time-domain figures)
 
     def as_dict(self) -> dict:
         return {"pose": self.pose, "cycle": self.cycle,
@@ -74,30 +81,47 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
                       workspace: Workspace | None = None,
                       progress: Progress | None = None,
                       observer: RunObserver | None = None,
-                      into: list[Sample] | None = None) -> list[Sample]:
+                      into: list[Sample] | None = None,
+                      delay_up: DelaySource | None = None,
+                      delay_down: DelaySource | None = None,
+                      link_out: list[Link] | None = None) -> list[Sample]:
     """Visit every pose of `sc` in order, `sc.cycles` times; return one Sample per visit.
 
-    Every command, status and measured pose is told to `observer` as it happens. Samples are
+    Poses are approached with the scenario's control mode over a `Link` whose commands and
+    feedback are delayed by `delay_up` / `delay_down` (none: delivered at once). After arrival the
+    runner waits `settle` and measures the pose at the robot (the instrument's reading, not sent
+    over the network). Every command, status and pose is told to `observer` as it happens; the
+    link is appended to `link_out` when given (for its record of injected delays). Samples are
     appended to `into` when given, so a caller keeps them even when the run is interrupted.
     """
     obs = observer or RunObserver()
     if workspace is not None:           # refuse the whole run before the first motion
         check_scenario(sc, workspace)
+    mode = CONTROL_MODES[sc.control.mode]()
+    link = Link(arm, clock, delay_up, delay_down, obs)
+    if link_out is not None:
+        link_out.append(link)
     samples: list[Sample] = [] if into is None else into
     try:
         for cycle in range(1, sc.cycles + 1):
             for name, target in sc.poses.items():
+                ctx = MoveContext(f"{name} (cycle {cycle})", sc.speed_mm_s, sc.poll_s,
+                                  sc.move_timeout_s, sc.band_mm, sc.control)
                 t_cmd = clock.now_ns()
-                seq = arm.move_to(target, sc.speed_mm_s)
-                obs.on_command(clock.now_ns(), seq, name, target, sc.speed_mm_s)
-                wait_arrived(arm, clock, seq, f"{name} (cycle {cycle})", sc.move_timeout_s,
-                             sc.poll_s, obs)
+                trace = mode.approach(link, target, ctx)
                 t_arr = clock.now_ns()
-                clock.sleep(sc.settle_s)
+                t_end = clock.now() + sc.settle_s
+                while clock.now() < t_end:          # keep sampling while settling
+                    link.advance(min(sc.poll_s, t_end - clock.now()))
+                    r = link.sample()
+                    trace.t_s = np.append(trace.t_s, r.t_s - t_cmd / 1e9)
+                    trace.positions = np.vstack([trace.positions, r.pose.position])
                 attained = arm.read_pose()
                 t_meas = clock.now_ns()
                 obs.on_pose(t_meas, attained, name)
-                samples.append(Sample(name, cycle, target, attained, t_cmd, t_arr, t_meas))
+                trace.t_s = np.append(trace.t_s, (t_meas - t_cmd) / 1e9)
+                trace.positions = np.vstack([trace.positions, attained.position])
+                samples.append(Sample(name, cycle, target, attained, t_cmd, t_arr, t_meas, trace))
             if progress:
                 progress(cycle, sc.cycles, samples)
     except (BenchError, KeyboardInterrupt) as exc:

@@ -6,18 +6,28 @@ Units: mm, degrees, mm/s, seconds; strings with units (``"250 mm/s"``, ``"50 ms"
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bench.control.modes import CONTROL_MODES, ControlSettings
 from bench.limits import Limit, limit_from_section
 from bench.paths import resolve
 from drivers.config import Section, load_yaml_file
 from drivers.pose import AXES, Pose
 
-#: the per-pose measurements a scenario can set limits on, with their units
-TOLERANCE_UNITS = {"AP": "mm", "RP": "mm"}
+#: the per-pose measurements a scenario can set limits on, with their units. Signed figures
+#: (APa/b/c) are judged by their magnitude; time-domain figures are the worst over the cycles.
+TOLERANCE_UNITS = {
+    "AP": "mm", "RP": "mm", "worst": "mm",                  # ISO 9283 7.2 (+ worst single error)
+    "APa": "deg", "APb": "deg", "APc": "deg", "RPa": "deg", "RPb": "deg", "RPc": "deg",
+    "overshoot": "mm", "settling": "s", "time_to_target": "s", "excursion": "mm",
+    "corrective_moves": "",                                 # time-domain, per move
+}
+#: scenario-wide measurements (distance accuracy/repeatability between two poses, ISO 9283 7.4)
+SCENARIO_TOLERANCE_UNITS = {"AD": "mm", "RD": "mm"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,9 @@ class Scenario:
     seed: int = 1
     tolerances: dict[str, Limit] = field(default_factory=dict)
     description: str = ""
+    control: ControlSettings = field(default_factory=ControlSettings)
+    band_mm: float = 0.1
+    distance_pair: tuple[str, str] | None = None
     #: line of each pose ("pose:NAME") and setting ("speed") in the file, for error messages
     lines: dict[str, int] = field(default_factory=dict)
 
@@ -62,6 +75,32 @@ def _pose(s: Section) -> Pose:
     vals = {a: s.quantity(a, "mm" if a in "xyz" else "deg", 0.0) for a in AXES}
     s.done()
     return Pose(**vals)
+
+
+def _control(top: Section) -> ControlSettings:
+    """``control: target`` or ``control: {mode: remote-loop, gain: 4 /s, period: 20 ms}``."""
+    modes = sorted(CONTROL_MODES)
+    if not top.has("control") or isinstance(top.raw("control"), str):
+        return ControlSettings(mode=top.get("control", str, "target", choices=modes))
+    cs = top.section("control")
+    d = ControlSettings()
+    gain_raw = cs.raw("gain", d.gain_per_s)
+    try:
+        gain = float(str(gain_raw).replace("1/s", "").replace("/s", "").strip())
+    except ValueError:
+        raise cs.error("gain", f"expected a number in 1/s (e.g. 4 /s), got {gain_raw!r}") from None
+    if not math.isfinite(gain) or gain <= 0:
+        raise cs.error("gain", "must be a positive number in 1/s")
+    out = ControlSettings(
+        mode=cs.get("mode", str, "target", choices=modes),
+        stream_rate_hz=cs.quantity("stream_rate", "Hz", d.stream_rate_hz, min=0.1),
+        gain_per_s=gain,
+        period_s=cs.quantity("period", "s", d.period_s, min=1e-4),
+        hold_s=cs.quantity("hold", "s", d.hold_s, min=0.0),
+        deadband_mm=cs.quantity("deadband", "mm", d.deadband_mm, min=1e-6),
+        max_speed_mm_s=cs.quantity("max_speed", "mm/s", d.max_speed_mm_s, min=1e-3))
+    cs.done()
+    return out
 
 
 def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
@@ -94,10 +133,22 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         raise top.error("cycles", "must be at least 1")
     tol = top.section("tolerances", None)
     tolerances = {}
+    known = {**TOLERANCE_UNITS, **SCENARIO_TOLERANCE_UNITS}
     for key in tol.keys():
-        if key not in TOLERANCE_UNITS:
-            raise tol.error(key, f"unknown tolerance (known: {', '.join(TOLERANCE_UNITS)})")
-        tolerances[key] = limit_from_section(tol.section(key), key, TOLERANCE_UNITS[key])
+        if key not in known:
+            raise tol.error(key, f"unknown tolerance (known: {', '.join(known)})")
+        tolerances[key] = limit_from_section(tol.section(key), key, known[key])
+    pair = None
+    if top.has("distance"):
+        names = top.sequence("distance")
+        if len(names) != 2 or any(str(n) not in poses for n in names):
+            raise top.error("distance", f"give two pose names among {', '.join(poses)}")
+        pair = (str(names[0]), str(names[1]))
+    elif "P2" in poses and "P4" in poses:
+        pair = ("P2", "P4")              # ISO 9283 7.4 uses P2 -> P4
+    if pair is None and any(k in tolerances for k in SCENARIO_TOLERANCE_UNITS):
+        raise tol.error("AD" if "AD" in tolerances else "RD",
+                        "distance tolerances need a `distance: [A, B]` pose pair")
     sc = Scenario(
         name=name, source=str(path), poses=poses, description=description,
         cycles=n if cycles is None else cycles,
@@ -108,6 +159,9 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         seed=top.get("seed", int, 1),
         tolerances=tolerances,
         lines=lines,
+        control=_control(top),
+        band_mm=top.quantity("band", "mm", 0.1, min=1e-6),
+        distance_pair=pair,
     )
     top.done()
     return sc

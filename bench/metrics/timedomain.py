@@ -81,7 +81,7 @@ def move_figures(t_s: np.ndarray, positions: np.ndarray, start: np.ndarray, targ
         excursion = float(np.linalg.norm(p - closest, axis=1).max())
         reversals = _reversals(along, band_mm)
     else:
-        overshoot = float(d.max()) if not inside.all() else 0.0
+        overshoot = max(0.0, float(d.max() - d[0]))    # no direction: farther than at the start
         excursion = float(np.linalg.norm(p - a, axis=1).max())
         reversals = 0
     return MoveFigures(ttt, settling, overshoot, reversals, excursion,

@@ -1,0 +1,170 @@
+"""The network between the operator side (the bench's controller) and the robot side (the arm).
+
+Messages are pipelined, as on a streaming link: a command is delivered to the arm one one-way delay
+after it was sent, and the arm's state is sampled at the robot and delivered to the operator one
+one-way delay later. Commands and readings each stay in order (a late message holds back the ones
+behind it, like TCP). With no delay source, or a delay of zero, every message is delivered at once,
+so the same controllers run unchanged on a real arm in wire mode.
+
+Delay values come from a `DelaySource` (seconds, or None for a lost message). The bench's
+impairment engine (`bench.impair`) provides the models; `ConstantDelay` is the minimal one used
+when no profile is given. Time only moves through `advance`, on the run's clock, so in virtual
+time each message is delivered at its exact due time.
+Failure modes: whatever the arm raises (DeviceTimeout, DeviceFault, ...) propagates.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bench.clock import Clock
+from bench.observer import RunObserver
+from drivers.pose import Pose
+from drivers.robot import ArmStatus, RobotArm
+
+
+class DelaySource(Protocol):
+    """One-way delay per message, seconds; None when the message is lost."""
+
+    def sample(self, t_s: float) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class ConstantDelay:
+    """The same one-way delay for every message."""
+
+    delay_s: float
+
+    def sample(self, t_s: float) -> float | None:
+        return self.delay_s
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The arm's state sampled at the robot at `t_s`; `seq` is the operator's command number
+    the status refers to (-1 before the first delivered command)."""
+
+    t_s: float
+    pose: Pose
+    status: ArmStatus
+    seq: int
+
+
+@dataclass(order=True)
+class _Msg:
+    due: float
+    order: int
+    kind: str = field(compare=False)
+    payload: Any = field(compare=False)
+
+
+class Link:
+    """Pipelined command and feedback channels around one arm (see the module docstring)."""
+
+    def __init__(self, arm: RobotArm, clock: Clock, up: DelaySource | None = None,
+                 down: DelaySource | None = None, observer: RunObserver | None = None) -> None:
+        self.arm, self.clock = arm, clock
+        self.up, self.down = up, down
+        self.obs = observer or RunObserver()
+        self._queue: list[_Msg] = []
+        self._order = itertools.count()
+        self._last_due = {"cmd": float("-inf"), "fb": float("-inf")}
+        self._seq = 0
+        self._delivered_seq = -1
+        self._arm_seq: int | None = None
+        self.latest: Reading | None = None
+        #: (t_s, "up"|"down", delay_ms or None when lost) for every message with a delay source
+        self.delays: list[tuple[float, str, float | None]] = []
+
+    def _delay(self, source: DelaySource | None, direction: str) -> float | None:
+        if source is None:
+            return 0.0
+        now = self.clock.now()
+        d = source.sample(now)
+        self.delays.append((now, direction, None if d is None else d * 1e3))
+        return d
+
+    def _schedule(self, kind: str, delay: float | None, payload: Any) -> None:
+        if delay is None:
+            return                                              # lost
+        due = max(self.clock.now() + delay, self._last_due[kind])   # in order
+        self._last_due[kind] = due
+        if due <= self.clock.now() and not any(m.kind == kind for m in self._queue):
+            self._deliver(kind, payload)
+        else:
+            heapq.heappush(self._queue, _Msg(due, next(self._order), kind, payload))
+
+    def _deliver(self, kind: str, payload: Any) -> None:
+        if kind == "cmd":
+            seq, target, speed = payload
+            self._arm_seq = self.arm.move_to(target, speed)
+            self._delivered_seq = seq
+        else:
+            self.latest = payload
+
+    @property
+    def pending(self) -> int:
+        """Messages still in flight."""
+        return len(self._queue)
+
+    def send_move(self, target: Pose, speed_mm_s: float, label: str = "") -> int:
+        """Send a motion command; returns the operator's command number."""
+        self._seq += 1
+        self.obs.on_command(self.clock.now_ns(), self._seq, label, target, speed_mm_s)
+        self._schedule("cmd", self._delay(self.up, "up"), (self._seq, target, speed_mm_s))
+        return self._seq
+
+    def sample(self) -> Reading:
+        """Read the arm at the robot now (the instrument's truth), and send it to the operator."""
+        pose = self.arm.read_pose()
+        status = self.arm.read_status()
+        now_ns = self.clock.now_ns()
+        self.obs.on_status(now_ns, status)
+        self.obs.on_pose(now_ns, pose, "")
+        seq = self._delivered_seq if status.seq == self._arm_seq else -1
+        r = Reading(self.clock.now(), pose, status, seq)
+        self._schedule("fb", self._delay(self.down, "down"), r)
+        return r
+
+    def advance(self, dt_s: float) -> None:
+        """Let `dt_s` seconds pass, delivering every message that falls due, in time order."""
+        t_end = self.clock.now() + max(dt_s, 0.0)
+        while self._queue and self._queue[0].due <= t_end:
+            msg = heapq.heappop(self._queue)
+            self.clock.sleep(msg.due - self.clock.now())
+            self._deliver(msg.kind, msg.payload)
+        self.clock.sleep(t_end - self.clock.now())
+
+    def drain_commands(self, timeout_s: float) -> bool:
+        """Advance until every command in flight was delivered (or `timeout_s` passed)."""
+        t_end = self.clock.now() + timeout_s
+        while any(m.kind == "cmd" for m in self._queue) and self.clock.now() < t_end:
+            nxt = min(m.due for m in self._queue if m.kind == "cmd")
+            self.advance(min(nxt, t_end) - self.clock.now())
+        return not any(m.kind == "cmd" for m in self._queue)
+
+    def stop_now(self) -> None:
+        """Stop the arm at the robot (a local protective stop, not sent over the network)."""
+        self._queue = [m for m in self._queue if m.kind != "cmd"]
+        heapq.heapify(self._queue)
+        self.arm.stop()
+
+
+class JitterDelay:
+    """Minimal stand-in until a `bench.impair` model is given: a base one-way delay plus normal
+    jitter (clipped at zero) and Bernoulli loss, seeded. Seconds; `loss` is a probability."""
+
+    def __init__(self, delay_s: float, jitter_s: float = 0.0, loss: float = 0.0,
+                 seed: int = 0) -> None:
+        import numpy as np
+        self.delay_s, self.jitter_s, self.loss = delay_s, jitter_s, loss
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, t_s: float) -> float | None:
+        if self.loss > 0 and self.rng.random() < self.loss:
+            return None
+        if self.jitter_s <= 0:
+            return self.delay_s
+        return max(0.0, self.delay_s + self.jitter_s * float(self.rng.standard_normal()))

@@ -1,0 +1,197 @@
+"""Control modes: how the operator side brings the arm to a target over the network.
+
+- ``target`` (supervisory control): send the whole target once; the arm's own controller moves
+  and the operator waits for the arrival report. Network delay only adds latency.
+- ``stream``: send intermediate setpoints along the straight path at ``stream_rate``; the arm
+  follows them with its local servo; the last setpoint is the target.
+- ``remote-loop``: close the position loop over the network: every ``period`` the operator reads
+  the (delayed) position x_fb and moves the setpoint at velocity K (r - x_fb), K = ``gain`` in 1/s
+  (capped at ``max_speed``), i.e. x' = K (r - x(t - T)) with T the round-trip delay; it stops once
+  the feedback stays within ``deadband`` for ``hold``. Classic result: no overshoot for
+  K T <= 1/e, damped oscillation up to K T = pi/2, unstable beyond. The loop's own period and the
+  arm's servo lag add to T, so the measured boundary sits somewhat below pi/2 / K.
+Every mode records the robot-side samples (the instrument's truth) as a `MoveTrace`.
+Failure modes: DeviceTimeout when a target/stream move does not arrive within move_timeout;
+DeviceFault on a controller fault. A remote loop that does not settle is not an error: it is
+stopped at the robot (timeout, or excursion beyond the guard) and reported as not settled.
+"""
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.control.link import Link, Reading
+from bench.metrics.timedomain import MoveFigures, move_figures
+from drivers.errors import DeviceFault, DeviceTimeout
+from drivers.pose import Pose
+from drivers.robot import ArmState
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    """A scenario's control mode and its parameters (Hz, 1/s, s, mm)."""
+
+    mode: str = "target"
+    stream_rate_hz: float = 50.0
+    gain_per_s: float = 4.0
+    period_s: float = 0.01
+    hold_s: float = 0.1
+    deadband_mm: float = 0.05
+    max_speed_mm_s: float = 20.0
+
+
+@dataclass
+class MoveTrace:
+    """Robot-side samples of one approach: times in s from the command, positions in mm."""
+
+    t_s: np.ndarray
+    positions: np.ndarray
+    start: np.ndarray
+    target: np.ndarray
+    commands: int
+    settled: bool
+
+    def figures(self, band_mm: float, final: np.ndarray | None = None) -> MoveFigures:
+        return move_figures(self.t_s, self.positions, self.start, self.target, band_mm, final)
+
+
+class _Recorder:
+    def __init__(self, t0: float, start: Reading) -> None:
+        self.t0 = t0
+        self.t: list[float] = [start.t_s - t0]
+        self.p: list[np.ndarray] = [start.pose.position]
+
+    def add(self, r: Reading) -> None:
+        self.t.append(r.t_s - self.t0)
+        self.p.append(r.pose.position)
+
+    def trace(self, start: np.ndarray, target: Pose, commands: int, settled: bool) -> MoveTrace:
+        return MoveTrace(np.array(self.t), np.array(self.p), start, target.position,
+                         commands, settled)
+
+
+@dataclass(frozen=True)
+class MoveContext:
+    """What a mode needs from the scenario for one approach."""
+
+    label: str
+    speed_mm_s: float
+    poll_s: float
+    move_timeout_s: float
+    band_mm: float
+    settings: ControlSettings
+
+
+class ControlMode(abc.ABC):
+    """One way of bringing the arm to a target."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+        """Bring the arm to `target`; return the robot-side trace."""
+
+
+def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> None:
+    """Poll (through the link) until the operator sees command `seq` arrived."""
+    deadline = link.clock.now() + ctx.move_timeout_s
+    while True:
+        rec.add(link.sample())
+        lat = link.latest
+        if lat is not None and lat.seq == seq:
+            if lat.status.state is ArmState.ARRIVED:
+                return
+            if lat.status.state is ArmState.FAULT:
+                raise DeviceFault(f"{link.arm.name}: fault code {lat.status.fault_code} while "
+                                  f"moving to {ctx.label}")
+            if lat.status.state is ArmState.STOPPED:
+                raise DeviceFault(f"{link.arm.name}: stopped before reaching {ctx.label}")
+        if link.clock.now() >= deadline:
+            state = lat.status.state.value if lat else "no feedback"
+            raise DeviceTimeout(f"{link.arm.name}: did not arrive at {ctx.label} within "
+                                f"{ctx.move_timeout_s:g} s (last state seen {state})")
+        link.advance(ctx.poll_s)
+
+
+class TargetMode(ControlMode):
+    name = "target"
+
+    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+        first = link.sample()
+        rec = _Recorder(link.clock.now(), first)
+        seq = link.send_move(target, ctx.speed_mm_s, ctx.label)
+        link.advance(ctx.poll_s)
+        _wait_arrival(link, seq, rec, ctx)
+        return rec.trace(first.pose.position, target, 1, True)
+
+
+class StreamMode(ControlMode):
+    name = "stream"
+
+    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+        first = link.sample()
+        rec = _Recorder(link.clock.now(), first)
+        a, b = first.pose.as_array(), target.as_array()
+        dt = 1.0 / ctx.settings.stream_rate_hz
+        dist = float(np.linalg.norm(b[:3] - a[:3]))
+        steps = max(1, math.ceil(dist / (ctx.speed_mm_s * dt)))
+        seq = 0
+        for i in range(1, steps + 1):
+            sp = b if i == steps else a + (b - a) * (i / steps)
+            seq = link.send_move(Pose.from_seq(sp), ctx.speed_mm_s, ctx.label)
+            link.advance(dt)
+            rec.add(link.sample())
+        _wait_arrival(link, seq, rec, ctx)
+        return rec.trace(a[:3], target, steps, True)
+
+
+class RemoteLoopMode(ControlMode):
+    name = "remote-loop"
+
+    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+        st = ctx.settings
+        first = link.sample()
+        rec = _Recorder(link.clock.now(), first)
+        r = target.position
+        start = first.pose.position
+        sp = start.copy()
+        guard = 2.0 * float(np.linalg.norm(r - start)) + 10.0   # mm: stop a diverging loop
+        deadline = link.clock.now() + ctx.move_timeout_s
+        in_band, commands, settled = 0.0, 0, False
+        while True:
+            fresh = link.latest is not None and link.latest.t_s >= rec.t0
+            fb = link.latest.pose.position if link.latest is not None else start
+            e = r - fb
+            err = float(np.linalg.norm(e))
+            # only feedback sampled during this approach may declare it settled
+            in_band = in_band + st.period_s if fresh and err <= st.deadband_mm else 0.0
+            if in_band >= st.hold_s:
+                settled = True
+                break
+            if err > guard or link.clock.now() >= deadline:
+                link.stop_now()
+                break
+            v = st.gain_per_s * e
+            speed = float(np.linalg.norm(v))
+            vmax = min(st.max_speed_mm_s, ctx.speed_mm_s)
+            if speed > vmax:                 # slow enough for the arm to follow each setpoint
+                v *= vmax / speed
+            sp = sp + v * st.period_s
+            # the arm moves to each setpoint at full speed: the loop, not the arm, sets the pace
+            link.send_move(Pose(sp[0], sp[1], sp[2], target.a, target.b, target.c),
+                           ctx.speed_mm_s, ctx.label)
+            commands += 1
+            link.advance(st.period_s)
+            rec.add(link.sample())
+        if settled:                                          # let the last setpoints land
+            link.drain_commands(ctx.move_timeout_s)
+            rec.add(link.sample())
+        return rec.trace(start, target, commands, settled)
+
+
+#: control modes by the name used in scenario files
+CONTROL_MODES: dict[str, type[ControlMode]] = {
+    m.name: m for m in (TargetMode, StreamMode, RemoteLoopMode)}

@@ -1,0 +1,100 @@
+"""report.html: one self-contained page (inline CSS and SVG, no scripts, no external resources).
+
+A Content-Security-Policy meta tag forbids every fetch except inline styles and data: images, so
+even a stray reference could not reach the network; the favicon is an inline data: URL because
+browsers otherwise request /favicon.ico on their own.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from bench.reports import plots
+
+_CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;
+text-align:right}th{background:#f2f2f2}.pass{color:#176b1d}.marginal{color:#a06000}
+.fail,.error{color:#b00020;font-weight:bold}figure{margin:1em 0}figcaption{font-size:90%;color:#555}"""
+
+_HEAD = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+         'style-src \'unsafe-inline\'; img-src data:">'
+         '<link rel="icon" href="data:,"><title>{title}</title><style>{css}</style></head><body>')
+
+
+def _e(v: Any) -> str:
+    return html.escape(str(v))
+
+
+def _num(v: Any, digits: int = 4) -> str:
+    return "-" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else _e(v)
+
+
+def _figure(plot_id: str, svg: str | None, caption: str) -> str:
+    if svg is None:
+        return ""
+    return (f'<figure class="plot" id="{plot_id}">{svg}<figcaption>{_e(caption)}</figcaption>'
+            f"</figure>")
+
+
+def _measurements(ms: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(m.get('subject', ''))}</td><td>{_e(m['name'])}</td>"
+        f"<td>{_num(m.get('value'))}</td><td>{_e(m.get('unit', ''))}</td>"
+        f"<td>{_num(m.get('limit'))}</td><td>{_num(m.get('marginal'))}</td>"
+        f"<td class=\"{_e(m['outcome'])}\">{_e(m['outcome'].upper())}</td></tr>" for m in ms)
+    return ("<table><tr><th>subject</th><th>measurement</th><th>value</th><th>unit</th>"
+            f"<th>limit</th><th>marginal above</th><th>outcome</th></tr>{rows}</table>")
+
+
+def run_html(report: dict[str, Any]) -> str:
+    """The page for one run's report.json dict."""
+    sc = report.get("scenario", {})
+    verdict = report.get("verdict", "error")
+    poses = report.get("poses", {})
+    keys = ["n", "AP", "APx", "APy", "APz", "RP", "worst", "overshoot", "settling"]
+    prow = "".join(f"<tr><td>{_e(name)}</td>" + "".join(
+        f"<td>{_num(st.get(k))}</td>" for k in keys) + "</tr>" for name, st in poses.items())
+    parts = [_HEAD.format(title=_e(f"hil-bench: {sc.get('name', '')}"), css=_CSS),
+             f"<h1>{_e(sc.get('name', 'run'))}: <span class=\"{_e(verdict)}\">"
+             f"{_e(verdict.upper())}</span></h1>",
+             f"<p>control {_e(sc.get('control', 'target'))}, {_e(sc.get('cycles'))} cycles, "
+             f"seed {_e(report.get('seed'))}, mode {_e(report.get('mode'))}, lab "
+             f"{_e((report.get('lab') or {}).get('name', ''))}, started "
+             f"{_e(report.get('started_utc', ''))}</p>"]
+    if report.get("error"):
+        parts.append(f"<p class=\"error\">run stopped: {_e(report['error'])}</p>")
+    parts += ["<h2>Measurements</h2>", _measurements(report.get("measurements", [])),
+              "<h2>Per pose (mm, s)</h2><table><tr><th>pose</th>"
+              + "".join(f"<th>{k}</th>" for k in keys) + f"</tr>{prow}</table>",
+              "<h2>Plots</h2>",
+              _figure("plot-error", plots.error_per_pose(report),
+                      "Position error of every measured visit, per pose and cycle."),
+              _figure("plot-trajectory", plots.trajectory(report),
+                      "Distance to the commanded target during each pose's first approach."),
+              _figure("plot-network", plots.network(report),
+                      "Injected network delay and modem link signal during the run."),
+              "</body></html>"]
+    return "".join(parts)
+
+
+def sweep_html(result: dict[str, Any]) -> str:
+    """The page for a sweep result."""
+    rows = "".join(
+        f"<tr><td>{_e(p['control'])}</td><td>{_num(p['delay_ms'], 1)}</td>"
+        + "".join(f"<td>{_num(p['figures'].get(k))}</td>"
+                  for k in ("AP", "RP", "worst", "overshoot", "settling"))
+        + f"<td class=\"{_e(p['verdict'])}\">{_e(p['verdict'].upper())}</td></tr>"
+        for p in result.get("points", []))
+    budget = "".join(f"<li>{_e(m)}: {'none' if b is None else _e(f'{b:g} ms')}</li>"
+                     for m, b in (result.get("budget_ms") or {}).items())
+    return "".join([
+        _HEAD.format(title=_e(f"hil-bench sweep: {result.get('scenario', '')}"), css=_CSS),
+        f"<h1>Latency budget: {_e(result.get('scenario', ''))}</h1>",
+        "<p>Largest one-way delay (each direction) at which every tolerance passes:</p>",
+        f"<ul>{budget}</ul>",
+        _figure("plot-sweep", plots.sweep_error(result),
+                "AP, worst single error and overshoot against one-way delay per control mode."),
+        "<table><tr><th>control</th><th>delay ms</th><th>AP</th><th>RP</th><th>worst</th>"
+        f"<th>overshoot</th><th>settling s</th><th>verdict</th></tr>{rows}</table>",
+        "</body></html>"])

@@ -1,0 +1,137 @@
+"""Latency-budget sweeps: run a scenario in virtual time at each network delay and control mode,
+and find, per mode, the largest delay at which every tolerance still passes.
+
+`delay_ms` is the one-way delay in each direction (the round trip is twice that). Points run in
+worker processes (one per core by default); each point is deterministic for its seed.
+The budget of a mode is the largest swept delay d such that every point of that mode with
+delay <= d passed (pass or marginal); None when the smallest delay already fails.
+Failure modes: ConfigError for a bad range or a lab without a simulated robot; a point whose run
+raises a device error (e.g. a lost command times out) is reported with verdict "error" and
+counts as not passing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable
+
+from bench.clock import VirtualClock
+from bench.control.link import JitterDelay
+from bench.evaluate import evaluate
+from bench.lab import load_lab
+from bench.scenario import load_scenario
+from drivers.config import Section
+from drivers.errors import BenchError, ConfigError
+from drivers.sim.inprocess import InProcessArm
+from drivers.sim.params import arm_params_from_section
+
+#: figures reported per point: the worst value over the scenario's poses
+POINT_FIGURES = ("AP", "RP", "worst", "overshoot", "settling", "time_to_target")
+
+
+def parse_range(text: str, what: str = "--delay") -> list[float]:
+    """``START:STOP:STEP`` (inclusive of STOP) or a single value, in ms. Raises ConfigError."""
+    t = text.strip().removesuffix("ms").strip()
+    try:
+        parts = [float(p) for p in t.split(":")]
+    except ValueError:
+        raise ConfigError(f"{what}: expected START:STOP:STEP in ms, got {text!r}") from None
+    if len(parts) == 1:
+        parts = [parts[0], parts[0], 1.0]
+    if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0] or parts[0] < 0 \
+            or not all(math.isfinite(p) for p in parts):
+        raise ConfigError(f"{what}: expected START:STOP:STEP with 0 <= START <= STOP and STEP > 0, "
+                          f"got {text!r}")
+    n = int(math.floor((parts[1] - parts[0]) / parts[2] + 1e-9)) + 1
+    if n > 1000:
+        raise ConfigError(f"{what}: {n} points is too many (at most 1000)")
+    return [round(parts[0] + i * parts[2], 6) for i in range(n)]
+
+
+def run_point(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one sweep point (a picklable dict in, a JSON-ready dict out)."""
+    sc = load_scenario(spec["scenario"], spec.get("cycles"))
+    sc = dataclasses.replace(sc, control=dataclasses.replace(sc.control, mode=spec["control"]))
+    lab = load_lab(spec["lab"])
+    sim = lab.robot.simulator
+    if not lab.robot.simulate or sim is None:
+        raise ConfigError(f"{lab.path}: a virtual sweep needs a simulated robot")
+    seed = spec.get("seed", sc.seed)
+    params = arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=seed)
+    d, j, loss = spec["delay_ms"] / 1e3, spec.get("jitter_ms", 0.0) / 1e3, spec.get("loss", 0.0)
+    up, down = JitterDelay(d, j, loss, seed * 2 + 1), JitterDelay(d, j, loss, seed * 2 + 2)
+    clock = VirtualClock()
+    point: dict[str, Any] = {"control": sc.control.mode, "delay_ms": spec["delay_ms"],
+                             "rtt_ms": 2 * spec["delay_ms"], "jitter_ms": spec.get("jitter_ms", 0.0),
+                             "loss": loss, "cycles": sc.cycles, "seed": seed}
+    if sc.control.mode == "remote-loop":
+        point["gain_per_s"] = sc.control.gain_per_s
+        point["gain_x_rtt"] = sc.control.gain_per_s * 2 * d
+    from bench.runner import run_pose_scenario      # after the scenario is known to load
+    try:
+        with InProcessArm(params, clock.now, name=lab.name) as arm:
+            samples = run_pose_scenario(sc, arm, clock, lab.robot.workspace,
+                                        delay_up=up, delay_down=down)
+    except ConfigError:
+        raise
+    except BenchError as exc:
+        point.update(verdict="error", error=str(exc), figures={k: None for k in POINT_FIGURES},
+                     failed=[])
+        return point
+    ev = evaluate(sc, samples)
+    figures: dict[str, float | None] = {}
+    for key in POINT_FIGURES:
+        vals = [ev.figure(p, key) for p in sc.poses]
+        vals = [v for v in vals if v is not None]
+        figures[key] = None if not vals or any(not math.isfinite(v) for v in vals) else max(vals)
+    point.update(verdict=ev.outcome.value, error=None, figures=figures,
+                 failed=sorted({m.name for m in ev.measurements if m.outcome.value == "fail"}),
+                 virtual_s=round(clock.now(), 3))
+    return point
+
+
+def budgets(points: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Per control mode: the largest delay with every point up to it passing (None if none)."""
+    out: dict[str, float | None] = {}
+    for mode in dict.fromkeys(p["control"] for p in points):
+        best = None
+        for p in sorted((p for p in points if p["control"] == mode), key=lambda p: p["delay_ms"]):
+            if p["verdict"] not in ("pass", "marginal"):
+                break
+            best = p["delay_ms"]
+        out[mode] = best
+    return out
+
+
+def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
+          jitter_ms: float = 0.0, loss: float = 0.0, cycles: int | None = None,
+          seed: int | None = None, jobs: int | None = None,
+          on_point: Callable[[int, int, dict], None] | None = None) -> dict[str, Any]:
+    """Run every (control, delay) point; returns {"points": [...], "budget_ms": {...}}."""
+    sc = load_scenario(scenario, cycles)          # validate before spawning workers
+    load_lab(lab)
+    specs = [{"scenario": scenario, "lab": lab, "control": c, "delay_ms": d,
+              "jitter_ms": jitter_ms, "loss": loss, "cycles": cycles,
+              "seed": sc.seed if seed is None else seed}
+             for c in controls for d in delays_ms]
+    jobs = jobs or min(len(specs), os.cpu_count() or 1, 2)
+    points: list[dict[str, Any]] = [{}] * len(specs)
+    if jobs <= 1:
+        for i, s in enumerate(specs):
+            points[i] = run_point(s)
+            if on_point:
+                on_point(i + 1, len(specs), points[i])
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_point, s): i for i, s in enumerate(specs)}
+            done = 0
+            from concurrent.futures import as_completed
+            for fut in as_completed(futures):
+                points[futures[fut]] = fut.result()
+                done += 1
+                if on_point:
+                    on_point(done, len(specs), points[futures[fut]])
+    return {"scenario": sc.name, "controls": controls, "delays_ms": delays_ms,
+            "jitter_ms": jitter_ms, "loss": loss, "points": points, "budget_ms": budgets(points)}
