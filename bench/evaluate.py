@@ -5,7 +5,9 @@ Per pose: AP, RP, worst single error and (with orientation) APa/b/c, RPa/b/c fro
 (`bench.metrics.timedomain`), reduced to the **worst over the cycles** (a limit on overshoot is a
 limit on every approach, not on the average). Scenario-wide: AD/RD between the scenario's distance
 pair (ISO 9283 7.4, P2 -> P4 by default). Signed figures (APa/b/c, AD) are judged by magnitude.
-A pose or figure with no data is NaN, and NaN fails any limit.
+A pose or figure with no data is NaN, and NaN fails any limit. Exception: when no sample carries
+a trace at all (external measurements, replays of recorded sessions), time-domain figures were
+not measured by design; their limits are then listed in `Evaluation.not_judged` instead of failing.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class Evaluation:
     measurements: list[Measurement]
     dynamics: dict[str, dict[str, float]] = field(default_factory=dict)
     distance: DistanceStats | None = None
+    not_judged: list[str] = field(default_factory=list)
 
     @property
     def outcome(self) -> Outcome:
@@ -84,8 +87,14 @@ def evaluate(sc: Scenario, samples: list[Sample]) -> Evaluation:
         dynamics[name] = _dynamics([s for s in samples if s.pose == name], sc.band_mm)
     ev_poses = {name: stats[name] for name in sc.poses}
     ev = Evaluation(ev_poses, measurements, dynamics)
+    traced = any(s.trace is not None for s in samples) or not samples
+    not_judged = [] if traced else sorted(k for k in sc.tolerances if k in DYNAMIC_UNITS)
+    if not traced:
+        dynamics.clear()
     for name in sc.poses:
         for key, unit in TOLERANCE_UNITS.items():
+            if key in not_judged or (not traced and key in DYNAMIC_UNITS):
+                continue
             lim = sc.tolerances.get(key)
             if lim is None and key not in ("AP", "RP", "worst", "overshoot"):
                 continue                   # only report what is judged, plus the headline figures
@@ -109,4 +118,4 @@ def evaluate(sc: Scenario, samples: list[Sample]) -> Evaluation:
                     v = abs(v)
                 measurements.append(Measurement(key, v, unit, sc.tolerances[key],
                                                 subject=f"{a}-{b}"))
-    return Evaluation(ev_poses, measurements, dynamics, dist)
+    return Evaluation(ev_poses, measurements, dynamics, dist, not_judged)

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from bench.evaluate import Evaluation
 from bench.scenario import Scenario
 
@@ -17,16 +19,36 @@ def _num(v: float | None) -> float | None:
     return v if v is not None and math.isfinite(v) else None
 
 
+def traces_for_report(samples: list[Any], max_points: int = 400) -> list[dict[str, Any]]:
+    """Each pose's first approach as {pose, cycle, t_s, error_mm} (distance to the commanded
+    target, mm), thinned to at most `max_points` points, for the report's trajectory plot."""
+    out, seen = [], set()
+    for s in samples:
+        tr = getattr(s, "trace", None)
+        if tr is None or s.pose in seen:
+            continue
+        seen.add(s.pose)
+        err = np.linalg.norm(tr.positions - tr.target, axis=1)
+        step = max(1, len(err) // max_points)
+        out.append({"pose": s.pose, "cycle": s.cycle,
+                    "t_s": [round(float(v), 6) for v in tr.t_s[::step]],
+                    "error_mm": [round(float(v), 6) for v in err[::step]]})
+    return out
+
+
 def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, Any],
                  samples: list[dict], error: str | None = None,
                  link: list[dict] | None = None,
-                 link_summary: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The report as a JSON-ready dict. `verdict` is pass/marginal/fail/error.
+                 link_summary: dict[str, Any] | None = None,
+                 traces: list[dict] | None = None) -> dict[str, Any]:
+    """The report as a JSON-ready dict (schema in docs/report-format.md).
+    `verdict` is pass/marginal/fail/error.
 
     With a modem in the lab: `link` is the list of link samples, one flat dict each
     ({t_ns, rat, state, cell_id, pci, band, arfcn, rsrp_dbm, rsrq_db, sinr_db}, times on the
     run's clock like every other t_ns), and `link_summary` has counts, cells, cell changes and
-    RSRP / SINR min / median / max.
+    RSRP / SINR min / median / max. `traces` are the first approach of each pose
+    (`traces_for_report`).
     """
     report = {
         "schema": REPORT_SCHEMA,
@@ -35,10 +57,17 @@ def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, 
         "scenario": {"name": sc.name, "source": sc.source, "cycles": sc.cycles,
                      "speed_mm_s": sc.speed_mm_s, "seed": sc.seed,
                      "tolerances": {k: {"max": v.max, "marginal": v.marginal, "unit": v.unit}
-                                    for k, v in sc.tolerances.items()}},
+                                    for k, v in sc.tolerances.items()},
+                     "control": sc.control.mode, "band_mm": sc.band_mm},
         **meta,
         "poses": {name: {k: _num(v) if isinstance(v, float) else v
-                         for k, v in st.as_dict().items()} for name, st in ev.poses.items()},
+                         for k, v in {**st.as_dict(), **ev.dynamics.get(name, {})}.items()}
+                  for name, st in ev.poses.items()},
+        "distance": None if ev.distance is None else {
+            "poses": list(sc.distance_pair or ()),
+            **{k: _num(v) if isinstance(v, float) else v for k, v in ev.distance.as_dict().items()}},
+        "traces": traces or [],
+        "not_judged": list(ev.not_judged),
         "measurements": [m.as_dict() for m in ev.measurements],
         "samples": samples,
     }

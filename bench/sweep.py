@@ -14,11 +14,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable
 
 from bench.clock import VirtualClock
-from bench.control.link import JitterDelay
+from bench.control.link import delay_sources
 from bench.evaluate import evaluate
 from bench.lab import load_lab
 from bench.scenario import load_scenario
@@ -50,6 +51,19 @@ def parse_range(text: str, what: str = "--delay") -> list[float]:
     return [round(parts[0] + i * parts[2], 6) for i in range(n)]
 
 
+def point_profile(delay_ms: float, jitter_ms: float, loss: float) -> Any:
+    """A `bench.impair` profile with this one-way delay (each direction), jitter (normal
+    distribution, standard deviation `jitter_ms`) and Bernoulli loss probability."""
+    from bench.impair.profile import parse_profile
+    delay: Any = f"{delay_ms} ms"
+    if jitter_ms > 0:
+        delay = {"base": f"{delay_ms} ms", "jitter": f"{jitter_ms} ms", "distribution": "normal"}
+    doc: dict[str, Any] = {"name": f"sweep-{delay_ms:g}ms", "delay": delay}
+    if loss > 0:
+        doc["loss"] = loss
+    return parse_profile(doc, "<sweep point>", Path("."))
+
+
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one sweep point (a picklable dict in, a JSON-ready dict out)."""
     sc = load_scenario(spec["scenario"], spec.get("cycles"))
@@ -60,8 +74,9 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"{lab.path}: a virtual sweep needs a simulated robot")
     seed = spec.get("seed", sc.seed)
     params = arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=seed)
-    d, j, loss = spec["delay_ms"] / 1e3, spec.get("jitter_ms", 0.0) / 1e3, spec.get("loss", 0.0)
-    up, down = JitterDelay(d, j, loss, seed * 2 + 1), JitterDelay(d, j, loss, seed * 2 + 2)
+    d, loss = spec["delay_ms"] / 1e3, spec.get("loss", 0.0)
+    up, down = delay_sources(point_profile(spec["delay_ms"], spec.get("jitter_ms", 0.0), loss),
+                             seed)
     clock = VirtualClock()
     point: dict[str, Any] = {"control": sc.control.mode, "delay_ms": spec["delay_ms"],
                              "rtt_ms": 2 * spec["delay_ms"], "jitter_ms": spec.get("jitter_ms", 0.0),

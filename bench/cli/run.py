@@ -26,7 +26,9 @@ from bench.limits import Outcome
 from bench.linksample import LinkSampler, link_sampling
 from bench.observer import Observers, RunObserver
 from bench.paths import builtin_names
-from bench.report import build_report, print_table, write_json_atomic
+from bench.report import build_report, print_table, traces_for_report
+from bench.reports.collect import PlotData
+from bench.reports.write import write_run_reports
 from bench.runner import Sample, check_scenario, run_pose_scenario
 from bench.scenario import Scenario, load_scenario
 from bench.session.recorder import SessionRecorder
@@ -206,6 +208,8 @@ def _run(args: argparse.Namespace) -> int:
     error: BenchError | None = None
     interrupted = False
     observers = Observers()   # recorders and samplers attach here
+    plot_data = PlotData()    # delays and link samples for report.html
+    observers.add(plot_data)
     session_path = Path(getattr(args, "session", None) or out / "session.mcap")
     observers.add(SessionRecorder(session_path, scenario=sc))
     meta = {"tool": {"name": "hil-bench", "version": __version__},
@@ -244,8 +248,12 @@ def _run(args: argparse.Namespace) -> int:
                           samples=[s.as_dict() for s in samples],
                           error=str(error) if error else None,
                           link=link.samples if link else None,
-                          link_summary=link.summary() if link else None)
-    write_json_atomic(out / "report.json", report)
+                          link_summary=link.summary() if link else None,
+                          traces=traces_for_report(samples))
+    report["delays"] = plot_data.delays
+    if not report.get("link") and plot_data.link:
+        report["link"] = plot_data.link
+    write_run_reports(out, report)
     if interrupted:
         log(f"interrupted: the robot was sent a stop; partial data ({len(samples)} samples) in "
             f"{out / 'report.json'}")

@@ -7,8 +7,8 @@ behind it, like TCP). With no delay source, or a delay of zero, every message is
 so the same controllers run unchanged on a real arm in wire mode.
 
 Delay values come from a `DelaySource` (seconds, or None for a lost message). The bench's
-impairment engine (`bench.impair`) provides the models; `ConstantDelay` is the minimal one used
-when no profile is given. Time only moves through `advance`, on the run's clock, so in virtual
+impairment engine (`bench.impair`) provides the models through `delay_sources(profile, seed)`;
+`ConstantDelay` is the trivial one for tests. Time only moves through `advance`, on the run's clock, so in virtual
 time each message is delivered at its exact due time.
 Failure modes: whatever the arm raises (DeviceTimeout, DeviceFault, ...) propagates.
 """
@@ -152,19 +152,22 @@ class Link:
         self.arm.stop()
 
 
-class JitterDelay:
-    """Minimal stand-in until a `bench.impair` model is given: a base one-way delay plus normal
-    jitter (clipped at zero) and Bernoulli loss, seeded. Seconds; `loss` is a probability."""
 
-    def __init__(self, delay_s: float, jitter_s: float = 0.0, loss: float = 0.0,
-                 seed: int = 0) -> None:
-        import numpy as np
-        self.delay_s, self.jitter_s, self.loss = delay_s, jitter_s, loss
-        self.rng = np.random.default_rng(seed)
+class ImpairedDirection:
+    """Adapter: one direction of a `bench.impair` link as a `DelaySource` (the impairment engine
+    decides delay, jitter, loss, outages and ordering; this only asks it per message).
+
+    `t_s` is the run clock; the engine's time starts at `t0_s` (the link's creation)."""
+
+    def __init__(self, direction: Any, t0_s: float = 0.0, size_bytes: int = 40) -> None:
+        self.direction, self.t0_s, self.size_bytes = direction, t0_s, size_bytes
 
     def sample(self, t_s: float) -> float | None:
-        if self.loss > 0 and self.rng.random() < self.loss:
-            return None
-        if self.jitter_s <= 0:
-            return self.delay_s
-        return max(0.0, self.delay_s + self.jitter_s * float(self.rng.standard_normal()))
+        fate = self.direction.send(t_s - self.t0_s, self.size_bytes)
+        return None if fate.lost else max(0.0, fate.delay_s)
+
+
+def delay_sources(profile: Any, seed: int, t0_s: float = 0.0) -> tuple[DelaySource, DelaySource]:
+    """(uplink, downlink) delay sources from a `bench.impair.Profile`, seeded."""
+    link = profile.link(seed)
+    return ImpairedDirection(link.uplink, t0_s), ImpairedDirection(link.downlink, t0_s)

@@ -19,7 +19,9 @@ plt.rcParams.update({"svg.fonttype": "path", "figure.dpi": 96, "font.size": 9,
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    # no metadata: keeps the SVG free of RDF namespace URLs and dates (reproducible output)
+    fig.savefig(buf, format="svg", bbox_inches="tight",
+                metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]          # drop the XML prolog and doctype for inlining
@@ -70,7 +72,7 @@ def trajectory(report: dict[str, Any]) -> str | None:
 
 def network(report: dict[str, Any]) -> str | None:
     """Injected one-way delay (ms) and, when present, the modem's link signal during the run."""
-    delays = report.get("network", {}).get("delays") or []
+    delays = report.get("delays") or []
     link = report.get("link") or []
     if isinstance(link, dict):
         link = link.get("samples") or []
@@ -86,7 +88,8 @@ def network(report: dict[str, Any]) -> str | None:
         ax.set_ylabel("one-way delay, ms")
     if link:
         ax2 = ax.twinx() if delays else ax
-        t = [(r.get("t_ns", 0) or 0) / 1e9 if "t_ns" in r else r.get("t_s", 0.0) for r in link]
+        t = [r["t_ns"] / 1e9 if isinstance(r.get("t_ns"), int) else r.get("t_s", 0.0)
+             for r in link]
         for key in ("rsrp_dbm", "sinr_db", "rsrq_db"):
             vals = [r.get(key) for r in link]
             if any(v is not None for v in vals):
