@@ -21,12 +21,15 @@ from bench.cli import replay as replay_cmd
 from bench.cli import session as session_cmd
 from bench.cli import sim as sim_cmd
 from bench.cli import trace as trace_cmd
+from bench.cli import analyze as analyze_cmd
+from bench.cli import sweep as sweep_cmd
 from drivers.errors import BenchError
 
 EXIT_PASS, EXIT_FAIL, EXIT_CONFIG, EXIT_DEVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 #: subcommand modules; a new command adds its module here
-COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd, modem_cmd]
+COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd, modem_cmd,
+            analyze_cmd, sweep_cmd]
 
 EPILOG = """\
 exit codes: 0 pass (or marginal), 1 a tolerance failed, 2 bad input or configuration,
@@ -37,6 +40,8 @@ examples:
   hil-bench run --mode virtual       same scenario in virtual time (no sockets, instant)
   hil-bench sim serve                serve the simulated arm over Modbus TCP on a free port
   hil-bench modem status /dev/ttyUSB2  print a 5G modem's link state (RAT, cell, RSRP, SINR)
+  hil-bench analyze tracker.csv      ISO 9283 figures of an external instrument's measurements
+  hil-bench sweep --delay 0:200:20   latency budget per control mode (virtual time)
 """
 
 

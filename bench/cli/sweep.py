@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
                           f"(known: {', '.join(CONTROL_MODES)})")
     if not 0.0 <= args.loss < 1.0:
         raise ConfigError("--loss: must be a probability in [0, 1)")
-    if args.cycles is not None and args.cycles < 1:
-        raise ConfigError("--cycles: must be at least 1")
+    if args.cycles is not None and args.cycles < 2:
+        raise ConfigError("--cycles: at least 2 (repeatability RP needs two visits per pose)")
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
     delays = parse_range(args.delay)

@@ -1,0 +1,90 @@
+"""`hil-bench analyze FILE.csv [--json] [--scenario S]`: ISO 9283 figures of external measurements.
+
+Reads a laser/optical tracker export (see `bench.instrument` for the columns), computes per pose
+AP (with x/y/z components), RP, n and, with orientation columns, APa/b/c and RPa/b/c; prints a
+table or, with --json, {"poses": {name: {...}}}. With --scenario, the figures are also judged
+against that scenario's tolerances (time-domain limits cannot be judged from static
+measurements and are listed as not judged). Exit codes: 0 done (or pass/marginal with
+--scenario), 1 a tolerance failed, 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from bench.instrument import read_instrument_csv
+from bench.limits import Measurement, Outcome
+from bench.metrics.iso9283 import pose_table
+from bench.scenario import TOLERANCE_UNITS, load_scenario
+from drivers.errors import ConfigError
+
+SIGNED = {"APa", "APb", "APc"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "analyze", help="ISO 9283 figures of measurements from an external instrument (CSV)",
+        description="Compute ISO 9283 pose accuracy and repeatability per pose from a CSV of "
+                    "commanded and measured poses (laser tracker, optical tracker).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="columns: pose,cycle,cmd_x,cmd_y,cmd_z,x,y,z (mm) [,cmd_a,cmd_b,cmd_c,a,b,c (deg)]\n"
+               "examples:\n  hil-bench analyze tracker.csv\n  hil-bench analyze tracker.csv --json\n"
+               "  hil-bench analyze tracker.csv --scenario iso9283")
+    p.add_argument("file", help="CSV file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--scenario", default=None,
+                   help="judge against this scenario's tolerances (built-in name or YAML)")
+    p.set_defaults(func=run)
+
+
+def _clean(v: object) -> object:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def run(args: argparse.Namespace) -> int:
+    data = read_instrument_csv(args.file)
+    try:
+        table = pose_table(data.poses, data.commanded, data.attained)
+    except ValueError as exc:
+        raise ConfigError(f"{data.source}: {exc}") from None
+    out: dict = {"source": data.source, "orientation": data.has_orientation,
+                 "poses": {str(k): {kk: _clean(vv) for kk, vv in st.as_dict().items()}
+                           for k, st in table.items()}}
+    measurements: list[Measurement] = []
+    if args.scenario:
+        sc = load_scenario(args.scenario)
+        for name, st in table.items():
+            for key, lim in sc.tolerances.items():
+                if key not in TOLERANCE_UNITS or not hasattr(st, key):
+                    continue
+                v = getattr(st, key)
+                v = None if v is None else (abs(v) if key in SIGNED else v)
+                measurements.append(Measurement(key, v, TOLERANCE_UNITS[key], lim, str(name)))
+        judged = {m.name for m in measurements}
+        out["measurements"] = [m.as_dict() for m in measurements]
+        out["not_judged"] = sorted(k for k in sc.tolerances if k not in judged)
+        out["verdict"] = Outcome.worst([m.outcome for m in measurements]).value
+    if args.json:
+        print(json.dumps(out, indent=2, allow_nan=False))
+    else:
+        def f(v: object) -> str:
+            return "       -" if v is None else f"{v:8.4f}"
+        extra = ["APa", "APb", "APc", "RPa", "RPb", "RPc"] if data.has_orientation else []
+        print(f"{'pose':<8}{'n':>4}  {'AP mm':>8} {'APx':>8} {'APy':>8} {'APz':>8} {'RP mm':>8} "
+              f"{'worst':>8}" + "".join(f" {k + ' deg':>8}" for k in extra))
+        for name, st in out["poses"].items():
+            print(f"{name:<8}{st['n']:>4}  " + " ".join(
+                f(st.get(k)) for k in ("AP", "APx", "APy", "APz", "RP", "worst", *extra)))
+        if args.scenario:
+            for m in measurements:
+                if m.outcome is not Outcome.PASS:
+                    print(f"  {m.subject} {m.name} = {f(m.value).strip()} {m.unit}: "
+                          f"{m.outcome.value.upper()} (limit {m.limit.describe() if m.limit else '-'})")
+            if out["not_judged"]:
+                print(f"  not judged (need time-resolved data): {', '.join(out['not_judged'])}")
+            print(f"verdict: {out['verdict'].upper()}")
+    if args.scenario and out["verdict"] == "fail":
+        return 1
+    return 0
