@@ -10,6 +10,7 @@ import abc
 import enum
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Callable
 
 from drivers.pose import Pose
 
@@ -66,6 +67,13 @@ class RobotArm(abc.ABC):
     @abc.abstractmethod
     def stop(self) -> None:
         """Stop any motion now. Implementations try even when a previous call failed."""
+
+    def set_wire_tap(self, tap: Callable[[str, bytes], None] | None) -> bool:
+        """Show every raw frame to `tap` ("tx"/"rx", bytes), or stop with None (traffic logs).
+
+        Returns False when this implementation has no wire to tap (the default).
+        """
+        return False
 
     def __enter__(self) -> "RobotArm":
         self.connect()

@@ -10,7 +10,7 @@ import math
 
 from drivers.errors import ConfigError, DeviceError, ProtocolError, SafetyError
 from drivers.modbus.regmap import POSE_AXES, Field, RegisterMap, spans
-from drivers.modbus.transport import LinkSettings, ModbusLink
+from drivers.modbus.transport import LinkSettings, ModbusLink, WireTap
 from drivers.pose import Pose
 from drivers.robot import ArmState, ArmStatus, RobotArm
 
@@ -24,13 +24,14 @@ class ModbusRobotArm(RobotArm):
         self.name = f"modbus:{regmap.name}@{settings.endpoint}"
         self._link: ModbusLink | None = None
         self._seq = 0
+        self._tap: WireTap | None = None
         self._pose_fields = [regmap[f"actual_{a}"] for a in POSE_AXES if regmap.has(f"actual_{a}")]
         self._status_fields = [regmap[n] for n in ("status", "ack_seq", "fault_code", "heartbeat")
                                if regmap.has(n)]
 
     # -- connection ----------------------------------------------------------------------------
     def connect(self) -> None:
-        link = ModbusLink(self.settings)
+        link = ModbusLink(self.settings, self._tap)
         link.connect()
         self._link = link
         if self.map.has("ack_seq"):
@@ -41,6 +42,12 @@ class ModbusRobotArm(RobotArm):
         if self._link is not None:
             self._link.close()
             self._link = None
+
+    def set_wire_tap(self, tap: WireTap | None) -> bool:
+        self._tap = tap
+        if self._link is not None:
+            self._link.wire_tap = tap
+        return True
 
     @property
     def link(self) -> ModbusLink:

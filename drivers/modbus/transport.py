@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import pymodbus
 from pymodbus.client import ModbusTcpClient
@@ -42,17 +43,35 @@ class LinkSettings:
         return f"{self.transport}://{self.host}:{self.port}/{self.device_id}"
 
 
-class ModbusLink:
-    """A connected Modbus client for one device id."""
+#: called with ("tx" | "rx", raw bytes) for every frame sent or chunk received (traffic logs)
+WireTap = Callable[[str, bytes], None]
 
-    def __init__(self, settings: LinkSettings) -> None:
+
+class ModbusLink:
+    """A connected Modbus client for one device id.
+
+    `wire_tap`, when set, sees every raw frame sent and every chunk received, on the calling
+    thread; it must not raise or block (it is for traffic logs).
+    """
+
+    def __init__(self, settings: LinkSettings, wire_tap: WireTap | None = None) -> None:
         self.settings = settings
+        self.wire_tap = wire_tap
         if settings.transport != "tcp":
             raise DeviceError(f"transport {settings.transport!r} is not supported yet")
         # pymodbus' own retries are the bounded, explicit retries from the lab file
         self._client = ModbusTcpClient(settings.host, port=settings.port,
                                        timeout=settings.timeout_s, retries=settings.retries,
-                                       reconnect_delay=0)
+                                       reconnect_delay=0, trace_packet=self._trace_packet)
+
+    def _trace_packet(self, sending: bool, data: bytes) -> bytes:
+        tap = self.wire_tap
+        if tap is not None:
+            try:
+                tap("tx" if sending else "rx", bytes(data))
+            except Exception:  # noqa: BLE001 - a broken log must never break the exchange
+                pass
+        return data
 
     def connect(self) -> None:
         """Open the connection; DeviceError naming the endpoint if it cannot be opened."""

@@ -1,0 +1,125 @@
+"""`Bench`: the lab of one pytest session (one per xdist worker), what the `bench` fixture returns.
+
+Devices are opened on first use and kept open for the whole session; `close()` (run by the
+session fixture's teardown, also after failures and on Ctrl-C) closes them and stops every
+simulator process. Each process starts its own simulators on free ports of 127.0.0.1, so xdist
+workers never share a port or a simulated arm.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from bench.lab import Lab
+from bench.pytest_plugin.devices import REAL, SIM, DeviceState
+from bench.pytest_plugin.options import Settings
+from bench.simproc import SimProcess
+from drivers.errors import DeviceError
+from drivers.robot import RobotArm
+
+
+class SimHandle:
+    """A device's simulator process, for tests marked `sim_only` that act on the simulator."""
+
+    def __init__(self, bench: "Bench", device: str, proc: SimProcess) -> None:
+        self._bench = bench
+        self.device = device
+        self.proc = proc
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """(host, port) the simulator listens on."""
+        return self.proc.endpoint
+
+    @property
+    def pid(self) -> int:
+        return int(self.proc.info["pid"])
+
+    def kill(self) -> None:
+        """Stop the simulator now (SIGTERM): the device drops off the wire, as on a power cut."""
+        self.proc.stop()
+
+    def restart(self) -> None:
+        """Start the simulator again on the same port and reconnect the session's arm to it."""
+        self._bench._restart_sim(self.device)
+
+
+class Bench:
+    """The session's lab: settings, per-device decisions, lazily opened devices."""
+
+    def __init__(self, lab: Lab, settings: Settings, devices: dict[str, DeviceState],
+                 out_dir: Path, worker: str = "main") -> None:
+        self.lab = lab
+        self.settings = settings
+        self.devices = devices
+        self.out_dir = out_dir
+        self.worker = worker
+        self._stack = contextlib.ExitStack()
+        self._robot: RobotArm | None = None
+        self._sims: dict[str, SimProcess] = {}
+
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    @property
+    def armed(self) -> bool:
+        return self.settings.arm
+
+    def is_real(self, device: str) -> bool:
+        """True when `device` is the real hardware in this run."""
+        st = self.devices.get(device)
+        return st is not None and st.use == REAL
+
+    def robot_arm(self) -> RobotArm:
+        """The session's connected robot (raw driver, no guard): opened once, on first use.
+
+        Raises DeviceError when it is not available in this run, or cannot be opened.
+        """
+        if self._robot is not None:
+            return self._robot
+        st = self.devices["robot"]
+        if st.use == SIM:
+            proc = self._sims.get("robot")
+            if proc is None:
+                proc = self._stack.enter_context(SimProcess.for_robot(self.lab.path))
+                self._sims["robot"] = proc
+            arm = self.lab.robot.spec.open(proc.endpoint)
+        elif st.use == REAL:
+            arm = self.lab.robot.spec.open(None)
+        else:
+            raise DeviceError(f"robot is not available: {st.note}")
+        arm.connect()
+        self._robot = arm
+        self._stack.callback(self._close_robot)
+        return arm
+
+    def _close_robot(self) -> None:
+        if self._robot is not None:
+            self._robot.close()
+            self._robot = None
+
+    def simulator(self, device: str = "robot") -> SimHandle:
+        """The simulator serving `device` (started if needed). DeviceError on real hardware."""
+        if self.devices.get(device, None) is None or self.devices[device].use != SIM:
+            raise DeviceError(f"{device} is not simulated in this run")
+        if device == "robot":
+            self.robot_arm()
+        return SimHandle(self, device, self._sims[device])
+
+    def _restart_sim(self, device: str) -> None:
+        old = self._sims[device]
+        old.stop()
+        host, port = old.endpoint
+        args = list(old.args)
+        args[args.index("--port") + 1] = str(port)
+        proc = SimProcess(args)
+        self._stack.enter_context(proc)
+        self._sims[device] = proc
+        if device == "robot" and self._robot is not None:
+            self._robot.close()
+            self._robot.connect()
+
+    def close(self) -> None:
+        """Close every device and stop every simulator. Never raises for device errors."""
+        self._stack.close()

@@ -1,0 +1,350 @@
+"""pytest hooks and fixtures of hil-bench (the module the ``pytest11`` entry point loads).
+
+Marks: ``hardware(*devices)`` (needs the real devices; no arguments means the robot),
+``sim_only`` (acts on a simulator; skipped on real hardware), ``network(profile)`` (one test under
+a network profile). Fixtures: ``bench`` (session), ``robot``, ``modem``, ``network``, ``measure``,
+``traffic_log``. The plugin is inert for tests that use none of them.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from bench.lab import Lab, load_lab
+from bench.observer import Observers
+from bench.pytest_plugin import network as net
+from bench.pytest_plugin.arm import BenchArm
+from bench.pytest_plugin.bench import Bench
+from bench.pytest_plugin.devices import ABSENT, MISSING, REAL, DeviceState, resolve_devices
+from bench.pytest_plugin.measure import MEASUREMENTS, Measure, describe, failed_measurements
+from bench.pytest_plugin.options import Settings, add_options, settings_from_config
+from bench.pytest_plugin.results import RunRecord
+from bench.pytest_plugin.traffic import TrafficLog, log_name
+from drivers.errors import BenchError, DeviceError
+from drivers.robot import ArmState, RobotArm
+
+MARKS = [
+    "hardware(*devices): needs the real devices (robot, modem; none named: robot); skipped with "
+    "how to run it when they are not there, failed under --bench-strict",
+    "sim_only: acts on a device simulator itself (fault injection); skipped on real hardware",
+    "network(profile): run this test under a network impairment profile (name or file)",
+]
+
+
+class State:
+    """Per-config state of the plugin (kept in config.stash, never in module globals)."""
+
+    def __init__(self, settings: Settings, lab: Lab, devices: dict[str, DeviceState],
+                 out_dir: Path, worker: str) -> None:
+        self.settings = settings
+        self.lab = lab
+        self.devices = devices
+        self.out_dir = out_dir
+        self.worker = worker
+        self.record = RunRecord()
+
+
+STATE = pytest.StashKey[State]()
+STRICT_FAIL = pytest.StashKey[str]()
+USED = pytest.StashKey[bool]()
+TRAFFIC = pytest.StashKey[TrafficLog]()
+ROBOT_NAME = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for mark in MARKS:
+        config.addinivalue_line("markers", mark)
+    settings = settings_from_config(config)
+    if settings.record is not None:
+        raise pytest.UsageError("--bench-record: session recording is not available in this "
+                                "build yet (it comes with the sessions recorder, bench/session)")
+    if settings.network is not None:
+        net.check_available(settings.network)
+    try:
+        lab = load_lab(settings.hardware)
+    except BenchError as exc:
+        raise pytest.UsageError(f"--bench-hardware: {exc}") from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "hil_bench" in workerinput:
+        shared = json.loads(workerinput["hil_bench"])
+        devices = {k: DeviceState.from_dict(v) for k, v in shared["devices"].items()}
+        out_dir = Path(shared["out"])
+        worker = str(workerinput.get("workerid", "gw?"))
+    else:
+        devices = resolve_devices(lab, settings.mode, settings.probe_timeout_s)
+        base = config.invocation_params.dir
+        out_dir = settings.out if settings.out else Path(
+            "runs") / f"pytest-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        out_dir = out_dir if out_dir.is_absolute() else base / out_dir
+        worker = "main"
+        nproc = getattr(config.option, "numprocesses", None)
+        real = [d.name for d in devices.values() if d.use == REAL]
+        if real and nproc not in (None, 0, 1):
+            raise pytest.UsageError(
+                f"real {', '.join(real)} cannot be shared by several pytest-xdist workers "
+                f"(-n {nproc}): run hardware tests without -n, or with --bench-mode sim")
+    config.stash[STATE] = State(settings, lab, devices, out_dir, worker)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand the run's device decisions and output folder to each worker."""
+    st = node.config.stash[STATE]
+    node.workerinput["hil_bench"] = json.dumps(
+        {"devices": {k: v.as_dict() for k, v in st.devices.items()}, "out": str(st.out_dir)})
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    st = config.stash.get(STATE, None)
+    if st is None or (st.settings.mode == "sim" and st.settings.hardware == "sim"):
+        return []
+    return [f"hil-bench: lab {st.lab.name} ({st.lab.path}), mode {st.settings.mode}"
+            + (", strict" if st.settings.strict else "") + (", ARMED" if st.settings.arm else "")]
+
+
+# -- marks -----------------------------------------------------------------------------------
+def _hardware_devices(item: pytest.Item) -> list[str]:
+    names: list[str] = []
+    for mark in item.iter_markers("hardware"):
+        names += [str(a) for a in mark.args] or ["robot"]
+    return list(dict.fromkeys(names))
+
+
+def _how_to_run(st: State) -> str:
+    lab = st.lab.path if st.lab.has_real_hardware else "LAB.yaml"
+    return f"run on the bench with: pytest --bench-mode hw --bench-hardware {lab} --bench-arm"
+
+
+def _unavailable(item: pytest.Item, st: State, reason: str) -> None:
+    """Skip the test, or under --bench-strict in hw/auto mode mark it to fail in its call."""
+    if st.settings.strict and st.settings.mode != "sim":
+        item.stash[STRICT_FAIL] = reason + " (--bench-strict: missing hardware fails)"
+        return
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    st = item.config.stash[STATE]
+    needed = _hardware_devices(item)
+    if needed:
+        item.stash[USED] = True
+        for name in needed:
+            dev = st.devices.get(name) or DeviceState(name, ABSENT, ABSENT, "unknown device")
+            if dev.use != REAL:
+                _unavailable(item, st, f"needs the real {name}, which this run does not have "
+                                       f"({dev.describe()}); {_how_to_run(st)}")
+                return
+    if item.get_closest_marker("sim_only") is not None:
+        real = [d.name for d in st.devices.values() if d.use == REAL]
+        if real:
+            pytest.skip(f"sim_only: acts on the simulator, but this run uses real "
+                        f"{', '.join(real)}")
+    mark = item.get_closest_marker("network")
+    if mark is not None:
+        item.stash[USED] = True
+        if len(mark.args) != 1:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.network takes one profile "
+                                    f"name or file")
+        reason = net.unavailable_reason(str(mark.args[0]))
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    reason = item.stash.get(STRICT_FAIL, None)
+    if reason is not None:
+        pytest.fail(reason, pytrace=False)
+    result = yield
+    failed = failed_measurements(item)
+    if failed:
+        pytest.fail("measurement outside its limit: " + "; ".join(describe(m) for m in failed),
+                    pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[Any]:
+    report = yield
+    if not item.stash.get(USED, False):
+        return report
+    st = item.config.stash[STATE]
+    log = item.stash.get(TRAFFIC, None)
+    used = getattr(item, "fixturenames", ())
+    devices = {k: {"use": d.use} for k, d in st.devices.items() if k in used}
+    if ROBOT_NAME in item.stash:
+        devices["robot"]["name"] = item.stash[ROBOT_NAME]
+    report.hil_bench = {"worker": st.worker,
+                        "measurements": [m.as_dict() for m in item.stash.get(MEASUREMENTS, [])],
+                        "traffic_log": str(log.path) if log else None,
+                        "devices": devices}
+    if report.failed and log is not None:
+        tail = "\n".join(log.tail(15))
+        report.sections.append(("hil-bench traffic log",
+                                f"full log: {log.path}\nlast lines:\n{tail}"))
+    return report
+
+
+class _Recorder:
+    """Registered on the reporting process: folds reports into the run record."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.record.add(report)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    cfg = session.config
+    if getattr(cfg, "workerinput", None) is None:
+        cfg.pluginmanager.register(_Recorder(cfg.stash[STATE]), "hil-bench-recorder")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cfg = session.config
+    st = cfg.stash.get(STATE, None)
+    if st is None or getattr(cfg, "workerinput", None) is not None or not st.record.bench_used:
+        return
+    st.record.write(st.out_dir / "results.json", st.settings.as_dict(),
+                    {"name": st.lab.name, "path": str(st.lab.path)}, st.devices)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    st = config.stash.get(STATE, None)
+    if st is None:
+        return
+    fallback = any(d.fallback or d.use == MISSING for d in st.devices.values())
+    if not (st.record.bench_used or fallback or st.settings.mode != "sim"):
+        return
+    tr = terminalreporter
+    tr.section("hil-bench")
+    tr.write_line(f"lab {st.lab.name} ({st.lab.path}), mode {st.settings.mode}"
+                  + (", strict" if st.settings.strict else "")
+                  + (", armed" if st.settings.arm else ", not armed"))
+    for d in st.devices.values():
+        if d.use == ABSENT:
+            continue
+        line = f"  {d.describe()}"
+        if d.fallback:
+            tr.write_line(line + " -> FELL BACK TO THE SIMULATOR", yellow=True, bold=True)
+        elif d.use == MISSING:
+            tr.write_line(line, red=True, bold=True)
+        else:
+            tr.write_line(line)
+    if st.record.bench_used:
+        c = st.record.measurement_counts()
+        tr.write_line(f"measurements: {c['pass']} pass, {c['marginal']} marginal, "
+                      f"{c['fail']} fail")
+        tr.write_line(f"traffic logs and results.json: {st.out_dir}")
+
+
+# -- fixtures --------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def bench(request: pytest.FixtureRequest) -> Iterator[Bench]:
+    """The session's lab: devices opened on first use, closed at the end even after failures."""
+    st = request.config.stash[STATE]
+    b = Bench(st.lab, st.settings, st.devices, st.out_dir, st.worker)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def traffic_log(request: pytest.FixtureRequest) -> Iterator[TrafficLog]:
+    """This test's traffic log (`<out>/traffic/<test id>.log`); devices write into it."""
+    st = request.config.stash[STATE]
+    item = request.node
+    item.stash[USED] = True
+    log = TrafficLog(st.out_dir / "traffic" / log_name(item.nodeid),
+                     f"{item.nodeid} (worker {st.worker}, lab {st.lab.name}, "
+                     f"mode {st.settings.mode})")
+    item.stash[TRAFFIC] = log
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+class _Unavailable:
+    """Stands in for a device in a test that --bench-strict fails before its body runs."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def __getattr__(self, name: str) -> Any:
+        raise DeviceError(self._reason)
+
+
+@pytest.fixture
+def robot(request: pytest.FixtureRequest, bench: Bench,
+          traffic_log: TrafficLog) -> Iterator[RobotArm]:
+    """The lab's robot for this test: guarded (arming, workspace) and logged (traffic log)."""
+    item = request.node
+    st = request.config.stash[STATE]
+    dev = st.devices["robot"]
+    if STRICT_FAIL in item.stash:
+        yield _Unavailable(item.stash[STRICT_FAIL])  # type: ignore[misc]
+        return
+    if dev.use in (MISSING, ABSENT):
+        _unavailable(item, st, f"robot not available: {dev.describe()}")
+        yield _Unavailable(item.stash[STRICT_FAIL])  # type: ignore[misc]
+        return
+    inner = bench.robot_arm()
+    item.stash[ROBOT_NAME] = inner.name
+    traffic_log.write("robot", "open", inner.name)
+    inner.set_wire_tap(traffic_log.wire("robot"))
+    observers = Observers([traffic_log])
+    arm = BenchArm(inner, observers, real=dev.use == REAL, armed=st.settings.arm,
+                   workspace=st.lab.robot.workspace, lab_path=str(st.lab.path))
+    try:
+        with net.applied(request, bench, arm) as wrapped:
+            yield wrapped
+    finally:
+        _leave_still(inner, traffic_log)
+        inner.set_wire_tap(None)
+
+
+def _leave_still(arm: RobotArm, log: TrafficLog) -> None:
+    """After a test: a robot still moving (the test failed mid-motion) is sent a stop."""
+    try:
+        if arm.read_status().state is ArmState.MOVING:
+            log.write("robot", "stop", "still moving at the end of the test: stop sent")
+            arm.stop()
+    except BenchError as exc:
+        log.write("robot", "error", f"after the test: {exc}")
+
+
+@pytest.fixture
+def modem(request: pytest.FixtureRequest, bench: Bench) -> Any:
+    """The lab's modem. The lab format has no modem section yet: always unavailable for now."""
+    st = request.config.stash[STATE]
+    request.node.stash[USED] = True
+    dev = st.devices["modem"]
+    _unavailable(request.node, st, f"modem not available: {dev.describe()} (modem drivers and "
+                                   f"the lab's modem: section are not in this build yet)")
+    return _Unavailable(request.node.stash[STRICT_FAIL])
+
+
+@pytest.fixture
+def network(request: pytest.FixtureRequest, bench: Bench) -> Any:
+    """Change the network impairment inside a test (see bench/pytest_plugin/network.py)."""
+    request.node.stash[USED] = True
+    return net.controller(request, bench)
+
+
+@pytest.fixture
+def measure(request: pytest.FixtureRequest) -> Measure:
+    """``measure(name, value, unit, max=, marginal=)``: record a judged measurement."""
+    request.node.stash[USED] = True
+    return Measure(request.node)
