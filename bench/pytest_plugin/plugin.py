@@ -123,40 +123,45 @@ def _how_to_run(st: State) -> str:
     return f"run on the bench with: pytest --bench-mode hw --bench-hardware {lab} --bench-arm"
 
 
-def _unavailable(item: pytest.Item, st: State, reason: str) -> None:
+def _unavailable(item: pytest.Item, st: State, reason: str, at_collection: bool = False) -> None:
     """Skip the test, or under --bench-strict in hw/auto mode mark it to fail in its call."""
     if st.settings.strict and st.settings.mode != "sim":
-        item.stash[STRICT_FAIL] = reason + " (--bench-strict: missing hardware fails)"
-        return
-    pytest.skip(reason)
+        item.stash[STRICT_FAIL] = f"--bench-strict: {reason}"
+    elif at_collection:
+        item.add_marker(pytest.mark.skip(reason=reason))
+    else:
+        pytest.skip(reason)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    st = item.config.stash[STATE]
-    needed = _hardware_devices(item)
-    if needed:
-        item.stash[USED] = True
-        for name in needed:
-            dev = st.devices.get(name) or DeviceState(name, ABSENT, ABSENT, "unknown device")
-            if dev.use != REAL:
-                _unavailable(item, st, f"needs the real {name}, which this run does not have "
-                                       f"({dev.describe()}); {_how_to_run(st)}")
-                return
-    if item.get_closest_marker("sim_only") is not None:
-        real = [d.name for d in st.devices.values() if d.use == REAL]
-        if real:
-            pytest.skip(f"sim_only: acts on the simulator, but this run uses real "
-                        f"{', '.join(real)}")
-    mark = item.get_closest_marker("network")
-    if mark is not None:
-        item.stash[USED] = True
-        if len(mark.args) != 1:
-            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.network takes one profile "
-                                    f"name or file")
-        reason = net.unavailable_reason(str(mark.args[0]))
-        if reason:
-            pytest.skip(reason)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Decide marks up front, so skip reasons point at the test, not at the plugin."""
+    st = config.stash[STATE]
+    for item in items:
+        needed = _hardware_devices(item)
+        if needed:
+            item.stash[USED] = True
+            for name in needed:
+                dev = st.devices.get(name) or DeviceState(name, ABSENT, ABSENT, "unknown device")
+                if dev.use != REAL:
+                    _unavailable(item, st, f"needs the real {name}, which this run does not have "
+                                           f"({dev.describe()}); {_how_to_run(st)}",
+                                 at_collection=True)
+                    break
+        if item.get_closest_marker("sim_only") is not None:
+            real = [d.name for d in st.devices.values() if d.use == REAL]
+            if real:
+                item.add_marker(pytest.mark.skip(
+                    reason=f"sim_only: acts on the simulator, but this run uses real "
+                           f"{', '.join(real)}"))
+        mark = item.get_closest_marker("network")
+        if mark is not None:
+            item.stash[USED] = True
+            if len(mark.args) != 1:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.network takes one profile "
+                                        f"name or file")
+            reason = net.unavailable_reason(str(mark.args[0]))
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -187,7 +192,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
                         "measurements": [m.as_dict() for m in item.stash.get(MEASUREMENTS, [])],
                         "traffic_log": str(log.path) if log else None,
                         "devices": devices}
-    if report.failed and log is not None:
+    if report.failed and log is not None and log.lines:
         tail = "\n".join(log.tail(15))
         report.sections.append(("hil-bench traffic log",
                                 f"full log: {log.path}\nlast lines:\n{tail}"))

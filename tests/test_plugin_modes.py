@@ -1,0 +1,138 @@
+"""The pytest plugin's modes, on real inner pytest sessions against real simulators (pytester).
+
+sim mode runs the example lab suite; hw mode without devices skips hardware tests with the
+documented reason; --bench-strict fails them; auto mode falls back to the simulator and says so;
+a "real" robot (a Modbus server on loopback declared as hardware) never moves unarmed.
+"""
+from __future__ import annotations
+
+import pytest
+
+from drivers.sim.arm import ArmParams
+from plugin_support import closed_port, copy_examples, real_lab, results, run
+
+pytest_plugins = ["pytester"]
+
+ROBOT_TESTS = """
+import pytest
+from drivers.pose import Pose
+
+@pytest.mark.hardware("robot")
+def test_needs_real_robot(robot):
+    robot.read_pose()
+
+def test_any_robot(robot):
+    assert robot.read_pose().is_finite()
+"""
+
+
+def test_sim_mode_runs_the_example_suite(pytester: pytest.Pytester) -> None:
+    copy_examples(pytester)
+    res = run(pytester, "-rs")
+    # the network-marked tests wait for the impairment engine; see docs/pytest-plugin.md
+    res.assert_outcomes(passed=1, skipped=3)
+    res.stdout.fnmatch_lines([
+        "*= hil-bench =*", "*robot: simulated*",
+        "SKIPPED*test_homing.py:*: needs the real robot*run on the bench with: pytest "
+        "--bench-mode hw --bench-hardware LAB.yaml --bench-arm*"])
+    doc = results(pytester)
+    entry = {t["nodeid"]: t for t in doc["tests"]}
+    loss = entry["test_link_loss.py::test_power_cut_is_reported_and_recovered"]
+    assert loss["outcome"] == "passed"
+    assert loss["devices"]["robot"]["use"] == "sim"
+    log = (pytester.path / "out" / "traffic").glob("test_link_loss*.log")
+    text = next(log).read_text()
+    assert " tx   " in text and " rx   " in text and "DeviceError" in text
+
+
+def test_hw_mode_without_devices_skips_with_how_to_run(pytester: pytest.Pytester) -> None:
+    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=False)
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    res = run(pytester, "-rs", "--bench-mode", "hw", "--bench-hardware", str(lab))
+    res.assert_outcomes(skipped=2)
+    res.stdout.fnmatch_lines([
+        "*robot: MISSING*",
+        f"*needs the real robot*MISSING*cannot connect*run on the bench with: pytest "
+        f"--bench-mode hw --bench-hardware {lab} --bench-arm*"])
+    assert res.ret == 0
+
+
+def test_strict_turns_missing_hardware_into_failures(pytester: pytest.Pytester) -> None:
+    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=False)
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    res = run(pytester, "--bench-mode", "hw", "--bench-hardware", str(lab), "--bench-strict")
+    res.assert_outcomes(failed=2)
+    res.stdout.fnmatch_lines(["--bench-strict: needs the real robot*MISSING*",
+                              "--bench-strict: robot not available*",
+                              "FAILED test_robot.py::test_needs_real_robot - Failed*"])
+    assert res.ret == 1
+
+
+def test_strict_from_the_environment(pytester: pytest.Pytester,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=False)
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    monkeypatch.setenv("HIL_BENCH_MODE", "hw")
+    monkeypatch.setenv("HIL_BENCH_HARDWARE", str(lab))
+    monkeypatch.setenv("HIL_BENCH_STRICT", "1")
+    run(pytester).assert_outcomes(failed=2)
+
+
+def test_auto_mode_falls_back_to_the_simulator_and_says_so(pytester: pytest.Pytester) -> None:
+    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=True)
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    res = run(pytester, "-rs", "--bench-mode", "auto", "--bench-hardware", str(lab))
+    res.assert_outcomes(passed=1, skipped=1)
+    res.stdout.fnmatch_lines(["*robot: simulated (fallback: *cannot connect*FELL BACK TO THE "
+                              "SIMULATOR*"])
+    doc = results(pytester)
+    assert doc["devices"]["robot"]["fallback"] is True
+    passed = [t for t in doc["tests"] if t["outcome"] == "passed"]
+    assert passed[0]["devices"]["robot"]["use"] == "sim"
+
+
+def test_real_robot_never_moves_unarmed(pytester: pytest.Pytester, serve_arm) -> None:
+    """A Modbus server on loopback stands in for the real controller (declared simulate: false)."""
+    served = serve_arm(ArmParams())
+    lab = real_lab(pytester.path / "lab.yaml", served.port, with_simulator=False)
+    pytester.makepyfile(test_move="""
+        import pytest
+        from drivers.pose import Pose
+        from drivers.errors import SafetyError
+
+        @pytest.mark.hardware("robot")
+        def test_move(robot):
+            robot.move_to(Pose(450, 0, 300, 180, 0, 0), 100.0)
+
+        @pytest.mark.sim_only
+        def test_fault_injection(bench):
+            bench.simulator("robot")
+        """)
+    args = ["-rs", "--bench-mode", "hw", "--bench-hardware", str(lab)]
+    res = run(pytester, *args)
+    res.assert_outcomes(failed=1, skipped=1)
+    res.stdout.fnmatch_lines(["*SafetyError*not armed (add --bench-arm*Nothing was sent*",
+                              "*sim_only: acts on the simulator, but this run uses real robot*"])
+    assert served.bindings.ack_seq == 0   # nothing was written to the controller
+    res = run(pytester, *args, "--bench-arm")
+    res.assert_outcomes(passed=1, skipped=1)
+    # the move, then the stop the bench sends when a test leaves the robot moving
+    assert served.bindings.ack_seq == 2
+    log = next((pytester.path / "out" / "traffic").glob("test_move.py__test_move.log"))
+    assert "still moving at the end of the test: stop sent" in log.read_text()
+
+
+def test_bad_lab_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(robot): pass")
+    res = run(pytester, "--bench-hardware", "missing.yaml")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*--bench-hardware: missing.yaml: file not found*"])
+    assert "Traceback" not in res.stderr.str()
+
+
+def test_plugin_is_inert_for_plain_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(): assert 1 + 1 == 2")
+    res = run(pytester)
+    res.assert_outcomes(passed=1)
+    assert "== hil-bench ==" not in res.stdout.str().replace("=", "==")
+    assert not (pytester.path / "out").exists()
