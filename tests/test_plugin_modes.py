@@ -28,9 +28,8 @@ def test_any_robot(robot):
 
 def test_sim_mode_runs_the_example_suite(pytester: pytest.Pytester) -> None:
     copy_examples(pytester)
-    res = run(pytester, "-rs")
-    # the network-marked tests wait for the impairment engine; see docs/pytest-plugin.md
-    res.assert_outcomes(passed=1, skipped=3)
+    res = run(pytester, "-rs", "--junitxml", "junit.xml")
+    res.assert_outcomes(passed=3, skipped=1)
     res.stdout.fnmatch_lines([
         "*= hil-bench =*", "*robot: simulated*",
         "SKIPPED*test_homing.py:*: needs the real robot*run on the bench with: pytest "
@@ -43,6 +42,17 @@ def test_sim_mode_runs_the_example_suite(pytester: pytest.Pytester) -> None:
     log = (pytester.path / "out" / "traffic").glob("test_link_loss*.log")
     text = next(log).read_text()
     assert " tx   " in text and " rx   " in text and "DeviceError" in text
+    # the ISO cube ran under 5g-urban: its figures are in the JUnit XML and results.json
+    iso = entry["test_iso_cube.py::test_iso_cube_accuracy"]
+    assert iso["network"]["profile"] == "5g-urban"
+    assert {(m["subject"], m["name"]) for m in iso["measurements"]} == {
+        (p, k) for p in ("P1", "P2", "P3", "P4", "P5") for k in ("AP", "RP")}
+    assert all(m["outcome"] in ("pass", "marginal") for m in iso["measurements"])
+    junit = (pytester.path / "junit.xml").read_text()
+    assert '<property name="P1.AP" value="0.' in junit
+    assert '<property name="P3.RP.limit" value="&lt;= 0.1 mm" />' in junit
+    cube_log = next((pytester.path / "out" / "traffic").glob("test_iso_cube*.log")).read_text()
+    assert "profile 5g-urban" in cube_log and " net    up   move_to delay " in cube_log
 
 
 def test_hw_mode_without_devices_skips_with_how_to_run(pytester: pytest.Pytester) -> None:

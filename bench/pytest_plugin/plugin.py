@@ -49,10 +49,11 @@ class State:
 
 
 STATE = pytest.StashKey[State]()
-STRICT_FAIL = pytest.StashKey[str]()
+FAIL_REASON = pytest.StashKey[str]()
 USED = pytest.StashKey[bool]()
 TRAFFIC = pytest.StashKey[TrafficLog]()
 ROBOT_NAME = pytest.StashKey[str]()
+IMPAIRED = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -126,7 +127,7 @@ def _how_to_run(st: State) -> str:
 def _unavailable(item: pytest.Item, st: State, reason: str, at_collection: bool = False) -> None:
     """Skip the test, or under --bench-strict in hw/auto mode mark it to fail in its call."""
     if st.settings.strict and st.settings.mode != "sim":
-        item.stash[STRICT_FAIL] = f"--bench-strict: {reason}"
+        item.stash[FAIL_REASON] = f"--bench-strict: {reason}"
     elif at_collection:
         item.add_marker(pytest.mark.skip(reason=reason))
     else:
@@ -159,14 +160,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if len(mark.args) != 1:
                 raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.network takes one profile "
                                         f"name or file")
-            reason = net.unavailable_reason(str(mark.args[0]))
-            if reason:
-                item.add_marker(pytest.mark.skip(reason=reason))
+            problem = net.mark_problem(str(mark.args[0]))
+            if problem:      # a typo in a profile name fails the test, it never skips it
+                item.stash[FAIL_REASON] = problem
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    reason = item.stash.get(STRICT_FAIL, None)
+    reason = item.stash.get(FAIL_REASON, None)
     if reason is not None:
         pytest.fail(reason, pytrace=False)
     result = yield
@@ -192,6 +193,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
                         "measurements": [m.as_dict() for m in item.stash.get(MEASUREMENTS, [])],
                         "traffic_log": str(log.path) if log else None,
                         "devices": devices}
+    impaired = item.stash.get(IMPAIRED, None)
+    if impaired is not None:
+        report.hil_bench["network"] = {"profile": impaired.profile_name, "seed": impaired.seed}
     if report.failed and log is not None and log.lines:
         tail = "\n".join(log.tail(15))
         report.sections.append(("hil-bench traffic log",
@@ -298,23 +302,32 @@ def robot(request: pytest.FixtureRequest, bench: Bench,
     item = request.node
     st = request.config.stash[STATE]
     dev = st.devices["robot"]
-    if STRICT_FAIL in item.stash:
-        yield _Unavailable(item.stash[STRICT_FAIL])  # type: ignore[misc]
+    if FAIL_REASON in item.stash:
+        yield _Unavailable(item.stash[FAIL_REASON])  # type: ignore[misc]
         return
     if dev.use in (MISSING, ABSENT):
         _unavailable(item, st, f"robot not available: {dev.describe()}")
-        yield _Unavailable(item.stash[STRICT_FAIL])  # type: ignore[misc]
+        yield _Unavailable(item.stash[FAIL_REASON])  # type: ignore[misc]
         return
     inner = bench.robot_arm()
     item.stash[ROBOT_NAME] = inner.name
     traffic_log.write("robot", "open", inner.name)
     inner.set_wire_tap(traffic_log.wire("robot"))
     observers = Observers([traffic_log])
-    arm = BenchArm(inner, observers, real=dev.use == REAL, armed=st.settings.arm,
+    link = getattr(st.lab.robot.spec, "link", None)
+    profile = net.profile_for(item, st.settings.network)
+    linked, impaired = net.wrap(item, inner, profile, observers,
+                                timeout_s=getattr(link, "timeout_s", 0.5),
+                                retries=getattr(link, "retries", 0),
+                                force="network" in getattr(item, "fixturenames", ()))
+    if impaired is not None:
+        item.stash[IMPAIRED] = impaired
+        traffic_log.write("robot", "net", f"profile {impaired.profile_name} "
+                                          f"(seed {impaired.seed})")
+    arm = BenchArm(linked, observers, real=dev.use == REAL, armed=st.settings.arm,
                    workspace=st.lab.robot.workspace, lab_path=str(st.lab.path))
     try:
-        with net.applied(request, bench, arm) as wrapped:
-            yield wrapped
+        yield arm
     finally:
         _leave_still(inner, traffic_log)
         inner.set_wire_tap(None)
@@ -338,14 +351,19 @@ def modem(request: pytest.FixtureRequest, bench: Bench) -> Any:
     dev = st.devices["modem"]
     _unavailable(request.node, st, f"modem not available: {dev.describe()} (modem drivers and "
                                    f"the lab's modem: section are not in this build yet)")
-    return _Unavailable(request.node.stash[STRICT_FAIL])
+    return _Unavailable(request.node.stash[FAIL_REASON])
 
 
 @pytest.fixture
-def network(request: pytest.FixtureRequest, bench: Bench) -> Any:
-    """Change the network impairment inside a test (see bench/pytest_plugin/network.py)."""
-    request.node.stash[USED] = True
-    return net.controller(request, bench)
+def network(request: pytest.FixtureRequest, robot: RobotArm) -> net.NetworkControl:
+    """The robot link's impairment for this test: ``network.set("coverage-hole")``, ``.off()``.
+
+    Starts with the test's profile (its network mark, else --bench-network, else ideal).
+    """
+    impaired = request.node.stash.get(IMPAIRED, None)
+    if impaired is None:        # no robot: --bench-strict fails this test before its body runs
+        return _Unavailable(request.node.stash.get(FAIL_REASON, "network: no robot link"))
+    return net.NetworkControl(impaired)
 
 
 @pytest.fixture

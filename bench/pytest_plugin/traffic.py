@@ -8,7 +8,8 @@ Line format (one event per line, written and flushed as it happens so a crash ke
 
 UTC wall time (microseconds), then seconds since the log was opened (monotonic clock), the
 device, and the event: `tx`/`rx` with the bytes in hex for binary protocols, or a decoded call
-(command, pose, status, stop, error).
+(move, pose, stat, stop, error), or a network message's fate (device `net`, `up`/`down`,
+the call it carried, the injected delay or the loss and its cause).
 """
 from __future__ import annotations
 
@@ -96,6 +97,13 @@ class TrafficLog(RunObserver):
                                     f"fault={status.fault_code}")
 
     def on_event(self, t_ns: int, kind: str, detail: dict[str, Any]) -> None:
+        if kind == "network":       # one message's fate on the impaired link (bench/impair)
+            fate = (f"lost ({detail.get('cause')})" if detail.get("lost")
+                    else f"delay {detail.get('delay_ms')} ms")
+            attempt = detail.get("attempt", 1)
+            self.write("net", str(detail.get("dir", "?")), f"{detail.get('call', '')} {fate}"
+                       + (f" (attempt {attempt})" if attempt != 1 else ""))
+            return
         detail = dict(detail)
         device = str(detail.pop("device", "bench"))
         self.write(device, kind, " ".join(f"{k}={v}" for k, v in detail.items()))
