@@ -146,3 +146,24 @@ def test_plugin_is_inert_for_plain_tests(pytester: pytest.Pytester) -> None:
     res.assert_outcomes(passed=1)
     assert "== hil-bench ==" not in res.stdout.str().replace("=", "==")
     assert not (pytester.path / "out").exists()
+
+
+def test_workspace_and_speed_limit_refuse_before_sending(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_envelope="""
+        import pytest
+        from drivers.errors import SafetyError
+        from drivers.pose import Pose
+
+        def test_outside(robot):
+            status = robot.read_status()
+            with pytest.raises(SafetyError, match="outside the box workspace"):
+                robot.move_to(Pose(900, 0, 300, 180, 0, 0), 100.0)
+            with pytest.raises(SafetyError, match="exceeds the workspace limit"):
+                robot.move_to(Pose(400, 0, 300, 180, 0, 0), 5000.0)
+            assert robot.read_status().seq == status.seq     # no command reached the arm
+        """)
+    run(pytester).assert_outcomes(passed=1)
+    log = next((pytester.path / "out" / "traffic").glob("test_envelope*.log")).read_text()
+    assert log.count("SafetyError") == 2
+    frames = [ln.split(" tx   ", 1)[1].split() for ln in log.splitlines() if " tx   " in ln]
+    assert frames and all(f[7] != "10" for f in frames)   # no FC16 (write) frame was sent

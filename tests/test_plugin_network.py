@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.session import read_session, session_info
 from plugin_support import results, run
 
 pytest_plugins = ["pytester"]
@@ -68,9 +69,29 @@ def test_bad_bench_network_is_a_usage_error(pytester: pytest.Pytester) -> None:
     res.stderr.fnmatch_lines(["*--bench-network: nowhere.yaml: file not found*"])
 
 
-def test_record_is_not_available_yet(pytester: pytest.Pytester) -> None:
-    """--bench-record waits for the sessions recorder; it must say so, not silently ignore it."""
-    pytester.makepyfile("def test_x(robot): pass")
-    res = run(pytester, "--bench-record", "sessions")
-    assert res.ret == pytest.ExitCode.USAGE_ERROR
-    res.stderr.fnmatch_lines(["*--bench-record: session recording is not available*"])
+def test_record_writes_one_session_per_test(pytester: pytest.Pytester) -> None:
+    """--bench-record DIR: an MCAP session per robot test, readable by the sessions reader."""
+    pytester.makepyfile(test_rec="""
+        import pytest
+        from drivers.pose import Pose
+
+        @pytest.mark.network("5g-urban")
+        def test_moves(robot):
+            robot.move_to(Pose(420, 10, 300, 180, 0, 0), 500.0)
+            robot.read_status()
+            robot.read_pose()
+
+        def test_fails(robot):
+            robot.read_pose()
+            assert False, "on purpose"
+        """)
+    run(pytester, "--bench-record", "sessions").assert_outcomes(passed=1, failed=1)
+    tests = {t["nodeid"].split("::")[1]: t for t in results(pytester)["tests"]}
+    moves = session_info(tests["test_moves"]["session"])
+    assert moves["finished"] and not moves["truncated"]
+    assert moves["topics"]["/robot/command"] == 1
+    assert moves["topics"]["/robot/pose"] == 1 and moves["topics"]["/robot/status"] >= 1
+    assert moves["topics"]["/network/event"] >= 6      # up and down for each of 3 calls
+    ends = [m.data for m in read_session(tests["test_fails"]["session"], ["/bench/event"])
+            if m.data.get("kind") == "end"]
+    assert ends and ends[-1]["detail"]["verdict"] == "failed"

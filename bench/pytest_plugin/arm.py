@@ -2,7 +2,8 @@
 
 A decorator around the session's connected arm that
 - refuses motion on real hardware unless the run is armed (`--bench-arm`), and any target outside
-  the lab's workspace envelope, before anything is sent (SafetyError);
+  the lab's workspace envelope or faster than its speed limit, before anything is sent
+  (SafetyError);
 - tells every call to a `RunObserver` as it happens (traffic log, session recorder), with the
   monotonic time in ns, and errors as "error" events before they propagate.
 `connect`/`close` do nothing: the bench owns the connection for the whole session.
@@ -69,8 +70,10 @@ class BenchArm(RobotArm):
                                     "message": str(exc)})
             raise exc
         if self.workspace is not None:
-            self._guarded("move_to", lambda: self.workspace.check(
-                target, f"{self.lab_path}: move_to target"))
+            ws = self.workspace
+            label = f"{self.lab_path}: move_to"
+            self._guarded("move_to", lambda: (ws.check(target, f"{label} target"),
+                                              ws.check_motion(speed_mm_s, label)))
         seq = self._guarded("move_to", lambda: self.inner.move_to(target, speed_mm_s))
         self.observer.on_command(time.monotonic_ns(), seq, "", target, speed_mm_s)
         return seq

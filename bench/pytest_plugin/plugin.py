@@ -8,6 +8,7 @@ a network profile). Fixtures: ``bench`` (session), ``robot``, ``modem``, ``netwo
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
@@ -54,6 +55,8 @@ USED = pytest.StashKey[bool]()
 TRAFFIC = pytest.StashKey[TrafficLog]()
 ROBOT_NAME = pytest.StashKey[str]()
 IMPAIRED = pytest.StashKey[Any]()
+OUTCOME = pytest.StashKey[str]()
+RECORDING = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,9 +67,6 @@ def pytest_configure(config: pytest.Config) -> None:
     for mark in MARKS:
         config.addinivalue_line("markers", mark)
     settings = settings_from_config(config)
-    if settings.record is not None:
-        raise pytest.UsageError("--bench-record: session recording is not available in this "
-                                "build yet (it comes with the sessions recorder, bench/session)")
     if settings.network is not None:
         net.check_available(settings.network)
     try:
@@ -181,6 +181,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[Any]:
     report = yield
+    if report.when == "call":
+        item.stash[OUTCOME] = report.outcome          # the verdict a session recording ends with
+    elif report.failed:
+        item.stash[OUTCOME] = "error"
     if not item.stash.get(USED, False):
         return report
     st = item.config.stash[STATE]
@@ -193,6 +197,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
                         "measurements": [m.as_dict() for m in item.stash.get(MEASUREMENTS, [])],
                         "traffic_log": str(log.path) if log else None,
                         "devices": devices}
+    if RECORDING in item.stash:
+        report.hil_bench["session"] = item.stash[RECORDING]
     impaired = item.stash.get(IMPAIRED, None)
     if impaired is not None:
         report.hil_bench["network"] = {"profile": impaired.profile_name, "seed": impaired.seed}
@@ -314,6 +320,9 @@ def robot(request: pytest.FixtureRequest, bench: Bench,
     traffic_log.write("robot", "open", inner.name)
     inner.set_wire_tap(traffic_log.wire("robot"))
     observers = Observers([traffic_log])
+    recorder = _recorder(item, st, inner.name)
+    if recorder is not None:
+        observers.add(recorder)
     link = getattr(st.lab.robot.spec, "link", None)
     profile = net.profile_for(item, st.settings.network)
     linked, impaired = net.wrap(item, inner, profile, observers,
@@ -331,6 +340,26 @@ def robot(request: pytest.FixtureRequest, bench: Bench,
     finally:
         _leave_still(inner, traffic_log)
         inner.set_wire_tap(None)
+        if recorder is not None:
+            outcome = item.stash.get(OUTCOME, "error")
+            recorder.on_end(time.monotonic_ns(), outcome, None)
+
+
+def _recorder(item: pytest.Item, st: State, robot_name: str) -> Any:
+    """A session recorder for this test under --bench-record DIR (one MCAP file per test)."""
+    if st.settings.record is None:
+        return None
+    from bench.session import SessionRecorder   # only runs that record need mcap loaded
+    base = st.settings.record
+    base = base if base.is_absolute() else item.config.invocation_params.dir / base
+    path = base / (log_name(item.nodeid)[:-len(".log")] + ".mcap")
+    rec = SessionRecorder(path, extra={"test": item.nodeid})
+    rec.on_start(time.monotonic_ns(), {
+        "lab": {"name": st.lab.name, "source": str(st.lab.path), "robot": robot_name},
+        "mode": "wire", "bench_mode": st.settings.mode, "worker": st.worker,
+        "network": net.profile_for(item, st.settings.network)})
+    item.stash[RECORDING] = str(path)
+    return rec
 
 
 def _leave_still(arm: RobotArm, log: TrafficLog) -> None:

@@ -33,7 +33,7 @@ class RunRecord:
         self.bench_used = True
         entry = self.tests.setdefault(report.nodeid, {
             "nodeid": report.nodeid, "outcome": "passed", "duration_s": 0.0,
-            "worker": info.get("worker", "main"), "measurements": [], "traffic_log": None, "network": None,
+            "worker": info.get("worker", "main"), "measurements": [], "traffic_log": None, "network": None, "session": None,
             "devices": {}, "message": None})
         entry["duration_s"] = round(entry["duration_s"] + float(report.duration or 0.0), 6)
         outcome = report.outcome
@@ -44,7 +44,7 @@ class RunRecord:
             entry["message"] = _short(report)
         if info.get("measurements"):
             entry["measurements"] = info["measurements"]
-        for key in ("traffic_log", "network"):
+        for key in ("traffic_log", "network", "session"):
             if info.get(key):
                 entry[key] = info[key]
         entry["devices"].update(info.get("devices", {}))
