@@ -41,10 +41,18 @@ def copy_examples(pytester: pytest.Pytester) -> None:
         shutil.copy(f, pytester.path / f.name)
 
 
-def run(pytester: pytest.Pytester, *args: str, timeout: float = 60) -> pytest.RunResult:
-    """An inner pytest session in its own process (the plugin loads via its entry point)."""
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--bench-out", "out",
-                                         *args, timeout=timeout)
+def run(pytester: pytest.Pytester, *args: str, subprocess: bool = False) -> pytest.RunResult:
+    """An inner pytest session; the plugin loads through its entry point as in a lab's install.
+
+    In-process by default (no interpreter start-up: the suite stays fast); `subprocess=True` for
+    runs that must not share this process (pytest-xdist).
+    """
+    common = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--bench-out", "out",
+              # the plugin lives in `bench`, which this outer session imported already
+              "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    if subprocess:
+        return pytester.runpytest_subprocess(*common, *args, timeout=90)
+    return pytester.runpytest_inprocess(*common, *args)
 
 
 def results(pytester: pytest.Pytester) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def test_move(robot, measure, i):
 def test_two_workers_two_simulators(pytester: pytest.Pytester) -> None:
     copy_examples(pytester)
     pytester.makepyfile(test_moves=MOVES)
-    res = run(pytester, "-n", "2", "--junitxml", "junit.xml", timeout=90)
+    res = run(pytester, "-n", "2", "--junitxml", "junit.xml", subprocess=True)
     res.assert_outcomes(passed=9, skipped=1)
     res.stdout.fnmatch_lines(["*= hil-bench =*", "measurements: * marginal, 0 fail"])
     doc = results(pytester)
