@@ -26,14 +26,18 @@ from pathlib import Path
 
 def make_session(path: Path, seconds: float) -> None:
     from bench.cli import main
-    rc = main(["record", "--stream", "--rate", "100", "--duration", f"{seconds:g}", "--mode",
-               "virtual", "--network", "5g-urban-moving", "-q", "-o", str(path)])
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = main(["record", "--stream", "--rate", "100", "--duration", f"{seconds:g}", "--mode",
+                   "virtual", "--network", "5g-urban-moving", "-q", "-o", str(path)])
     if rc != 0:
         raise SystemExit(f"recording the session failed (exit {rc})")
 
 
 def replay_once(path: str, record_to: str | None) -> dict:
     """In this (fresh) process: replay and report wall time, session time and peak RSS."""
+    import bench.cli.run  # noqa: F401  (imports are not part of the replay's time)
     from bench.session.replay import replay_session
     t0 = time.perf_counter()
     c = replay_session(path, record_to=record_to)

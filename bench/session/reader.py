@@ -126,19 +126,15 @@ class SessionReader:
         else:
             self._cut("data-end record present but the summary/footer is incomplete")
 
-    def _chunk_records(self, body: bytes) -> Iterator[tuple[int, bytes, int]]:
-        """(opcode, buffer, offset of the record body) for each record inside a chunk."""
-        start, end, _unc_size, crc = struct.unpack_from("<QQQI", body, 0)
+    def _chunk_data(self, body: bytes) -> bytes:
+        """The decompressed records of a chunk record's body. Raises ValueError on a bad CRC."""
+        _start, _end, unc_size, crc = struct.unpack_from("<QQQI", body, 0)
         compression, off = _string(body, 28)
         size = _U64.unpack_from(body, off)[0]
-        data = _decompress(compression, body[off + 8:off + 8 + size], _unc_size)
+        data = _decompress(compression, body[off + 8:off + 8 + size], unc_size)
         if crc and zlib.crc32(data) != crc:
             raise ValueError("chunk CRC mismatch")
-        pos, n = 0, len(data)
-        while pos + 9 <= n:
-            op, length = _REC.unpack_from(data, pos)
-            yield op, data, pos + 9
-            pos += 9 + length
+        return data
 
     def _register_channel(self, buf: bytes, off: int) -> None:
         cid = _U16.unpack_from(buf, off)[0]
@@ -164,19 +160,23 @@ class SessionReader:
                     yield topic, t, body[22:]
             elif op == OP_CHUNK:
                 try:
-                    recs = list(self._chunk_records(body))
-                except (ValueError, struct.error, Exception) as exc:  # damaged chunk: stop here
+                    data = self._chunk_data(body)
+                except Exception as exc:   # damaged chunk (CRC, codec, size): stop here
                     self._cut(f"unreadable chunk ({type(exc).__name__}: {exc})")
                     return
-                for rop, buf, off in recs:
+                # the hot loop of every reader: parse the records in place, no objects
+                pos, n, topics = 0, len(data), self.topics
+                rec, msg = _REC.unpack_from, _MSG.unpack_from
+                while pos + 9 <= n:
+                    rop, length = rec(data, pos)
                     if rop == OP_MESSAGE:
-                        cid, _seq, t, _pub = _MSG.unpack_from(buf, off)
-                        topic = self.topics.get(cid, "")
+                        cid, _seq, t, _pub = msg(data, pos + 9)
+                        topic = topics.get(cid, "")
                         if want is None or topic in want:
-                            length = _U64.unpack_from(buf, off - 8)[0]
-                            yield topic, t, buf[off + 22:off + length]
+                            yield topic, t, data[pos + 31:pos + 9 + length]
                     elif rop == OP_CHANNEL:
-                        self._register_channel(buf, off)
+                        self._register_channel(data, pos + 9)
+                    pos += 9 + length
 
     def messages(self, topics: Iterable[str] | None = None) -> Iterator[SessionMessage]:
         """Decoded messages in file order (optionally only `topics`); see `raw`."""
