@@ -7,6 +7,7 @@ virtual mode under its recorded delays several times, each in a fresh process, a
 median real-time factor (session seconds per wall second; goal >= 600, i.e. < 1 s) and the peak
 resident memory of the replaying process. The same replay of a session a tenth as long is
 measured too: equal peak memory shows that the replay streams instead of loading the file.
+The same loop against an idle arm (no simulator) gives the bench's own share of the time.
 `--record` also measures a replay that records its own new session. `--short`: 1-minute session.
 
     python benchmarks/replay_speed.py [--minutes M] [--runs R] [--record] [--short] [--json]
@@ -47,6 +48,42 @@ def replay_once(path: str, record_to: str | None) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
+def overhead_once(path: str) -> dict:
+    """The bench's own share: the same replay loop (reader, schedule, recorded-delay link,
+    comparison) against an arm that does nothing, so the simulator's cost is left out."""
+    import bench.cli.run  # noqa: F401
+    from bench.clock import VirtualClock
+    from bench.lab import load_lab
+    from bench.observer import RunObserver
+    from bench.session import network as net_mod
+    from bench.session.recorder import scenario_from_dict
+    from bench.session.replay import drive, session_header
+    from drivers.pose import Pose
+    from drivers.robot import ArmState, ArmStatus, RobotArm
+
+    class IdleArm(RobotArm):
+        name, seq = "idle", 0
+
+        def connect(self) -> None: ...
+        def close(self) -> None: ...
+        def read_pose(self) -> Pose: return Pose()
+        def read_status(self) -> ArmStatus: return ArmStatus(ArmState.ARRIVED, self.seq)
+        def stop(self) -> None: ...
+
+        def move_to(self, target: Pose, speed_mm_s: float) -> int:
+            self.seq += 1
+            return self.seq
+
+    meta, start = session_header(path)
+    clock = VirtualClock()
+    t0 = time.perf_counter()
+    arm, clk = net_mod.wrap(IdleArm(), clock, None, lab=load_lab("sim"), seed=1,
+                            observer=RunObserver(), link_kind=meta.get("link", ""), session=path)
+    drive(path, arm, clk, RunObserver(), scenario=scenario_from_dict(meta["scenario"]),
+          start_ns=start, send_times=False)
+    return {"wall_s": time.perf_counter() - t0, "session_s": clock.now()}
+
+
 def measure(path: Path, runs: int, record_to: Path | None = None) -> list[dict]:
     out = []
     for _ in range(runs):
@@ -67,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--_replay", help=argparse.SUPPRESS)
     ap.add_argument("--_record-to", dest="record_to", help=argparse.SUPPRESS)
+    ap.add_argument("--_overhead", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args._overhead:
+        print(json.dumps(overhead_once(args._overhead)))
+        return 0
     if args._replay:
         print(json.dumps(replay_once(args._replay, args.record_to)))
         return 0
@@ -81,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         long_r = measure(long_s, runs)
         small_r = measure(small_s, 1)
         rec_r = measure(long_s, runs, Path(tmp) / "replayed.mcap") if args.record else []
+        over = [json.loads(subprocess.run([sys.executable, __file__, "--_overhead", str(long_s)],
+                                          capture_output=True, text=True, check=True).stdout)
+                for _ in range(runs)]
         size_mb = long_s.stat().st_size / 1e6
     wall = statistics.median(r["wall_s"] for r in long_r)
     session_s = long_r[0]["session_s"]
@@ -93,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         "max_difference_mm": long_r[0]["max_difference_mm"],
         "runs": runs, "generate_s": round(gen_s, 1),
     }
+    ow = statistics.median(r["wall_s"] for r in over)
+    result["bench_only_wall_s"] = round(ow, 3)
+    result["bench_only_realtime_factor"] = round(over[0]["session_s"] / ow, 1)
     if rec_r:
         w = statistics.median(r["wall_s"] for r in rec_r)
         result["wall_s_recording"] = round(w, 3)
@@ -106,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
               f"time (goal >= 600x)")
         print(f"  peak RSS {result['peak_rss_mb']:.1f} MB (a session a tenth as long: "
               f"{result['peak_rss_mb_tenth_session']:.1f} MB)")
+        print(f"  the bench's own share (same replay against an idle arm, no simulator): "
+              f"{ow:.3f} s -> {result['bench_only_realtime_factor']:.0f}x")
         if rec_r:
             print(f"  with the replay recorded to a new session: {result['wall_s_recording']:.3f}"
                   f" s -> {result['realtime_factor_recording']:.0f}x")

@@ -147,3 +147,22 @@ def test_cli_info_json_and_bad_files(tmp_path: Path) -> None:
         assert res.stderr.strip().startswith(f"hil-bench: error: {path}")
     with pytest.raises(ConfigError):
         session_info(bad)
+
+
+def test_fast_encoders_match_the_generic_encoder() -> None:
+    import numpy as np
+
+    from bench.session.schema import command_json, command_msg, pose_json, pose_msg
+    from bench.session.writer import encode
+    poses = [Pose(400.123, 1.5, 300.25, 180.0, 0.0, 0.0),
+             Pose(1e-5, -0.1, 3, float(np.float64(2.5)), 1e300, -0.0),
+             Pose(np.float64(0.1), np.float32(0.2), 7, 0, 0, 0)]       # type: ignore[arg-type]
+    for p in poses:
+        for label in ("", "P1", 'odd "label" \\ ü'):
+            assert json.loads(pose_json(p, label)) == json.loads(encode(pose_msg(p, label)))
+            assert json.loads(command_json(7, label, p, 250)) == \
+                json.loads(encode(command_msg(7, label, p, 250)))
+    # non-finite values take the generic path, which writes null
+    assert pose_json(Pose(float("nan")), "x") is None
+    assert command_json(1, "a", Pose(), float("inf")) is None
+    assert json.loads(encode(pose_msg(Pose(float("nan")), "x")))["x_mm"] is None

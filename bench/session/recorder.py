@@ -16,8 +16,8 @@ from bench.limits import Limit
 from bench.observer import RunObserver
 from bench.scenario import Scenario
 from bench.session.schema import (T_COMMAND, T_EVENT, T_LINK, T_NETWORK, T_POSE, T_STATUS,
-                                  command_msg, pose_fields, pose_from_fields, pose_msg,
-                                  status_msg)
+                                  command_json, command_msg, pose_fields, pose_from_fields,
+                                  pose_json, pose_msg, status_msg)
 from bench.session.writer import SessionWriter, git_commit
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
@@ -81,10 +81,18 @@ class SessionRecorder(RunObserver):
         self.writer.write_metadata(t_ns, full)
 
     def on_command(self, t_ns: int, seq: int, label: str, target: Pose, speed_mm_s: float) -> None:
-        self._write(T_COMMAND, t_ns, command_msg(seq, label, target, speed_mm_s))
+        fast = command_json(seq, label, target, speed_mm_s)
+        if fast is None:
+            self._write(T_COMMAND, t_ns, command_msg(seq, label, target, speed_mm_s))
+        else:
+            self.writer.write_json(T_COMMAND, t_ns, fast)
 
     def on_pose(self, t_ns: int, pose: Pose, label: str = "") -> None:
-        self._write(T_POSE, t_ns, pose_msg(pose, label))
+        fast = pose_json(pose, label)
+        if fast is None:
+            self._write(T_POSE, t_ns, pose_msg(pose, label))
+        else:
+            self.writer.write_json(T_POSE, t_ns, fast)
 
     def on_status(self, t_ns: int, status: ArmStatus) -> None:
         self._write(T_STATUS, t_ns, status_msg(status))

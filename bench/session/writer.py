@@ -32,7 +32,14 @@ FLUSH_INTERVAL_S = 0.1
 #: a chunk is also closed when it grows past this (bounds memory on fast virtual runs)
 CHUNK_SIZE = 256 * 1024
 
-_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
+def _default(o: Any) -> Any:
+    """numpy scalars and arrays (a driver may hand them over) as plain numbers and lists."""
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=_default)
 
 
 def _clean(v: Any) -> Any:
@@ -53,7 +60,7 @@ def encode(data: dict[str, Any]) -> bytes:
     except TypeError as exc:
         raise ValueError(f"session message is not JSON-serialisable: {exc}") from None
     if "NaN" in text or "Infinity" in text:
-        text = json.dumps(_clean(data), separators=(",", ":"), allow_nan=False)
+        text = json.dumps(_clean(json.loads(text)), separators=(",", ":"), allow_nan=False)
     return text.encode()
 
 
@@ -104,10 +111,13 @@ class SessionWriter:
 
     def write(self, topic: str, t_ns: int, data: dict[str, Any]) -> None:
         """Append one message on `topic` at `t_ns` (int ns, >= 0). Raises ValueError."""
+        self.write_json(topic, t_ns, encode(data))
+
+    def write_json(self, topic: str, t_ns: int, payload: bytes) -> None:
+        """Append one message whose JSON the caller already encoded (see schema.pose_json)."""
         cid = self._channels.get(topic)
         if cid is None:
             raise ValueError(f"unknown session topic {topic!r} (known: {', '.join(SCHEMAS)})")
-        payload = encode(data)
         t = max(0, int(t_ns))
         with self._lock:
             if self.closed:
