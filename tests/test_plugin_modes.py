@@ -45,7 +45,7 @@ def test_sim_mode_runs_the_example_suite(pytester: pytest.Pytester) -> None:
     # the ISO cube ran under 5g-urban: its figures are in the JUnit XML and results.json
     iso = entry["test_iso_cube.py::test_iso_cube_accuracy"]
     assert iso["network"]["profile"] == "5g-urban"
-    assert {(m["subject"], m["name"]) for m in iso["measurements"]} == {
+    assert {(m["subject"], m["name"]) for m in iso["measurements"]} >= {
         (p, k) for p in ("P1", "P2", "P3", "P4", "P5") for k in ("AP", "RP")}
     assert all(m["outcome"] in ("pass", "marginal") for m in iso["measurements"])
     junit = (pytester.path / "junit.xml").read_text()

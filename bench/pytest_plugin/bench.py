@@ -15,6 +15,7 @@ from bench.pytest_plugin.devices import REAL, SIM, DeviceState
 from bench.pytest_plugin.options import Settings
 from bench.simproc import SimProcess
 from drivers.errors import DeviceError
+from drivers.modem.base import Modem
 from drivers.robot import RobotArm
 
 
@@ -56,6 +57,7 @@ class Bench:
         self.worker = worker
         self._stack = contextlib.ExitStack()
         self._robot: RobotArm | None = None
+        self._modem: Modem | None = None
         self._sims: dict[str, SimProcess] = {}
 
     @property
@@ -94,6 +96,29 @@ class Bench:
         self._stack.callback(self._close_robot)
         return arm
 
+    def modem_device(self) -> Modem:
+        """The session's connected modem (raw driver): opened once, on first use.
+
+        A simulated modem is served by its own process (`hil-bench sim serve --device modem`,
+        a pty or socket). Raises DeviceError when it is not available or cannot be opened.
+        """
+        if self._modem is not None:
+            return self._modem
+        st = self.devices["modem"]
+        entry = self.lab.modem
+        if entry is None or st.use not in (SIM, REAL):
+            raise DeviceError(f"modem is not available: {st.note}")
+        url = None
+        if st.use == SIM:
+            proc = self._stack.enter_context(SimProcess.for_modem(self.lab.path))
+            self._sims["modem"] = proc
+            url = proc.url
+        modem = entry.spec.open(url)
+        modem.connect()
+        self._modem = modem
+        self._stack.callback(modem.close)
+        return modem
+
     def _close_robot(self) -> None:
         if self._robot is not None:
             self._robot.close()
@@ -105,9 +130,13 @@ class Bench:
             raise DeviceError(f"{device} is not simulated in this run")
         if device == "robot":
             self.robot_arm()
+        elif device == "modem":
+            self.modem_device()
         return SimHandle(self, device, self._sims[device])
 
     def _restart_sim(self, device: str) -> None:
+        if device != "robot":     # a modem simulator's pty path would change under the driver
+            raise DeviceError(f"restarting the {device} simulator is not supported")
         old = self._sims[device]
         old.stop()
         host, port = old.endpoint

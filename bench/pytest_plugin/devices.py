@@ -84,15 +84,32 @@ def probe_robot(lab: Lab, timeout_s: float) -> str | None:
     return probe(check, timeout_s)
 
 
+def probe_modem(lab: Lab, timeout_s: float) -> str | None:
+    """Open the lab's real modem, read its link state, close it. None when it answered."""
+    assert lab.modem is not None
+
+    def check() -> str:
+        modem = lab.modem.spec.open(None)
+        with modem:
+            modem.read_link()
+        return modem.name
+    return probe(check, timeout_s)
+
+
 def resolve_devices(lab: Lab, mode: str, timeout_s: float) -> dict[str, DeviceState]:
     """Decide, per device of `lab`, what this run uses (see the module docstring)."""
     states = {"robot": _resolve(
         "robot", declared_real=not lab.robot.simulate,
         has_sim=lab.robot.simulator is not None, mode=mode,
         probe_fn=lambda: probe_robot(lab, timeout_s), lab=lab)}
-    # the lab format has no modem yet: the modem fixture reports that as "absent"
-    states["modem"] = DeviceState("modem", ABSENT, ABSENT,
-                                  f"lab {lab.name} ({lab.path}) declares no modem")
+    if lab.modem is None:
+        states["modem"] = DeviceState("modem", ABSENT, ABSENT,
+                                      f"lab {lab.name} ({lab.path}) declares no modem")
+    else:
+        states["modem"] = _resolve(
+            "modem", declared_real=not lab.modem.simulate,
+            has_sim=lab.modem.simulator is not None, mode=mode,
+            probe_fn=lambda: probe_modem(lab, timeout_s), lab=lab)
     return states
 
 

@@ -22,6 +22,7 @@ from bench.pytest_plugin.arm import BenchArm
 from bench.pytest_plugin.bench import Bench
 from bench.pytest_plugin.devices import ABSENT, MISSING, REAL, DeviceState, resolve_devices
 from bench.pytest_plugin.measure import MEASUREMENTS, Measure, describe, failed_measurements
+from bench.pytest_plugin.modem import BenchModem
 from bench.pytest_plugin.options import Settings, add_options, settings_from_config
 from bench.pytest_plugin.results import RunRecord
 from bench.pytest_plugin.traffic import TrafficLog, log_name
@@ -302,8 +303,8 @@ class _Unavailable:
 
 
 @pytest.fixture
-def robot(request: pytest.FixtureRequest, bench: Bench,
-          traffic_log: TrafficLog) -> Iterator[RobotArm]:
+def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
+          bench_recorder: Any) -> Iterator[RobotArm]:
     """The lab's robot for this test: guarded (arming, workspace) and logged (traffic log)."""
     item = request.node
     st = request.config.stash[STATE]
@@ -319,10 +320,10 @@ def robot(request: pytest.FixtureRequest, bench: Bench,
     item.stash[ROBOT_NAME] = inner.name
     traffic_log.write("robot", "open", inner.name)
     inner.set_wire_tap(traffic_log.wire("robot"))
-    observers = Observers([traffic_log])
-    recorder = _recorder(item, st, inner.name)
-    if recorder is not None:
-        observers.add(recorder)
+    observers = Observers([traffic_log] + ([bench_recorder] if bench_recorder else []))
+    if bench_recorder is not None:
+        bench_recorder.on_event(time.monotonic_ns(), "open", {"device": "robot",
+                                                              "name": inner.name})
     link = getattr(st.lab.robot.spec, "link", None)
     profile = net.profile_for(item, st.settings.network)
     linked, impaired = net.wrap(item, inner, profile, observers,
@@ -340,26 +341,33 @@ def robot(request: pytest.FixtureRequest, bench: Bench,
     finally:
         _leave_still(inner, traffic_log)
         inner.set_wire_tap(None)
-        if recorder is not None:
-            outcome = item.stash.get(OUTCOME, "error")
-            recorder.on_end(time.monotonic_ns(), outcome, None)
 
 
-def _recorder(item: pytest.Item, st: State, robot_name: str) -> Any:
-    """A session recorder for this test under --bench-record DIR (one MCAP file per test)."""
+@pytest.fixture
+def bench_recorder(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Under --bench-record DIR: this test's session recorder (one MCAP file), else None.
+
+    The file ends with the test's outcome as its verdict.
+    """
+    item = request.node
+    st = request.config.stash[STATE]
     if st.settings.record is None:
-        return None
+        yield None
+        return
     from bench.session import SessionRecorder   # only runs that record need mcap loaded
     base = st.settings.record
     base = base if base.is_absolute() else item.config.invocation_params.dir / base
     path = base / (log_name(item.nodeid)[:-len(".log")] + ".mcap")
     rec = SessionRecorder(path, extra={"test": item.nodeid})
     rec.on_start(time.monotonic_ns(), {
-        "lab": {"name": st.lab.name, "source": str(st.lab.path), "robot": robot_name},
+        "lab": {"name": st.lab.name, "source": str(st.lab.path)},
         "mode": "wire", "bench_mode": st.settings.mode, "worker": st.worker,
         "network": net.profile_for(item, st.settings.network)})
     item.stash[RECORDING] = str(path)
-    return rec
+    try:
+        yield rec
+    finally:
+        rec.on_end(time.monotonic_ns(), item.stash.get(OUTCOME, "error"), None)
 
 
 def _leave_still(arm: RobotArm, log: TrafficLog) -> None:
@@ -373,14 +381,23 @@ def _leave_still(arm: RobotArm, log: TrafficLog) -> None:
 
 
 @pytest.fixture
-def modem(request: pytest.FixtureRequest, bench: Bench) -> Any:
-    """The lab's modem. The lab format has no modem section yet: always unavailable for now."""
+def modem(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
+          bench_recorder: Any) -> Iterator[Any]:
+    """The lab's modem for this test (its link readings logged), opened once per session."""
+    item = request.node
     st = request.config.stash[STATE]
-    request.node.stash[USED] = True
     dev = st.devices["modem"]
-    _unavailable(request.node, st, f"modem not available: {dev.describe()} (modem drivers and "
-                                   f"the lab's modem: section are not in this build yet)")
-    return _Unavailable(request.node.stash[FAIL_REASON])
+    if FAIL_REASON in item.stash:
+        yield _Unavailable(item.stash[FAIL_REASON])
+        return
+    if dev.use in (MISSING, ABSENT):
+        _unavailable(item, st, f"modem not available: {dev.describe()}")
+        yield _Unavailable(item.stash[FAIL_REASON])
+        return
+    inner = bench.modem_device()
+    traffic_log.write("modem", "open", inner.name)
+    yield BenchModem(inner, Observers([traffic_log]
+                                      + ([bench_recorder] if bench_recorder else [])))
 
 
 @pytest.fixture

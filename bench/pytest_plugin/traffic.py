@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from bench.observer import RunObserver
+from drivers.modem.link import LinkState
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
 
@@ -103,6 +104,9 @@ class TrafficLog(RunObserver):
             attempt = detail.get("attempt", 1)
             self.write("net", str(detail.get("dir", "?")), f"{detail.get('call', '')} {fate}"
                        + (f" (attempt {attempt})" if attempt != 1 else ""))
+            return
+        if kind == "link":          # a modem's link state (drivers.modem.LinkState.as_dict)
+            self.write("modem", "link", LinkState.from_dict(detail).describe())
             return
         detail = dict(detail)
         device = str(detail.pop("device", "bench"))

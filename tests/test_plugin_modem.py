@@ -1,0 +1,43 @@
+"""The `modem` fixture on the simulated 5G lab (`sim5g`: a simulated Quectel on a pty)."""
+from __future__ import annotations
+
+import pytest
+
+from plugin_support import results, run
+
+pytest_plugins = ["pytester"]
+
+MODEM_TESTS = """
+import pytest
+
+def test_link_is_up(modem, measure):
+    link = modem.read_link()
+    assert link.rat.startswith("NR5G") and link.cells
+    measure("rsrp", link.primary.rsrp_dbm, "dBm")
+
+@pytest.mark.hardware("modem")
+def test_needs_real_modem(modem):
+    modem.read_link()
+"""
+
+
+def test_modem_fixture_reads_the_simulated_modem(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_modem=MODEM_TESTS)
+    res = run(pytester, "-rs", "--bench-hardware", "sim5g")
+    res.assert_outcomes(passed=1, skipped=1)
+    res.stdout.fnmatch_lines(["*modem: simulated*",
+                              "SKIPPED*needs the real modem, which this run does not have*"])
+    test = next(t for t in results(pytester)["tests"] if t["nodeid"].endswith("test_link_is_up"))
+    assert test["devices"]["modem"]["use"] == "sim"
+    rsrp = test["measurements"][0]["value"]
+    assert -140 <= rsrp <= -40                      # a real drive test's RSRP, in dBm
+    log = open(test["traffic_log"]).read()
+    assert " modem  open " in log and " modem  link NR5G" in log
+
+
+def test_lab_without_modem_skips_modem_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_modem=MODEM_TESTS)
+    res = run(pytester, "-rs")
+    res.assert_outcomes(skipped=2)
+    res.stdout.fnmatch_lines(["*modem not available: modem: not in the lab (lab sim*declares no "
+                              "modem)*"])
