@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -78,15 +77,6 @@ def record(args: argparse.Namespace) -> int:
             print("(report.json not kept: give --out DIR to keep it)", file=sys.stderr)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    old = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 def _record_arm(args: argparse.Namespace, out: Path) -> int:
     lab = load_lab(args.lab)
     if lab.has_real_hardware and args.stream and not args.arm:
@@ -117,7 +107,7 @@ def _record_arm(args: argparse.Namespace, out: Path) -> int:
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     verdict, error = "n/a", None
     try:
-        with _sigterm_as_interrupt(), _open(lab, args, seed, clock0) as base:
+        with run_cmd.interrupts_as_keyboardinterrupt(), _open(lab, args, seed, clock0) as base:
             arm, clock = base, clock0
             if args.stream:
                 arm, clock = net_mod.wrap(base, clock0, network or "ideal", lab=lab, seed=seed,
