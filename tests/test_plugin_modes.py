@@ -6,6 +6,8 @@ a "real" robot (a Modbus server on loopback declared as hardware) never moves un
 """
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from drivers.sim.arm import ArmParams
@@ -14,6 +16,8 @@ from plugin_support import closed_port, copy_examples, real_lab, results, run
 pytest_plugins = ["pytester"]
 
 ROBOT_TESTS = """
+import socket
+
 import pytest
 from drivers.pose import Pose
 
@@ -167,3 +171,25 @@ def test_workspace_and_speed_limit_refuse_before_sending(pytester: pytest.Pytest
     assert log.count("SafetyError") == 2
     frames = [ln.split(" tx   ", 1)[1].split() for ln in log.splitlines() if " tx   " in ln]
     assert frames and all(f[7] != "10" for f in frames)   # no FC16 (write) frame was sent
+
+
+def test_probe_timeout_bounds_a_silent_device(pytester: pytest.Pytester) -> None:
+    """A controller that accepts the connection but never answers costs the probe timeout only."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)            # the kernel accepts; nobody ever reads or replies
+        lab = real_lab(pytester.path / "lab.yaml", silent.getsockname()[1], with_simulator=True)
+        pytester.makepyfile(test_robot=ROBOT_TESTS)
+        res = run(pytester, "--bench-mode", "auto", "--bench-hardware", str(lab),
+                  "--bench-probe-timeout", "0.2")
+    res.assert_outcomes(passed=1, skipped=1)
+    res.stdout.fnmatch_lines(["*robot: simulated (fallback: no answer within 0.2 s)*"])
+
+
+def test_real_device_is_not_shared_by_xdist_workers(pytester: pytest.Pytester, serve_arm) -> None:
+    served = serve_arm(ArmParams())
+    lab = real_lab(pytester.path / "lab.yaml", served.port, with_simulator=False)
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    res = run(pytester, "-n", "2", "--bench-mode", "hw", "--bench-hardware", str(lab))
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*real robot cannot be shared by several pytest-xdist workers*"])
