@@ -56,7 +56,7 @@ def test_sim_mode_runs_the_example_suite(pytester: pytest.Pytester) -> None:
     assert '<property name="P1.AP" value="0.' in junit
     assert '<property name="P3.RP.limit" value="&lt;= 0.1 mm" />' in junit
     cube_log = next((pytester.path / "out" / "traffic").glob("test_iso_cube*.log")).read_text()
-    assert "profile 5g-urban" in cube_log and " net    up   move_to delay " in cube_log
+    assert "profile 5g-urban" in cube_log and " net    up   45 B delay " in cube_log
 
 
 def test_hw_mode_without_devices_skips_with_how_to_run(pytester: pytest.Pytester) -> None:

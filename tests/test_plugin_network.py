@@ -47,7 +47,9 @@ def test_network_mark_fixture_and_typo(pytester: pytest.Pytester) -> None:
     tests = {t["nodeid"].split("::")[1]: t for t in results(pytester)["tests"]}
     assert tests["test_marked"]["network"]["profile"] == "telesurgery-300ms"
     log = open(tests["test_switch_profile_inside_a_test"]["traffic_log"]).read()
-    assert "delay 150.0 ms" in log and "read_pose" in log
+    # on the wire: the proxy's events (150 ms each way) next to the frames that crossed it
+    assert " net    up   12 B delay 150.0 ms" in log and " net    down " in log
+    assert " robot  tx   " in log and " robot  rx   " in log
 
 
 def test_bench_network_applies_to_every_bench_test(pytester: pytest.Pytester) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Callable
 
 from bench.lab import Lab
 from bench.pytest_plugin.devices import REAL, SIM, DeviceState
@@ -95,6 +96,23 @@ class Bench:
         self._robot = arm
         self._stack.callback(self._close_robot)
         return arm
+
+    def robot_wire(self) -> tuple[tuple[str, int], Callable[[tuple[str, int]], RobotArm]] | None:
+        """(endpoint, opener) of the robot's TCP link, for putting a proxy in between; None when
+        the robot is not reached over TCP. The opener returns a not yet connected RobotArm."""
+        spec = self.lab.robot.spec
+        link = getattr(spec, "link", None)
+        if link is None or getattr(link, "transport", "tcp") != "tcp":
+            return None
+        st = self.devices["robot"]
+        if st.use == SIM:
+            self.robot_arm()                   # starts the simulator
+            endpoint = self._sims["robot"].endpoint
+        elif st.use == REAL:
+            endpoint = (link.host, int(link.port))
+        else:
+            return None
+        return endpoint, spec.open
 
     def modem_device(self) -> Modem:
         """The session's connected modem (raw driver): opened once, on first use.

@@ -1,29 +1,31 @@
 """Network impairment for bench tests: `--bench-network`, `@pytest.mark.network`, `network`.
 
-The robot a test gets is wrapped in the impairment engine's `ImpairedArm` (bench/impair) on the
-real clock: every call crosses a link built from the profile, so commands take effect one uplink
-delay later and readings are one downlink delay old, with the profile's loss and outages. Every
-injected delay, loss and outage goes to the test's traffic log ("network" lines).
-
 Profile for a test: its ``@pytest.mark.network(NAME|FILE)``, else ``--bench-network``, else none
-(no wrapper at all). The `network` fixture switches profile inside a test.
+(the robot is not impaired at all). The `network` fixture switches profile inside a test.
 
-Not yet: impairment on the wire (the TCP proxy between driver and device); until it lands the
-delay is applied at the message level in the test process, which is what `hil-bench run
---network` does in virtual mode.
+On the wire (robots reached over TCP, simulated or real): the test's robot connection goes
+through the impairment engine's TCP proxy (`hil-bench netem proxy`, its own process, precise
+timers), started for the test between the driver and the device, exactly as `hil-bench run
+--network` does in wire mode. Switching profile restarts the proxy and reconnects.
+Otherwise (a robot with no TCP link): the impairment engine's message-level `ImpairedArm` on the
+real clock. Either way every injected delay, loss and outage reaches the test's traffic log and
+recorded session ("network" events).
 """
 from __future__ import annotations
 
+import contextlib
 import zlib
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from bench.clock import RealClock
 from bench.impair import ImpairedArm, Profile, load_profile
+from bench.impair.wire import ForwardEvents, tcp_proxy
 from bench.observer import RunObserver
 from drivers.errors import BenchError
-from drivers.robot import RobotArm
+from drivers.pose import Pose
+from drivers.robot import ArmStatus, RobotArm
 
 
 def check_available(profile: str) -> None:
@@ -54,12 +56,89 @@ def seed_for(nodeid: str) -> int:
     return zlib.crc32(nodeid.encode("utf-8"))
 
 
+class ProxiedArm(RobotArm):
+    """The test's own connection to the robot through the TCP impairment proxy (wire mode).
+
+    `open_arm(endpoint)` opens a not yet connected RobotArm at an endpoint. `set_profile`
+    restarts the proxy under another profile and reconnects; `close` stops both.
+    """
+
+    def __init__(self, upstream: tuple[str, int], open_arm: Callable[[tuple[str, int]], RobotArm],
+                 profile: Profile, seed: int, observer: RunObserver) -> None:
+        self.upstream = upstream
+        self.open_arm = open_arm
+        self.seed = seed
+        self.observer = observer
+        self._stack = contextlib.ExitStack()
+        self._arm: RobotArm | None = None
+        self.profile_name = profile.name
+        self._start(profile)
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self._arm.name if self._arm else "robot (proxy stopped)"
+
+    def _start(self, profile: Profile) -> None:
+        stack = contextlib.ExitStack()
+        try:
+            proxy = stack.enter_context(tcp_proxy(self.upstream, profile, self.seed,
+                                                  self.observer))
+            arm = ForwardEvents(self.open_arm(proxy.endpoint), proxy.drain, profile.name)
+            arm.connect()
+            stack.callback(arm.close)
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        self._arm = arm
+        self.profile_name = profile.name
+
+    def set_profile(self, profile: Profile) -> None:
+        """Restart the proxy under `profile` and reconnect (DeviceError if it cannot)."""
+        self.close()
+        self._start(profile)
+
+    @property
+    def arm(self) -> RobotArm:
+        assert self._arm is not None
+        return self._arm
+
+    def connect(self) -> None:
+        """Connected when the proxy started."""
+
+    def close(self) -> None:
+        self._arm = None
+        self._stack.close()
+
+    def read_pose(self) -> Pose:
+        return self.arm.read_pose()
+
+    def read_status(self) -> ArmStatus:
+        return self.arm.read_status()
+
+    def move_to(self, target: Pose, speed_mm_s: float) -> int:
+        return self.arm.move_to(target, speed_mm_s)
+
+    def stop(self) -> None:
+        self.arm.stop()
+
+
 def wrap(item: pytest.Item, inner: RobotArm, profile_name: str | None, observer: RunObserver,
-         timeout_s: float, retries: int, force: bool) -> tuple[RobotArm, ImpairedArm | None]:
-    """`inner` behind the test's profile; with `force` (the network fixture) even when none."""
+         timeout_s: float, retries: int, force: bool,
+         wire: tuple[tuple[str, int], Callable[[tuple[str, int]], RobotArm]] | None = None
+         ) -> tuple[RobotArm, Any]:
+    """`inner` behind the test's profile; with `force` (the network fixture) even when none.
+
+    `wire` = (device endpoint, opener) puts the TCP proxy in between (the caller closes the
+    returned ProxiedArm); without it the message-level ImpairedArm wraps `inner`.
+    Returns (the arm to use, the impairment handle or None).
+    """
     if profile_name is None and not force:
         return inner, None
     profile = load_profile(profile_name or "ideal")
+    if wire is not None:
+        proxied = ProxiedArm(wire[0], wire[1], profile, seed_for(item.nodeid), observer)
+        return proxied, proxied
     arm = ImpairedArm(inner, profile, RealClock(), seed=seed_for(item.nodeid),
                       observer=observer, timeout_s=timeout_s, retries=retries)
     return arm, arm
@@ -68,7 +147,7 @@ def wrap(item: pytest.Item, inner: RobotArm, profile_name: str | None, observer:
 class NetworkControl:
     """What the `network` fixture returns: the robot link's impairment, switchable in a test."""
 
-    def __init__(self, arm: ImpairedArm) -> None:
+    def __init__(self, arm: ImpairedArm | ProxiedArm) -> None:
         self._arm = arm
 
     @property
@@ -88,6 +167,3 @@ class NetworkControl:
         """No impairment from now on (the `ideal` profile)."""
         self.set("ideal")
 
-
-def describe(arm: Any) -> str | None:
-    return getattr(arm, "profile_name", None)

@@ -326,10 +326,20 @@ def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
                                                               "name": inner.name})
     link = getattr(st.lab.robot.spec, "link", None)
     profile = net.profile_for(item, st.settings.network)
+    wire = bench.robot_wire()
+    if wire is not None:            # the test's own connection through the proxy, tapped too
+        endpoint, opener = wire
+
+        def open_tapped(ep: tuple[str, int]) -> RobotArm:
+            arm = opener(ep)
+            arm.set_wire_tap(traffic_log.wire("robot"))
+            return arm
+        wire = (endpoint, open_tapped)
     linked, impaired = net.wrap(item, inner, profile, observers,
                                 timeout_s=getattr(link, "timeout_s", 0.5),
                                 retries=getattr(link, "retries", 0),
-                                force="network" in getattr(item, "fixturenames", ()))
+                                force="network" in getattr(item, "fixturenames", ()),
+                                wire=wire)
     if impaired is not None:
         item.stash[IMPAIRED] = impaired
         traffic_log.write("robot", "net", f"profile {impaired.profile_name} "
@@ -339,6 +349,8 @@ def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
     try:
         yield arm
     finally:
+        if isinstance(impaired, net.ProxiedArm):
+            impaired.close()
         _leave_still(inner, traffic_log)
         inner.set_wire_tap(None)
 

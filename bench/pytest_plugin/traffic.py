@@ -9,7 +9,9 @@ Line format (one event per line, written and flushed as it happens so a crash ke
 UTC wall time (microseconds), then seconds since the log was opened (monotonic clock), the
 device, and the event: `tx`/`rx` with the bytes in hex for binary protocols, or a decoded call
 (move, pose, stat, stop, error), or a network message's fate (device `net`, `up`/`down`,
-the call it carried, the injected delay or the loss and its cause).
+the bytes or call it carried, the injected delay or the loss and its cause, dated when the
+message was sent). Lines are in the order they were written; a proxy's events arrive after the
+call they belong to, so sort by the second column to interleave them exactly.
 """
 from __future__ import annotations
 
@@ -51,11 +53,15 @@ class TrafficLog(RunObserver):
                       f"# columns: UTC time, seconds since start, device, event\n")
         self._f.flush()
 
-    def write(self, device: str, event: str, text: str = "") -> None:
-        """Append one line now (UTC wall time and monotonic offset taken here)."""
-        wall = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        rel = (time.monotonic_ns() - self._t0) / 1e9
-        line = f"{wall} {rel:+10.6f} {device:<6} {event:<4} {text}".rstrip() + "\n"
+    def write(self, device: str, event: str, text: str = "", t_ns: int | None = None) -> None:
+        """Append one line now. `t_ns` (CLOCK_MONOTONIC ns) dates an event that happened
+        earlier (e.g. reported by a proxy process); by default the line is dated now."""
+        now_mono = time.monotonic_ns()
+        at = now_mono if t_ns is None else t_ns
+        wall = datetime.fromtimestamp(time.time() - (now_mono - at) / 1e9, timezone.utc)
+        rel = (at - self._t0) / 1e9
+        line = (f"{wall.strftime('%Y-%m-%dT%H:%M:%S.%fZ')} {rel:+10.6f} {device:<6} {event:<4} "
+                f"{text}").rstrip() + "\n"
         with self._lock:
             if self._f is None:
                 return
@@ -102,8 +108,9 @@ class TrafficLog(RunObserver):
             fate = (f"lost ({detail.get('cause')})" if detail.get("lost")
                     else f"delay {detail.get('delay_ms')} ms")
             attempt = detail.get("attempt", 1)
-            self.write("net", str(detail.get("dir", "?")), f"{detail.get('call', '')} {fate}"
-                       + (f" (attempt {attempt})" if attempt != 1 else ""))
+            what = detail.get("call") or f"{detail.get('bytes', '?')} B"
+            self.write("net", str(detail.get("dir", "?")), f"{what} {fate}"
+                       + (f" (attempt {attempt})" if attempt != 1 else ""), t_ns=t_ns)
             return
         if kind == "link":          # a modem's link state (drivers.modem.LinkState.as_dict)
             self.write("modem", "link", LinkState.from_dict(detail).describe())
