@@ -166,3 +166,16 @@ def test_fast_encoders_match_the_generic_encoder() -> None:
     assert pose_json(Pose(float("nan")), "x") is None
     assert command_json(1, "a", Pose(), float("inf")) is None
     assert json.loads(encode(pose_msg(Pose(float("nan")), "x")))["x_mm"] is None
+
+
+def test_scenario_round_trips_through_the_metadata() -> None:
+    import dataclasses
+
+    from bench.scenario import load_scenario
+    from bench.session.recorder import scenario_from_dict, scenario_to_dict
+    for name in ("iso9283", "screw-guide"):
+        sc = load_scenario(name)
+        back = scenario_from_dict(json.loads(json.dumps(scenario_to_dict(sc))))
+        for f in dataclasses.fields(sc):
+            a, b = getattr(sc, f.name), getattr(back, f.name)
+            assert a == b or (isinstance(a, tuple) and list(a) == b), f.name

@@ -45,10 +45,21 @@ def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
     return out
 
 
+def _nested(f: dataclasses.Field, value: dict[str, Any]) -> Any:
+    """A dataclass-valued scenario field (e.g. control settings) from its dict, built from the
+    type of the field's default; unknown keys are dropped. Plain dicts stay dicts."""
+    default = (f.default_factory() if f.default_factory is not dataclasses.MISSING  # type: ignore[misc]
+               else f.default)
+    if default is dataclasses.MISSING or not dataclasses.is_dataclass(default):
+        return value
+    names = {g.name for g in dataclasses.fields(default)}
+    return dataclasses.replace(default, **{k: v for k, v in value.items() if k in names})
+
+
 def scenario_from_dict(d: dict[str, Any]) -> Scenario:
     """Rebuild the Scenario a session was recorded with (fields this version does not know are
     ignored, so older and newer files both load). Raises KeyError/TypeError on a damaged dict."""
-    known = {f.name for f in dataclasses.fields(Scenario)}
+    known = {f.name: f for f in dataclasses.fields(Scenario)}
     kw: dict[str, Any] = {}
     for k, v in d.items():
         if k not in known:
@@ -58,6 +69,10 @@ def scenario_from_dict(d: dict[str, Any]) -> Scenario:
         elif k == "tolerances":
             v = {name: Limit(name=name, max=float(t["max"]), unit=t["unit"],
                              marginal=t.get("marginal")) for name, t in v.items()}
+        elif isinstance(v, dict):
+            v = _nested(known[k], v)
+        elif isinstance(v, list):
+            v = tuple(v)                     # JSON has no tuples; frozen scenarios use them
         kw[k] = v
     return Scenario(**kw)
 
