@@ -58,7 +58,10 @@ class SimProcess:
         return str(self.info["url"])
 
     @property
-    def endpoint(self) -> tuple[str, int]:
+    def endpoint(self) -> tuple[str, int] | str:
+        """``(host, port)`` of a TCP endpoint, or the path of a serial (pty) endpoint."""
+        if "path" in self.info:
+            return str(self.info["path"])
         return self.info["host"], int(self.info["port"])
 
     def __enter__(self) -> "SimProcess":

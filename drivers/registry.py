@@ -6,7 +6,7 @@ at an endpoint given by a simulator started for it. New drivers add one line to 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -14,7 +14,7 @@ from drivers.config import Section
 from drivers.errors import ConfigError
 from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
 from drivers.modbus.robot import ModbusRobotArm
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import PARITIES, SERIAL_TRANSPORTS, TRANSPORTS, LinkSettings
 from drivers.robot import RobotArm
 
 
@@ -23,8 +23,9 @@ class RobotSpec(Protocol):
 
     driver: str
 
-    def open(self, endpoint: tuple[str, int] | None = None) -> RobotArm:
-        """A (not yet connected) RobotArm; `endpoint` overrides host and port (simulators)."""
+    def open(self, endpoint: tuple[str, int] | str | None = None) -> RobotArm:
+        """A (not yet connected) RobotArm; `endpoint` overrides host and port, or the serial
+        port path (simulators)."""
         ...
 
 
@@ -36,32 +37,49 @@ class ModbusRobotSpec:
     link: LinkSettings
     driver: str = "modbus"
 
-    def open(self, endpoint: tuple[str, int] | None = None) -> RobotArm:
-        link = self.link if endpoint is None else replace(self.link, host=endpoint[0],
-                                                          port=endpoint[1])
+    def open(self, endpoint: tuple[str, int] | str | None = None) -> RobotArm:
+        link = self.link if endpoint is None else self.link.with_endpoint(endpoint)
         return ModbusRobotArm(self.regmap, link)
 
 
 def modbus_robot(section: Section, base_dir: Path | None) -> ModbusRobotSpec:
-    """Factory for ``driver: modbus`` (keys: map, transport, host, port, device_id, timeout,
-    retries)."""
+    """Factory for ``driver: modbus``.
+
+    Keys: map, transport (tcp, rtu, ascii, rtu-tcp, ascii-tcp), host, port (TCP transports),
+    serial_port, baudrate, parity (N/E/O), bytesize (7/8), stopbits (1/2) (serial transports),
+    device_id (1..247; 0 is broadcast and never answers), timeout, retries (0..10).
+    """
     map_name = section.get("map", str, "native")
     try:
         regmap = load_map(resolve_map(map_name, base_dir))
     except ConfigError as exc:
         raise section.error("map", str(exc)) from None
+    transport = section.get("transport", str, "tcp", choices=TRANSPORTS)
+    serial = transport in SERIAL_TRANSPORTS
+    simulate = bool(section.data.get("simulate", False))
     link = LinkSettings(
-        transport=section.get("transport", str, "tcp", choices=("tcp",)),
+        transport=transport,
         host=section.get("host", str, "127.0.0.1"),
         port=section.get("port", int, 502),
         device_id=section.get("device_id", int, 1),
         timeout_s=section.quantity("timeout", "s", 0.5, min=0.001, max=60),
         retries=section.get("retries", int, 1),
+        serial_port=section.get("serial_port", str, ""),
+        baudrate=section.get("baudrate", int, 19200),
+        parity=section.get("parity", str, "N", choices=PARITIES),
+        bytesize=section.get("bytesize", int, 8, choices=(7, 8)),
+        stopbits=section.get("stopbits", int, 1, choices=(1, 2)),
     )
     if not 0 <= link.retries <= 10:
         raise section.error("retries", "must be between 0 and 10")
     if not 0 < link.port < 65536:
         raise section.error("port", "must be 1..65535")
+    if not 1 <= link.device_id <= 247:
+        raise section.error("device_id", "must be 1..247")
+    if not 50 <= link.baudrate <= 4_000_000:
+        raise section.error("baudrate", "must be 50..4000000")
+    if serial and not link.serial_port and not simulate:
+        raise section.error("transport", f"{transport} needs serial_port (e.g. /dev/ttyUSB0)")
     return ModbusRobotSpec(regmap=regmap, link=link)
 
 

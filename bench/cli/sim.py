@@ -1,9 +1,10 @@
-"""`hil-bench sim serve`: a simulated device on a real port, as its own process.
+"""`hil-bench sim serve`: simulated devices on real ports, as their own process.
 
-Prints one JSON line when ready, e.g.
-  {"event": "ready", "device": "robot", "protocol": "modbus-tcp", "host": "127.0.0.1", "port": 40123,
-   "device_id": 1, "map": "native", "pid": 1234}
-and one {"event": "stopped"} line after SIGINT or SIGTERM, then exits 0.
+Prints one JSON line per endpoint when ready, e.g.
+  {"event": "ready", "device": "robot", "protocol": "modbus-tcp", "url": "tcp://127.0.0.1:40123",
+   "host": "127.0.0.1", "port": 40123, "device_id": 1, "map": "native", "seed": 1, "pid": 1234}
+(serial endpoints on a pty carry "path" instead of "host"/"port"), and one {"event": "stopped"}
+line after SIGINT or SIGTERM, then exits 0.
 """
 from __future__ import annotations
 
@@ -13,12 +14,35 @@ import json
 import os
 import signal
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from bench.lab import load_lab
 from drivers.config import Section
 from drivers.errors import ConfigError
-from drivers.sim.faults import faults_from_section
+from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
+from drivers.sim.arm import ArmParams
+from drivers.sim.faults import Fault, faults_from_section
+from drivers.sim.modbus_arm import SERVER_TRANSPORTS
 from drivers.sim.params import arm_params_from_section
+
+#: lab-file transport -> the simulator transport that serves it
+LAB_TO_SERVER = {"tcp": "tcp", "rtu-tcp": "rtu-tcp", "ascii-tcp": "ascii-tcp",
+                 "rtu": "rtu-pty", "ascii": "ascii-pty"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One simulated robot to serve."""
+
+    regmap: RegisterMap
+    params: ArmParams
+    transport: str
+    port: int
+    device_id: int
+    baudrate: int = 115200
+    faults: list[Fault] = field(default_factory=list)
 
 
 def _journal(path: str):
@@ -36,20 +60,35 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Device simulators that speak the real wire protocols.")
     ssub = p.add_subparsers(dest="sim_command", metavar="SIMCOMMAND")
     s = ssub.add_parser(
-        "serve", help="serve a lab's simulated device on a real port until SIGINT/SIGTERM",
+        "serve", help="serve simulated devices on real ports until SIGINT/SIGTERM",
         description="Serve the simulator of one device of a lab file (default: the built-in "
-                    "`sim` lab's robot) on 127.0.0.1. Prints one JSON line with the endpoint "
-                    "when ready; stops cleanly on SIGINT or SIGTERM.",
+                    "`sim` lab's robot), or of robots given by register map (--robot), on "
+                    "127.0.0.1 or a pty. Prints one JSON line per endpoint when ready; stops "
+                    "cleanly on SIGINT or SIGTERM.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  hil-bench sim serve --port 5020 &\n"
-               "  mbpoll -m tcp -p 5020 -a 1 -0 -r 0 -c 6 -t 4:float -B -1 127.0.0.1")
+        epilog="examples:\n  hil-bench sim serve --port 5020 &\n"
+               "  mbpoll -m tcp -p 5020 -a 1 -0 -r 0 -c 6 -t 4:float -B -1 127.0.0.1\n"
+               "  hil-bench sim serve --robot ur --port 5502 &\n"
+               "  mbpoll -m tcp -p 5502 -a 1 -0 -r 400 -c 6 -t 4 -1 127.0.0.1\n"
+               "  hil-bench sim serve --robot iai_robocylinder --transport rtu-pty "
+               "--device-id 2\n"
+               f"transports: {', '.join(SERVER_TRANSPORTS)}")
     s.add_argument("--lab", default="sim", help="lab name or file (default: sim)")
     s.add_argument("--device", default="robot", choices=["robot", "modem"],
                    help="which device to serve (default: robot)")
-    s.add_argument("--transport", choices=["pty", "tcp"], default=None,
-                   help="modem only: serve AT on a pty or a TCP port (default: the lab's)")
+    s.add_argument("--robot", action="append", metavar="MAP", default=None,
+                   help="serve a simulated arm with this register map (built-in name or file) "
+                        "instead of the lab's device; repeat for several endpoints")
+    s.add_argument("--transport", choices=sorted(set(SERVER_TRANSPORTS) | {"pty"}),
+                   default=None,
+                   help="robot: " + ", ".join(SERVER_TRANSPORTS) + " (default tcp for --robot, "
+                        "else the lab's); modem: pty or tcp (default: the lab's)")
+    s.add_argument("--device-id", type=int, default=None,
+                   help="Modbus device id for --robot (default 1)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    s.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default)")
+    s.add_argument("--port", type=int, default=0,
+                   help="TCP port; 0 picks a free one (default); with several --robot the "
+                        "next ones use port+1, port+2, ...")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: the lab's)")
     s.add_argument("--journal", default=None, metavar="FILE",
                    help="append one JSON line per command the simulated device receives")
@@ -57,42 +96,91 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
-def serve(args: argparse.Namespace) -> int:
+def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
+    if args.device_id is not None and not 1 <= args.device_id <= 247:
+        raise ConfigError("--device-id: must be 1..247")
+    if not 0 <= args.port < 65536:
+        raise ConfigError("--port: must be 0..65535")
+    if args.robot:
+        if args.transport == "pty":
+            raise ConfigError("--transport pty: a robot is served on "
+                              + ", ".join(SERVER_TRANSPORTS))
+        lab = load_lab(args.lab) if args.lab != "sim" else None
+        base = ArmParams() if lab is None else _lab_params(lab, args.seed)
+        params = ArmParams(**{**base.__dict__, "seed": args.seed if args.seed is not None
+                              else base.seed})
+        out = []
+        for i, name in enumerate(args.robot):
+            try:
+                regmap = load_map(resolve_map(name, Path.cwd()))
+            except ConfigError as exc:
+                raise ConfigError(f"--robot {name}: {exc}") from None
+            out.append(Endpoint(regmap, params, args.transport or "tcp",
+                                args.port + i if args.port else 0, args.device_id or 1))
+        return out
     lab = load_lab(args.lab)
     if args.device == "modem":
         from bench.cli.sim_modem import serve_modem
+        if args.transport not in (None, "pty", "tcp"):
+            raise ConfigError(f"--transport {args.transport}: the modem is served on pty or tcp")
         return serve_modem(args, lab)
-    robot = lab.robot
-    if robot.simulator is None:
-        raise ConfigError(f"{lab.path}: robot has no simulator: section to serve")
-    sim = robot.simulator
-    params = arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=args.seed)
-    faults = faults_from_section(Section(sim.data, sim.source, sim.path))
-    spec = robot.spec
+    if args.transport == "pty":
+        raise ConfigError("--transport pty: a robot is served on "
+                          + ", ".join(SERVER_TRANSPORTS))
+    spec = lab.robot.spec
     regmap = getattr(spec, "regmap", None)
     if regmap is None:
         raise ConfigError(f"{lab.path}: robot driver {spec.driver!r} has no Modbus simulator")
-    return asyncio.run(_serve(args, params, regmap, spec.link.device_id, faults))
+    link = spec.link
+    sim = lab.robot.simulator
+    faults = faults_from_section(Section(sim.data, sim.source, sim.path)) if sim else []
+    return [Endpoint(regmap, _lab_params(lab, args.seed),
+                     args.transport or LAB_TO_SERVER[link.transport], args.port,
+                     args.device_id or link.device_id, link.baudrate, faults)]
 
 
-async def _serve(args: argparse.Namespace, params, regmap, device_id: int, faults) -> int:
+def _lab_params(lab: Any, seed: int | None) -> ArmParams:
+    sim = lab.robot.simulator
+    if sim is None:
+        raise ConfigError(f"{lab.path}: robot has no simulator: section to serve")
+    return arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=seed)
+
+
+def serve(args: argparse.Namespace) -> int:
+    endpoints = _endpoints(args)
+    if isinstance(endpoints, int):          # the modem was served
+        return endpoints
+    return asyncio.run(_serve(args, endpoints))
+
+
+async def _serve(args: argparse.Namespace, endpoints: list[Endpoint]) -> int:
     from drivers.sim.modbus_arm import start_arm_server
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    served = []
     try:
         journal = _journal(args.journal) if args.journal else None
-        server, port, _ = await start_arm_server(regmap, params, args.host, args.port, device_id,
-                                                 faults=faults, journal=journal)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc}") from None
-    print(json.dumps({"event": "ready", "device": args.device, "protocol": "modbus-tcp",
-                      "host": args.host, "port": port, "device_id": device_id,
-                      "map": regmap.name, "seed": params.seed, "pid": os.getpid()}), flush=True)
-    await stop.wait()
-    await server.shutdown()
+        for ep in endpoints:
+            try:
+                srv = await start_arm_server(ep.regmap, ep.params, args.host, ep.port,
+                                             ep.device_id, faults=ep.faults, journal=journal,
+                                             transport=ep.transport, baudrate=ep.baudrate)
+            except OSError as exc:
+                raise ConfigError(f"cannot serve {ep.transport} on {args.host}:{ep.port}: "
+                                  f"{exc}") from None
+            served.append(srv)
+            where = {"path": srv.path} if srv.path else {"host": srv.host, "port": srv.port}
+            print(json.dumps({"event": "ready", "device": args.device,
+                              "protocol": f"modbus-{ep.transport}", "url": srv.url, **where,
+                              "device_id": ep.device_id, "map": ep.regmap.name,
+                              "seed": ep.params.seed, "pid": os.getpid()}), flush=True)
+        await stop.wait()
+    finally:
+        for srv in served:
+            await srv.shutdown()
     print(json.dumps({"event": "stopped"}), flush=True)
     sys.stdout.flush()
     return 0

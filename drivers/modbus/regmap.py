@@ -2,9 +2,18 @@
 
 A map is a YAML file (see `hardware/maps/`). Field names are the semantic names the robot driver
 understands (`actual_x` ... `actual_c`, `target_x` ... `target_c`, `speed`, `command`, `sequence`,
-`status`, `ack_seq`, `fault_code`, `heartbeat`); value tables translate codes to meanings.
-Addresses are 0-based protocol addresses. Loading fails with ConfigError naming the file, line and
-field for unknown keys, bad types, out-of-range or overlapping registers.
+`status`, `ack_seq`, `fault_code`, `heartbeat`, `joint_1` ... `joint_6` with optional revolution
+counters `joint_1_turns` ...); value tables translate codes to meanings. Addresses are 0-based
+protocol addresses. A field's `scale` is the physical value of one count, either a number in the
+field's base unit (mm, deg, mm/s) or a quantity with its unit (``0.1 mm``, ``1 mrad``).
+
+Map-level options: `orientation` (``fixed_xyz`` = a, b, c as the bench's `Pose`, or
+``rotation_vector`` = rx, ry, rz of an axis-angle vector as Universal Robots report it),
+`status_bits` (state from bits of a status word, first matching rule wins), `arrival` (how arrival
+is detected when the map has no `ack_seq`), `reserved` (further register blocks the device has, so
+simulators answer reads of them like the real controller).
+Loading fails with ConfigError naming the file, line and field for unknown keys, bad types,
+out-of-range or overlapping registers.
 """
 from __future__ import annotations
 
@@ -15,6 +24,7 @@ from drivers.config import Section, load_yaml_file
 from drivers.errors import ConfigError
 from drivers.modbus import codec
 from drivers.robot import ArmState
+from drivers.units import UnitError, parse_quantity
 
 TABLES = ("holding", "input")
 POSE_AXES = ("x", "y", "z", "a", "b", "c")
@@ -29,7 +39,52 @@ KNOWN_FIELDS = {
     "ack_seq": "sequence number of the last accepted command",
     "fault_code": "controller fault code, 0 = none",
     "heartbeat": "counter the controller increments (liveness)",
+    "positioning_band": "in-position band written with each move (the map's arrival.band), mm",
+    **{f"joint_{i}": "joint angle, deg (within one turn when a turns counter is mapped)"
+       for i in range(1, 7)},
+    **{f"joint_{i}_turns": "joint revolution counter (signed turns)" for i in range(1, 7)},
 }
+ORIENTATIONS = ("fixed_xyz", "rotation_vector")
+
+
+def base_unit(name: str) -> str | None:
+    """The base unit of a field's physical value (None for plain counts and codes)."""
+    if name.startswith(("actual_", "target_")):
+        return "mm" if name[-1] in "xyz" else "deg"
+    if name == "positioning_band":
+        return "mm"
+    if name.startswith("joint_"):
+        return None if name.endswith("_turns") else "deg"
+    return "mm/s" if name == "speed" else None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRule:
+    """`state` applies when all bits of `mask` are set in the status word (mask 0 = always)."""
+
+    mask: int
+    state: ArmState
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Arrival detection for maps without `ack_seq`: after a move, the arm has arrived when the
+    status (if mapped) says so, the pose is within `band_mm` of the target and moved less than
+    `still_mm` over `reads` consecutive status reads."""
+
+    band_mm: float = 5.0
+    still_mm: float = 0.02
+    reads: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A further register block the device has (served by simulators, not used by the driver)."""
+
+    table: str
+    address: int
+    count: int
+    writable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +126,10 @@ class RegisterMap:
     states: dict[int, ArmState] = field(default_factory=dict)
     commands: dict[str, int] = field(default_factory=dict)
     description: str = ""
+    orientation: str = "fixed_xyz"
+    status_bits: tuple[StatusRule, ...] = ()
+    arrival: Arrival = field(default_factory=Arrival)
+    reserved: tuple[Block, ...] = ()
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -79,11 +138,42 @@ class RegisterMap:
         return self.fields[name]
 
     def state_code(self, state: ArmState) -> int:
-        """The code the map uses for `state` (KeyError if the map has none)."""
+        """The code the map uses for `state` (KeyError if the map has none). For `status_bits`
+        maps: the mask of the first rule for `state`."""
         for code, st in self.states.items():
             if st is state:
                 return code
+        for rule in self.status_bits:
+            if rule.state is state:
+                return rule.mask
+        if self.status_bits:
+            return 0
         raise KeyError(state.value)
+
+    def decode_state(self, code: int) -> ArmState | None:
+        """The state a status word means, or None for an unknown code."""
+        if self.status_bits:
+            for rule in self.status_bits:
+                if code & rule.mask == rule.mask:
+                    return rule.state
+            return None
+        return self.states.get(code)
+
+    @property
+    def has_status_codes(self) -> bool:
+        return bool(self.states or self.status_bits)
+
+
+def trigger_field(regmap: RegisterMap, by_target: bool = False) -> Field:
+    """The register whose write executes a command: `sequence`, else `command`, else (and for
+    moves of maps whose controller moves as soon as the target is written: `by_target`) the first
+    target register. Raises ConfigError for a map with none of them."""
+    names = ("sequence",) + (() if by_target else ("command",)) + tuple(
+        f"target_{a}" for a in POSE_AXES)
+    for name in names:
+        if regmap.has(name):
+            return regmap[name]
+    raise ConfigError(f"{regmap.source}: map {regmap.name!r} has no command or target register")
 
 
 def spans(fields: list[Field]) -> list[list[Field]]:
@@ -123,10 +213,11 @@ def load_map(path: str | Path) -> RegisterMap:
             address=address,
             table=s.get("table", str, d_table, choices=TABLES),
             dtype=s.get("type", str, d_type, choices=codec.TYPES),
-            scale=s.get("scale", float, d_scale),
+            scale=_scale(s, key, d_scale),
             word_order=s.get("word_order", str, d_order, choices=codec.WORD_ORDERS),
             writable=s.get("writable", bool, key.startswith("target_") or key in
-                           {"speed", "command", "sequence"}),
+                           {"speed", "command", "sequence",
+                                                         "positioning_band"}),
             line=s.line,
         )
         s.get("unit", str, "")
@@ -140,9 +231,21 @@ def load_map(path: str | Path) -> RegisterMap:
             raise regs.error(key, "input registers are read-only; a writable field must be holding")
         fields[key] = f
     _check_overlaps(src, fields)
-    for need in ("actual_x", "actual_y", "actual_z"):
+    for need in ("actual_x",):       # a single-axis actuator maps only x
         if need not in fields:
             raise ConfigError(f"{src}:{regs.line}: registers: {need} is required")
+
+    orientation = top.get("orientation", str, "fixed_xyz", choices=ORIENTATIONS)
+    status_bits = _status_bits(top)
+    arrival = _arrival(top.section("arrival", None))
+    reserved = _reserved(top)
+    for i, b in enumerate(reserved):
+        for f in fields.values():
+            if f.table == b.table and f.address < b.address + b.count and b.address < f.end:
+                raise ConfigError(f"{src}:{f.line}: reserved[{i}] overlaps registers.{f.name}")
+    for i in range(1, 7):
+        if f"joint_{i}_turns" in fields and f"joint_{i}" not in fields:
+            raise regs.error(f"joint_{i}_turns", f"needs joint_{i}")
 
     states = {}
     st = top.section("states", None)
@@ -157,10 +260,71 @@ def load_map(path: str | Path) -> RegisterMap:
             raise cmds.error(key, "unknown command (known: move, stop, reset)")
         commands[key] = cmds.get(key, int)
     top.done()
-    if "status" in fields and not states:
-        raise ConfigError(f"{src}:{top.line}: states: required when a status register is mapped")
+    if states and status_bits:
+        raise ConfigError(f"{src}:{top.line}: states and status_bits: give one, not both")
+    if "status" in fields and not (states or status_bits):
+        raise ConfigError(f"{src}:{top.line}: states: required when a status register is mapped "
+                          f"(or status_bits)")
+    if commands and "command" not in fields:
+        raise ConfigError(f"{src}:{cmds.line}: commands: need a `command` register")
     return RegisterMap(name=name, source=src, fields=fields, states=states,
-                       commands=commands, description=description)
+                       commands=commands, description=description, orientation=orientation,
+                       status_bits=status_bits, arrival=arrival, reserved=reserved)
+
+
+def _scale(s: Section, key: str, default: float) -> float:
+    unit = base_unit(key)
+    if unit is None:
+        return s.get("scale", float, default)
+    value = s.raw("scale", default)
+    try:
+        return parse_quantity(value, unit)
+    except UnitError as exc:
+        raise s.error("scale", str(exc)) from None
+
+
+def _status_bits(top: Section) -> tuple[StatusRule, ...]:
+    rules = []
+    items = top.sequence("status_bits", [])
+    lines = getattr(items, "item_lines", [top.line] * len(items))
+    for i, item in enumerate(items):
+        s = Section(item, top.source, f"status_bits[{i}]", lines[i])
+        mask = s.get("mask", int)
+        if not 0 <= mask <= 0xFFFF:
+            raise s.error("mask", "must be 0..0xFFFF")
+        state = ArmState(s.get("state", str, choices=[st.value for st in ArmState]))
+        s.get("note", str, "")
+        s.done()
+        rules.append(StatusRule(mask, state))
+    return tuple(rules)
+
+
+def _arrival(s: Section) -> Arrival:
+    d = Arrival()
+    out = Arrival(band_mm=s.quantity("band", "mm", d.band_mm, min=0.0),
+                  still_mm=s.quantity("still", "mm", d.still_mm, min=0.0),
+                  reads=s.get("reads", int, d.reads))
+    if not 1 <= out.reads <= 100:
+        raise s.error("reads", "must be 1..100")
+    s.done()
+    return out
+
+
+def _reserved(top: Section) -> tuple[Block, ...]:
+    blocks = []
+    items = top.sequence("reserved", [])
+    lines = getattr(items, "item_lines", [top.line] * len(items))
+    for i, item in enumerate(items):
+        s = Section(item, top.source, f"reserved[{i}]", lines[i])
+        b = Block(table=s.get("table", str, "holding", choices=TABLES),
+                  address=s.get("address", int), count=s.get("count", int, 1),
+                  writable=s.get("writable", bool, False))
+        s.get("note", str, "")
+        s.done()
+        if not (0 <= b.address and 1 <= b.count and b.address + b.count <= 65536):
+            raise s.error("address", "block must lie within 0..65535")
+        blocks.append(b)
+    return tuple(blocks)
 
 
 def _check_overlaps(src: str, fields: dict[str, Field]) -> None:

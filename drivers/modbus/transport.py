@@ -1,18 +1,32 @@
 """Modbus client transports built from plain settings, with library errors mapped to typed errors.
 
+Transports (the `transport:` key of a lab file):
+
+=============  ==================================================================================
+``tcp``        Modbus TCP (MBAP header) to ``host:port``
+``rtu``        Modbus RTU on a serial port (``serial_port``: /dev/ttyUSB0, a pty path, a pyserial
+               URL), with ``baudrate``, ``parity``, ``bytesize``, ``stopbits``
+``ascii``      Modbus ASCII framing (``:`` ... LRC CR LF) on a serial port, same settings
+``rtu-tcp``    RTU frames (CRC, no MBAP) over a raw TCP socket to ``host:port`` (serial device
+               servers, pyserial ``socket://``); no serial settings are sent on the wire
+``ascii-tcp``  ASCII frames over a raw TCP socket, likewise
+=============  ==================================================================================
+
 Only this module and `drivers/modbus/robot.py` touch the pymodbus client API (pinned 3.16.1).
-`ModbusLink` gives register reads and writes that either return words or raise DeviceTimeout,
-DeviceFault (exception reply, naming the register and code) or DeviceError (connection).
+`ModbusLink` gives register reads and writes that either return words or raise DeviceTimeout (no
+reply within ``timeout_s`` x ``retries + 1``), DeviceFault (exception reply, naming the register and
+the exception code) or DeviceError (connection).
 """
 from __future__ import annotations
 
 import logging
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import pymodbus
-from pymodbus.client import ModbusTcpClient
+from pymodbus import FramerType
+from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from drivers.errors import DeviceError, DeviceFault, DeviceTimeout, ProtocolError
@@ -25,11 +39,20 @@ EXCEPTION_NAMES = {
     4: "server device failure", 5: "acknowledge", 6: "server device busy",
     8: "memory parity error", 10: "gateway path unavailable", 11: "gateway target failed to respond",
 }
+PARITIES = ("N", "E", "O")
+#: transports that carry a serial line (serial settings apply, `serial_port` names the line)
+SERIAL_TRANSPORTS = ("rtu", "ascii")
+#: transports that reach ``host:port`` over TCP
+TCP_TRANSPORTS = ("tcp", "rtu-tcp", "ascii-tcp")
 
 
 @dataclass(frozen=True)
 class LinkSettings:
-    """Where and how to reach a Modbus device. Times in seconds; retries = extra attempts."""
+    """Where and how to reach a Modbus device. Times in seconds; retries = extra attempts.
+
+    `serial_port` is used by the serial transports (a device path, pty path or pyserial URL);
+    `host`/`port` by the TCP ones. Baud rate etc. only matter on a real serial line.
+    """
 
     transport: str = "tcp"
     host: str = "127.0.0.1"
@@ -37,10 +60,57 @@ class LinkSettings:
     device_id: int = 1
     timeout_s: float = 0.5
     retries: int = 1
+    serial_port: str = ""
+    baudrate: int = 19200
+    parity: str = "N"
+    bytesize: int = 8
+    stopbits: int = 1
 
     @property
     def endpoint(self) -> str:
+        if self.transport in SERIAL_TRANSPORTS:
+            return (f"{self.transport}:{self.serial_port}@{self.baudrate},"
+                    f"{self.bytesize}{self.parity}{self.stopbits}/{self.device_id}")
         return f"{self.transport}://{self.host}:{self.port}/{self.device_id}"
+
+    def with_endpoint(self, endpoint: tuple[str, int] | str) -> "LinkSettings":
+        """A copy pointed at a simulator: ``(host, port)`` for TCP transports, a path or URL for
+        serial ones."""
+        from dataclasses import replace
+        if isinstance(endpoint, str):
+            return replace(self, serial_port=endpoint)
+        return replace(self, host=endpoint[0], port=int(endpoint[1]))
+
+
+Trace = Callable[[bool, bytes], bytes]
+
+
+def _tcp(s: LinkSettings, trace: Trace) -> Any:
+    return ModbusTcpClient(s.host, port=s.port, timeout=s.timeout_s, retries=s.retries,
+                           reconnect_delay=0, trace_packet=trace)
+
+
+def _serial(framer: FramerType, over_tcp: bool) -> Callable[[LinkSettings, Trace], Any]:
+    def make(s: LinkSettings, trace: Trace) -> Any:
+        # pymodbus opens ports with serial_for_url, so socket:// gives framed bytes over TCP
+        port = f"socket://{s.host}:{s.port}" if over_tcp else s.serial_port
+        if not port:
+            raise DeviceError(f"transport {s.transport!r} needs serial_port")
+        return ModbusSerialClient(port, framer=framer, baudrate=s.baudrate, parity=s.parity,
+                                  bytesize=s.bytesize, stopbits=s.stopbits, timeout=s.timeout_s,
+                                  retries=s.retries, reconnect_delay=0, trace_packet=trace)
+    return make
+
+
+#: transport name -> client factory; a new transport adds one line
+CLIENTS: dict[str, Callable[[LinkSettings, Trace], Any]] = {
+    "tcp": _tcp,
+    "rtu": _serial(FramerType.RTU, over_tcp=False),
+    "ascii": _serial(FramerType.ASCII, over_tcp=False),
+    "rtu-tcp": _serial(FramerType.RTU, over_tcp=True),
+    "ascii-tcp": _serial(FramerType.ASCII, over_tcp=True),
+}
+TRANSPORTS = tuple(CLIENTS)
 
 
 #: called with ("tx" | "rx", raw bytes) for every frame sent or chunk received (traffic logs)
@@ -57,12 +127,13 @@ class ModbusLink:
     def __init__(self, settings: LinkSettings, wire_tap: WireTap | None = None) -> None:
         self.settings = settings
         self.wire_tap = wire_tap
-        if settings.transport != "tcp":
-            raise DeviceError(f"transport {settings.transport!r} is not supported yet")
+        factory = CLIENTS.get(settings.transport)
+        if factory is None:
+            raise DeviceError(f"transport {settings.transport!r} is not supported "
+                              f"(known: {', '.join(TRANSPORTS)})")
         # pymodbus' own retries are the bounded, explicit retries from the lab file
-        self._client = ModbusTcpClient(settings.host, port=settings.port,
-                                       timeout=settings.timeout_s, retries=settings.retries,
-                                       reconnect_delay=0, trace_packet=self._trace_packet)
+        self._client = factory(settings, self._trace_packet)
+        self.device_id = settings.device_id
 
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         tap = self.wire_tap
@@ -81,7 +152,7 @@ class ModbusLink:
             raise DeviceError(f"cannot connect to {self.settings.endpoint}: {exc}") from None
         if not ok:
             raise DeviceError(f"cannot connect to {self.settings.endpoint} "
-                              f"(nothing listening, or refused)")
+                              f"(nothing listening, refused, or port busy)")
 
     def close(self) -> None:
         try:
@@ -93,21 +164,21 @@ class ModbusLink:
         """Read `count` registers from `table` ("holding"/"input") at `address`."""
         fn = (self._client.read_holding_registers if table == "holding"
               else self._client.read_input_registers)
-        rr = self._call(lambda: fn(address, count=count, device_id=self.settings.device_id),
+        rr = self._call(lambda: fn(address, count=count, device_id=self.device_id),
                         f"read {what} ({table} {address}..{address + count - 1})")
-        regs = list(getattr(rr, "registers", []) or [])
+        regs = rr.registers
         if len(regs) < count:
             raise ProtocolError(f"{self.settings.endpoint}: read {what}: expected {count} "
                                 f"registers, got {len(regs)}")
-        return regs[:count]
+        return regs if len(regs) == count else regs[:count]
 
     def write(self, address: int, values: list[int], what: str) -> None:
         """Write holding registers starting at `address` (FC16)."""
         self._call(lambda: self._client.write_registers(address, values,
-                                                        device_id=self.settings.device_id),
+                                                        device_id=self.device_id),
                    f"write {what} (holding {address}..{address + len(values) - 1})")
 
-    def _call(self, fn, what: str):
+    def _call(self, fn: Callable[[], Any], what: str) -> Any:
         try:
             rr = fn()
         except ModbusIOException as exc:

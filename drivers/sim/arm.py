@@ -1,14 +1,28 @@
-"""A simulated arm (numpy): synchronised trapezoidal motion, repeatability scatter, systematic offset.
+"""A simulated arm (numpy) that behaves like a collaborative arm's controller, as seen on the wire.
 
-The model is a pure function of the time it is given (seconds, any monotonic origin), so the same
-arm runs in real time behind a Modbus server or in virtual time inside one process.
+The model is a function of the times it is given (seconds, any monotonic origin; queries must not go
+back in time), so the same arm runs in real time behind a Modbus or GRBL server or in virtual time
+inside one process. Every random draw comes from one generator seeded by `ArmParams.seed`.
 
-Motion: all six axes follow one normalised trapezoidal profile u(t) in [0, 1] (a straight line in
-x, y, z and a linear blend of a, b, c), with the peak rate and acceleration chosen so that no axis
-exceeds its own velocity or acceleration limit and the path speed does not exceed the commanded
-speed. The attained pose is target + offset + scatter, where scatter is isotropic Gaussian noise on
-x, y, z with sigma = repeatability_mm / 3.54 (for n = 30 cycles the ISO 9283 RP of such scatter is
-3.54 sigma on average).
+What it models, in the order a motion goes through it:
+
+* planning: all six axes follow one normalised profile u(t) (trapezoidal or jerk-limited), so the
+  path is a straight line in x, y, z with a linear blend of a, b, c; the peak rate, acceleration and
+  jerk are chosen so that no axis exceeds its own limits and the path speed does not exceed the
+  commanded speed;
+* where the motion ends: target + systematic offset + repeatability scatter (isotropic Gaussian on
+  x, y, z, sigma = repeatability / 3.54, which makes the expected ISO 9283 RP over 30 cycles equal
+  `repeatability_mm`) - backlash/2 in the direction of approach of each axis that moved (so
+  multi-directional approach shows up as a pose accuracy difference);
+* servo: the actual position follows the profile with a second-order lag (`servo_hz`,
+  `servo_damping`); the arm reports ARRIVED once the profile is done and the actual pose is within
+  `in_position_mm` of the end (and almost at rest);
+* thermal drift: a slow offset growing as drift x (1 - exp(-t / drift_tau_s)) from power-on;
+* measurement: each reading adds Gaussian noise (`noise_mm`, x, y, z) and is quantised to the
+  encoder resolution (`encoder_mm`, `encoder_deg`);
+* watchdog: when `watchdog_s` > 0 and the host sends nothing (`feed`) for longer than that while the
+  arm moves, the controller performs a protective stop at that moment: state FAULT with fault code
+  FAULT_WATCHDOG, until `reset`.
 """
 from __future__ import annotations
 
@@ -19,136 +33,162 @@ import numpy as np
 
 from drivers.pose import Pose
 from drivers.robot import ArmState
+from drivers.sim.profile import Profile, SCurve, Trapezoid
+from drivers.sim.servo import Servo
 
 RP_PER_SIGMA = 3.54  # expected ISO 9283 RP / sigma for isotropic 3-D Gaussian scatter, n = 30
+FAULT_INVALID_COMMAND = 2   # target not finite or speed not positive
+FAULT_WATCHDOG = 3          # protective stop: no heartbeat/setpoint within watchdog_s
+PROFILES = ("trapezoidal", "jerk_limited")
 
 
 @dataclass(frozen=True)
 class ArmParams:
-    """Physical behaviour of a simulated arm. Units: mm, deg, s."""
+    """Physical behaviour of a simulated arm. Units: mm, deg, s (see the module docstring).
+
+    Defaults resemble a 5 kg collaborative arm: repeatability 0.03 mm, 1 m/s, servo about 15 Hz.
+    Setting servo_hz to 0 and noise/encoder/backlash/drift to 0 gives an ideal arm."""
 
     max_speed_mm_s: float = 1000.0
     max_accel_mm_s2: float = 10000.0
+    max_jerk_mm_s3: float = 200000.0
     max_rot_speed_deg_s: float = 180.0
     max_rot_accel_deg_s2: float = 1800.0
-    repeatability_mm: float = 0.05
+    max_rot_jerk_deg_s3: float = 36000.0
+    profile: str = "jerk_limited"
+    repeatability_mm: float = 0.03
     offset: Pose = field(default_factory=Pose)
     home: Pose = field(default_factory=lambda: Pose(400.0, 0.0, 300.0, 180.0, 0.0, 0.0))
+    servo_hz: float = 15.0
+    servo_damping: float = 0.8
+    in_position_mm: float = 0.005
+    encoder_mm: float = 0.001
+    encoder_deg: float = 0.001
+    noise_mm: float = 0.002
+    backlash_mm: float = 0.0
+    drift: Pose = field(default_factory=Pose)
+    drift_tau_s: float = 1800.0
+    watchdog_s: float = 0.0
     seed: int = 0
 
     @property
     def sigma_mm(self) -> float:
         return self.repeatability_mm / RP_PER_SIGMA
 
-    def axis_limits(self) -> tuple[np.ndarray, np.ndarray]:
+    def axis_limits(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-axis velocity, acceleration and jerk limits (mm or deg per s, s^2, s^3)."""
         v = np.array([self.max_speed_mm_s] * 3 + [self.max_rot_speed_deg_s] * 3)
         a = np.array([self.max_accel_mm_s2] * 3 + [self.max_rot_accel_deg_s2] * 3)
-        return v, a
+        j = np.array([self.max_jerk_mm_s3] * 3 + [self.max_rot_jerk_deg_s3] * 3)
+        return v, a, j
 
 
-@dataclass(frozen=True)
-class _Profile:
-    """A trapezoidal profile of the normalised progress u from 0 to 1."""
-
-    v: float   # peak du/dt, 1/s
-    a: float   # du/dt^2, 1/s^2
-    t_acc: float
-    t_total: float
-
-    @classmethod
-    def plan(cls, v: float, a: float) -> "_Profile":
-        if 1.0 * a < v * v:        # never reaches the peak rate: triangular
-            t_acc = math.sqrt(1.0 / a)
-            return cls(v=a * t_acc, a=a, t_acc=t_acc, t_total=2 * t_acc)
-        t_acc = v / a
-        return cls(v=v, a=a, t_acc=t_acc, t_total=t_acc + 1.0 / v)
-
-    def u(self, t: float) -> float:
-        if t <= 0:
-            return 0.0
-        if t >= self.t_total:
-            return 1.0
-        if t < self.t_acc:
-            return 0.5 * self.a * t * t
-        t_dec = self.t_total - self.t_acc
-        if t <= t_dec:
-            return 0.5 * self.a * self.t_acc ** 2 + self.v * (t - self.t_acc)
-        r = self.t_total - t
-        return 1.0 - 0.5 * self.a * r * r
+def _quantise(x: float, step: float) -> float:
+    return round(x / step) * step if step > 0 else x
 
 
 class SimArm:
     """The simulated arm's state machine. All methods take `now` in seconds."""
 
     def __init__(self, params: ArmParams, now: float) -> None:
+        if params.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}")
         self.params = params
         self.rng = np.random.default_rng(params.seed)
-        self._start = params.home.as_array()
-        self._end = self._start.copy()
+        home = params.home.as_array()
+        self._start = home
+        self._end = home.copy()
         self._t0 = now
-        self._profile: _Profile | None = None
+        self._t_power = now
+        self._t = now                   # time the servo state is valid for
+        self._last_feed = now
+        self._profile: Profile | None = None
+        self._servo = Servo(home, params.servo_hz, params.servo_damping) \
+            if params.servo_hz > 0 else None
+        self._backlash = np.zeros(3)    # -1/0/+1: direction of the last approach per axis
         self._state = ArmState.IDLE
         self.fault_code = 0
         self.last_target: Pose | None = None
 
+    # -- commands ------------------------------------------------------------------------------
     def move(self, target: Pose, speed_mm_s: float, now: float) -> None:
-        """Start a motion from wherever the arm is at `now` to target (+ offset + scatter)."""
+        """Start a motion from wherever the reference is at `now` to target (+ errors).
+        A command is a setpoint from the host: it feeds the watchdog."""
+        self.feed(now)
+        if self._state is ArmState.FAULT and self.fault_code == FAULT_WATCHDOG:
+            return                      # a protective stop holds until reset
         if not target.is_finite() or not math.isfinite(speed_mm_s) or speed_mm_s <= 0:
+            self._halt(now)
             self._state = ArmState.FAULT
-            self.fault_code = 2  # invalid command
+            self.fault_code = FAULT_INVALID_COMMAND
             return
-        start = self._at(now)
-        end = target.as_array() + self.params.offset.as_array()
-        end[:3] += self.rng.normal(0.0, self.params.sigma_mm, 3)
+        start = self._reference(now)
+        p = self.params
+        end = target.as_array() + p.offset.as_array()
+        end[:3] += self.rng.normal(0.0, p.sigma_mm, 3)
+        # angles: take the shortest way round (180 and -180 deg are the same orientation)
+        end[3:] = start[3:] + (end[3:] - start[3:] + 180.0) % 360.0 - 180.0
+        direction = np.sign(np.round(end[:3] - start[:3], 6))
+        self._backlash = np.where(direction != 0, direction, self._backlash)
+        end[:3] -= self._backlash * p.backlash_mm / 2
         delta = np.abs(end - start)
-        vmax, amax = self.params.axis_limits()
-        vmax = vmax.copy()
+        vmax, amax, jmax = p.axis_limits()
         path = float(np.linalg.norm(delta[:3]))
         moving = delta > 1e-12
         self._start, self._end, self._t0 = start, end, now
         self.last_target = target
         self.fault_code = 0
+        self._state = ArmState.MOVING
         if not moving.any():
             self._profile = None
-            self._state = ArmState.ARRIVED
             return
         v_u = float(np.min(vmax[moving] / delta[moving]))
         if path > 0:
             v_u = min(v_u, speed_mm_s / path)
         a_u = float(np.min(amax[moving] / delta[moving]))
-        self._profile = _Profile.plan(v_u, a_u)
-        self._state = ArmState.MOVING
+        if p.profile == "jerk_limited":
+            self._profile = SCurve.plan(v_u, a_u, float(np.min(jmax[moving] / delta[moving])))
+        else:
+            self._profile = Trapezoid.plan(v_u, a_u)
 
     def stop(self, now: float) -> None:
-        """Halt where the arm is at `now` (an ideal stop: the controller's braking is not modelled)."""
-        here = self._at(now)
-        self._start = self._end = here
-        self._profile = None
-        self._t0 = now
+        """Halt: the reference freezes where it is at `now`; the servo brakes onto it."""
+        self._advance(now)
+        self._halt(now)
         if self._state is not ArmState.FAULT:
             self._state = ArmState.STOPPED
 
     def reset(self, now: float) -> None:
-        """Clear a fault or stop; the arm stays where it is."""
+        """Clear a fault or stop; the arm stays where it is. Feeds the watchdog."""
+        self.feed(now)
         self.stop(now)
         self._state = ArmState.IDLE
         self.fault_code = 0
 
-    def _at(self, now: float) -> np.ndarray:
-        if self._profile is None:
-            return self._end.copy()
-        u = self._profile.u(now - self._t0)
-        return self._start + (self._end - self._start) * u
+    def feed(self, now: float) -> None:
+        """The host said something (any request): restarts the watchdog's time."""
+        self._advance(now)
+        self._last_feed = max(self._last_feed, now)
 
+    # -- readings ------------------------------------------------------------------------------
     def pose(self, now: float) -> Pose:
-        """The actual pose at `now`."""
-        return Pose.from_seq(self._at(now))
+        """The measured pose at `now`: actual + drift + noise, quantised to the encoders."""
+        self._advance(now)
+        p = self.params
+        x = self._actual() + self._drift(now)
+        if p.noise_mm > 0:
+            x[:3] += self.rng.normal(0.0, p.noise_mm, 3)
+        return Pose(*(_quantise(float(v), p.encoder_mm if i < 3 else p.encoder_deg)
+                      for i, v in enumerate(x)))
+
+    def true_pose(self, now: float) -> Pose:
+        """The actual pose without measurement noise or quantisation (for tests and analysis)."""
+        self._advance(now)
+        return Pose.from_seq(self._actual() + self._drift(now))
 
     def state(self, now: float) -> ArmState:
-        """The motion state at `now` (MOVING turns into ARRIVED when the profile ends)."""
-        if self._state is ArmState.MOVING and self._profile is not None:
-            if now - self._t0 >= self._profile.t_total:
-                self._state = ArmState.ARRIVED
+        """The motion state at `now` (MOVING turns into ARRIVED when the arm is in position)."""
+        self._advance(now)
         return self._state
 
     def fault(self, now: float, code: int) -> None:
@@ -158,5 +198,65 @@ class SimArm:
         self.fault_code = code
 
     def motion_time(self) -> float:
-        """Duration of the current or last motion, s."""
+        """Duration of the current or last motion profile, s (the servo settles after it)."""
         return self._profile.t_total if self._profile else 0.0
+
+    # -- internals -----------------------------------------------------------------------------
+    def _reference(self, now: float) -> np.ndarray:
+        if self._profile is None:
+            return self._end.copy()
+        return self._start + (self._end - self._start) * self._profile.u(now - self._t0)
+
+    def _actual(self) -> np.ndarray:
+        return self._servo.y.copy() if self._servo is not None else self._reference(self._t)
+
+    def _drift(self, now: float) -> np.ndarray:
+        p = self.params
+        k = 1.0 - math.exp(-(now - self._t_power) / p.drift_tau_s) if p.drift_tau_s > 0 else 1.0
+        return p.drift.as_array() * k
+
+    def _halt(self, now: float) -> None:
+        here = self._reference(now)
+        self._start = self._end = here
+        self._profile = None
+        self._t0 = now
+
+    def _advance(self, now: float) -> None:
+        """Bring the servo and the state machine to `now` (never backwards)."""
+        if now <= self._t:
+            return
+        p = self.params
+        if p.watchdog_s > 0 and self._state is ArmState.MOVING \
+                and now - self._last_feed > p.watchdog_s:
+            trip = self._last_feed + p.watchdog_s
+            self._integrate(max(trip, self._t))
+            self._halt(max(trip, self._t))
+            self._state = ArmState.FAULT
+            self.fault_code = FAULT_WATCHDOG
+        self._integrate(now)
+
+    def _integrate(self, until: float) -> None:
+        servo = self._servo
+        if servo is None:
+            self._t = max(self._t, until)
+            self._check_arrival()
+            return
+        dt = servo.dt
+        while self._t + dt <= until:
+            done = self._profile is None or self._t - self._t0 >= self._profile.t_total
+            if done and servo.settled(self._end, 1e-7):
+                servo.snap(self._end)       # at rest: nothing left to integrate
+                self._t = until
+                break
+            self._t += dt
+            servo.step(self._reference(self._t))
+            self._check_arrival()
+        self._check_arrival()
+
+    def _check_arrival(self) -> None:
+        if self._state is not ArmState.MOVING:
+            return
+        if self._profile is not None and self._t - self._t0 < self._profile.t_total:
+            return
+        if self._servo is None or self._servo.settled(self._end, self.params.in_position_mm):
+            self._state = ArmState.ARRIVED

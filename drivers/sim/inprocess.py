@@ -30,9 +30,11 @@ class InProcessArm(RobotArm):
         pass
 
     def _sim(self) -> SimArm:
+        """The arm, fed: every call is a message from the host, like a request on the wire."""
         if self.arm is None:
             self.connect()
         assert self.arm is not None
+        self.arm.feed(self.time_fn())
         return self.arm
 
     def read_pose(self) -> Pose:
@@ -45,7 +47,8 @@ class InProcessArm(RobotArm):
 
     def read_status(self) -> ArmStatus:
         arm = self._sim()
-        return ArmStatus(state=arm.state(self.time_fn()), seq=self._seq, fault_code=arm.fault_code)
+        state = arm.state(self.time_fn())
+        return ArmStatus(state=state, seq=self._seq, fault_code=arm.fault_code)
 
     def stop(self) -> None:
         self._seq = (self._seq + 1) % 65536

@@ -1,32 +1,65 @@
 """A simulated arm served on a real pymodbus server through a register map.
 
 Reads of pose and status registers are answered with the arm's state at the moment of the request;
-a write that covers the `sequence` register (or `command`, in maps without one) executes the
-command with the target and speed registers as they are after the write. Registers the map does
-not define answer with Modbus exception 2, like a real controller. Only this module and
-`drivers/modbus/` use pymodbus.
+a write that covers the trigger register (`sequence`, else `command`, else the first target
+register) executes the command with the target and speed registers as they are after the write.
+Registers the map neither defines nor lists as `reserved` answer with Modbus exception 2, like a
+real controller. Every request feeds the arm's communication watchdog.
+
+Transports (`start_arm_server(transport=...)`): ``tcp`` (Modbus TCP), ``rtu-tcp`` / ``ascii-tcp``
+(RTU or ASCII frames over a raw TCP socket, what pyserial's ``socket://`` opens), ``rtu-pty`` /
+``ascii-pty`` (RTU or ASCII on a pseudo-terminal path any serial program can open).
+Only this module and `drivers/modbus/` use pymodbus.
 """
 from __future__ import annotations
 
 import asyncio
+import math
 import time
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import pymodbus
+from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from drivers.modbus.regmap import POSE_AXES, RegisterMap
+from drivers.errors import ConfigError
+from drivers.modbus.regmap import POSE_AXES, RegisterMap, trigger_field
 from drivers.pose import Pose
 from drivers.robot import ArmState
+from drivers.rotation import fixed_xyz_from_rotvec_deg, rotvec_deg_from_fixed_xyz
 from drivers.sim.arm import ArmParams, SimArm
 from drivers.sim.faults import Fault, FaultPlan
+from drivers.sim.pty import PtyLink
 
 pymodbus.pymodbus_apply_logging_config("CRITICAL")
 
 _READ_FC = {3: "holding", 4: "input", 23: "holding"}
 _WRITE_FC = {6, 16, 23}
+#: transport name -> (framer, served on a pty)
+SERVER_TRANSPORTS: dict[str, tuple[FramerType, bool]] = {
+    "tcp": (FramerType.SOCKET, False),
+    "rtu-tcp": (FramerType.RTU, False),
+    "ascii-tcp": (FramerType.ASCII, False),
+    "rtu-pty": (FramerType.RTU, True),
+    "ascii-pty": (FramerType.ASCII, True),
+}
+# Toy two-link arm used only to give the joint registers plausible, moving values (not UR
+# kinematics): link lengths like a 5 kg cobot's upper arm and forearm, mm.
+_L1, _L2 = 425.0, 392.0
+
+
+def toy_joints(p: Pose) -> list[float]:
+    """Six joint angles (deg) for pose `p` from a planar two-link model plus the wrist angles."""
+    j1 = math.degrees(math.atan2(p.y, p.x))
+    r, z = math.hypot(p.x, p.y), p.z
+    d = min(max((r * r + z * z - _L1 ** 2 - _L2 ** 2) / (2 * _L1 * _L2), -1.0), 1.0)
+    j3 = math.degrees(math.acos(d))
+    j2 = -math.degrees(math.atan2(z, r) + math.atan2(_L2 * math.sin(math.radians(j3)),
+                                                      _L1 + _L2 * d))
+    return [j1, j2, j3, p.a - 180.0, p.b, p.c]
 
 
 class ArmRegisters:
@@ -40,6 +73,10 @@ class ArmRegisters:
         self.clock = clock
         self.ack_seq = 0
         self.requests = 0
+        try:
+            self.trigger_move: str | None = trigger_field(regmap, by_target=True).name
+        except ConfigError:          # a read-only map: nothing can be commanded
+            self.trigger_move = None
         self.plan = FaultPlan(list(faults or []), clock())
         self.journal = journal or (lambda entry: None)
         self.server: ModbusTcpServer | None = None
@@ -75,28 +112,41 @@ class ArmRegisters:
         return data
 
     def device(self, device_id: int = 1) -> SimDevice:
-        """A pymodbus SimDevice with one SimData per mapped field, in separate tables."""
+        """A pymodbus SimDevice with one SimData per mapped field and reserved block."""
         tables: dict[str, list[SimData]] = {"holding": [], "input": []}
         for f in self.map.fields.values():
             tables[f.table].append(SimData(f.address, count=f.count, values=0,
                                            datatype=DataType.REGISTERS, readonly=not f.writable))
+        for b in self.map.reserved:
+            tables[b.table].append(SimData(b.address, count=b.count, values=0,
+                                           datatype=DataType.REGISTERS, readonly=not b.writable))
         # pymodbus needs every table to exist; an unused table gets one register far away
         for name, items in tables.items():
             if not items:
                 items.append(SimData(65535, count=1, values=0, datatype=DataType.REGISTERS))
+            items.sort(key=lambda d: d.address)
         bits = [SimData(65535, count=1, values=0, datatype=DataType.BITS)]
         return SimDevice(id=device_id, simdata=(bits, bits, tables["holding"], tables["input"]),
                          action=self.action)
 
-    def _values_now(self) -> dict[str, float]:
+    def values_now(self) -> dict[str, float]:
+        """Every readable field's physical value at this moment."""
         now = self.clock()
         pose = self.arm.pose(now)
         state = self.arm.state(now)
-        values: dict[str, float] = {f"actual_{a}": getattr(pose, a) for a in POSE_AXES}
-        values["status"] = self.map.state_code(state) if self.map.states else 0
+        p = {a: getattr(pose, a) for a in POSE_AXES}
+        if self.map.orientation == "rotation_vector":
+            p["a"], p["b"], p["c"] = rotvec_deg_from_fixed_xyz(p["a"], p["b"], p["c"])
+        values: dict[str, float] = {f"actual_{a}": p[a] for a in POSE_AXES}
+        values["status"] = self.map.state_code(state) if self.map.has_status_codes else 0
         values["ack_seq"] = self.ack_seq
         values["fault_code"] = self.arm.fault_code
         values["heartbeat"] = int(now * 100) % 65536
+        for i, angle in enumerate(toy_joints(pose), start=1):
+            # UR style: angle within the turn in [0, 360) and a signed turn counter
+            turns = math.floor(angle / 360.0) if self.map.has(f"joint_{i}_turns") else 0
+            values[f"joint_{i}"] = angle - 360.0 * turns
+            values[f"joint_{i}_turns"] = turns
         return values
 
     async def action(self, function_code: int, start_address: int, address: int, count: int,
@@ -104,6 +154,7 @@ class ArmRegisters:
                      ) -> ExcCodes | None:
         """pymodbus hook, called before the request touches the registers."""
         self.requests += 1
+        self.arm.feed(self.clock())
         if self.plan.faults and (refused := await self._misbehave()) is not None:
             return refused
         if function_code in _WRITE_FC and set_values is not None:
@@ -112,12 +163,15 @@ class ArmRegisters:
         table = _READ_FC.get(function_code)
         if table is None:
             return None
-        values = self._values_now()
+        values = self.values_now()
         end = address + count
         for f in self.map.fields.values():
             if f.table == table and f.address < end and f.end > address and f.name in values \
                     and not f.writable:
-                words = f.encode(values[f.name])
+                try:
+                    words = f.encode(values[f.name])
+                except ValueError:       # out of the register's range: the device's failure
+                    return ExcCodes.DEVICE_FAILURE
                 off = f.address - start_address
                 current_registers[off:off + f.count] = words
         return None
@@ -127,8 +181,15 @@ class ArmRegisters:
         image = {start + i: w for i, w in enumerate(registers)}
         for i, w in enumerate(values):
             image[address + i] = w
-        trig = self.map["sequence"] if self.map.has("sequence") else self.map["command"]
-        if not (address <= trig.address < address + len(values)):
+        def covers(name: str) -> bool:
+            return self.map.has(name) and address <= self.map[name].address < address + len(values)
+
+        by_target = "move" not in self.map.commands
+        if self.map.has("sequence"):
+            if not covers("sequence"):
+                return None
+        elif not covers("command") and not (by_target and self.trigger_move
+                                                  and covers(self.trigger_move)):
             return None
 
         def val(name: str, default: float = 0.0) -> float:
@@ -137,24 +198,60 @@ class ArmRegisters:
             f = self.map[name]
             return f.decode([image[f.address + i] for i in range(f.count)])
 
-        code = int(val("command"))
-        commands = {v: k for k, v in self.map.commands.items()}
         now = self.clock()
-        action = commands.get(code)
-        if action is None:
-            return ExcCodes.ILLEGAL_VALUE
+        if self.map.has("command") and (covers("command") or not by_target):
+            action = {v: k for k, v in self.map.commands.items()}.get(int(val("command")))
+            if action is None:
+                return ExcCodes.ILLEGAL_VALUE
+        else:
+            action = "move"          # the target write itself starts the motion
         self.ack_seq = int(val("sequence", self.ack_seq + 1)) % 65536
         self.journal({"t_s": now, "command": action, "seq": self.ack_seq})
         if action == "move":
             self.plan.note_move(now)
-            current = self.arm.pose(now)
-            target = Pose(**{a: val(f"target_{a}", getattr(current, a)) for a in POSE_AXES})
-            self.arm.move(target, val("speed", self.arm.params.max_speed_mm_s), now)
+            self._move(val, now)
         elif action == "stop":
             self.arm.stop(now)
         elif action == "reset":
             self.arm.reset(now)
         return None
+
+    def _move(self, val: Callable[[str, float], float], now: float) -> None:
+        current = self.arm.pose(now)
+        t = {a: getattr(current, a) for a in POSE_AXES}
+        if self.map.orientation == "rotation_vector":
+            rv = rotvec_deg_from_fixed_xyz(t["a"], t["b"], t["c"])
+            r = [val(f"target_{a}", rv[i]) for i, a in enumerate("abc")]
+            t["a"], t["b"], t["c"] = fixed_xyz_from_rotvec_deg(*r)
+        else:
+            t.update({a: val(f"target_{a}", t[a]) for a in "abc"})
+        t.update({a: val(f"target_{a}", t[a]) for a in "xyz"})
+        self.arm.move(Pose(**t), val("speed", self.arm.params.max_speed_mm_s), now)
+
+
+@dataclass
+class ServedArm:
+    """A running simulator: where it listens and how to stop it."""
+
+    server: Any
+    regs: ArmRegisters
+    transport: str
+    host: str = ""
+    port: int = 0
+    path: str = ""
+    _pty: PtyLink | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """What a client opens: ``tcp://h:p``, ``socket://h:p`` (pyserial) or a pty path."""
+        if self.path:
+            return self.path
+        return f"{'tcp' if self.transport == 'tcp' else 'socket'}://{self.host}:{self.port}"
+
+    async def shutdown(self) -> None:
+        await self.server.shutdown()
+        if self._pty is not None:
+            self._pty.close()
 
 
 async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "127.0.0.1",
@@ -162,21 +259,31 @@ async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "
                            clock: Callable[[], float] = time.monotonic,
                            faults: list[Fault] | None = None,
                            journal: Callable[[dict], None] | None = None,
-                           ) -> tuple[ModbusTcpServer, int, ArmRegisters]:
-    """Start a Modbus TCP server for a simulated arm; returns (server, bound port, bindings).
+                           transport: str = "tcp", baudrate: int = 115200) -> ServedArm:
+    """Start a Modbus server for a simulated arm on `transport` (see SERVER_TRANSPORTS), with an
+    optional fault plan and command journal.
 
-    Port 0 picks a free port. Raises OSError if the address cannot be bound.
+    Port 0 picks a free port. Raises OSError if the address cannot be bound, KeyError for an
+    unknown transport.
     """
+    framer, on_pty = SERVER_TRANSPORTS[transport]
     arm = SimArm(params, clock())
     regs = ArmRegisters(regmap, arm, clock, faults, journal)
-    server = ModbusTcpServer(regs.device(device_id), address=(host, port),
-                             trace_packet=regs.corrupt if faults else None)
+    device = regs.device(device_id)
+    trace = regs.corrupt if faults else None
+    if on_pty:
+        link = PtyLink()
+        link.start(asyncio.get_running_loop())
+        server = ModbusSerialServer(device, framer=framer, port=link.device_path,
+                                    baudrate=baudrate, trace_packet=trace)
+        regs.server = server
+        await server.serve_forever(background=True)
+        return ServedArm(server, regs, transport, path=link.client_path, _pty=link)
+    server = ModbusTcpServer(device, framer=framer, address=(host, port), trace_packet=trace)
     regs.server = server
     await server.serve_forever(background=True)
     sockets = getattr(server.transport, "sockets", None) or []
     if not sockets:
         await server.shutdown()
         raise OSError(f"simulator could not listen on {host}:{port}")
-    bound = sockets[0].getsockname()[1]
-    return server, bound, regs
-
+    return ServedArm(server, regs, transport, host=host, port=sockets[0].getsockname()[1])
