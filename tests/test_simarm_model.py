@@ -13,7 +13,9 @@ from drivers.modbus.robot import ModbusRobotArm
 from drivers.modbus.transport import LinkSettings
 from drivers.pose import Pose
 from drivers.robot import ArmState
-from drivers.sim.arm import FAULT_WATCHDOG, ArmParams, SimArm
+from dataclasses import replace
+
+from drivers.sim.arm import COBOT, FAULT_WATCHDOG, ArmParams, SimArm
 from drivers.sim.profile import SCurve, Trapezoid
 
 IDEAL = dict(repeatability_mm=0.0, noise_mm=0.0, encoder_mm=0.0, encoder_deg=0.0)
@@ -56,7 +58,7 @@ def test_servo_lags_the_profile_and_arrives_in_position() -> None:
 
 def test_readings_are_quantised_and_seeded() -> None:
     def readings(seed: int) -> list[float]:
-        arm = SimArm(ArmParams(seed=seed, encoder_mm=0.005, noise_mm=0.01), 0.0)
+        arm = SimArm(ArmParams(seed=seed, encoder_mm=0.005, noise_mm=0.01, servo_hz=15.0), 0.0)
         return [arm.pose(0.1 * i).x for i in range(20)]
     r1, r2 = readings(4), readings(4)
     assert r1 == r2 and r1 != readings(5)
@@ -86,8 +88,8 @@ def test_thermal_drift_grows_towards_its_amplitude() -> None:
     assert arm.true_pose(6000.0).z - 300.0 == pytest.approx(0.02, abs=1e-5)
 
 
-def test_repeatability_of_a_default_arm_is_about_0_03_mm() -> None:
-    arm = SimArm(ArmParams(seed=11), 0.0)
+def test_repeatability_of_the_cobot_preset_is_about_0_03_mm() -> None:
+    arm = SimArm(replace(COBOT, seed=11), 0.0)
     t, pts = 0.0, []
     for _ in range(30):
         for target in (Pose(450, 50, 350, 180, 0, 0), Pose(400, 0, 300, 180, 0, 0)):
@@ -120,7 +122,7 @@ def test_watchdog_protective_stop_when_the_host_goes_silent() -> None:
 
 
 def test_driver_reports_the_watchdog_stop_over_modbus() -> None:
-    params = ArmParams(seed=1, watchdog_s=0.2)
+    params = replace(COBOT, seed=1, watchdog_s=0.2)
     with SimServer("native", params) as srv:
         link = LinkSettings(timeout_s=0.5).with_endpoint(srv.endpoint)
         with ModbusRobotArm(srv.regmap, link) as arm:
@@ -132,3 +134,20 @@ def test_driver_reports_the_watchdog_stop_over_modbus() -> None:
             assert st.state is ArmState.FAULT and st.fault_code == FAULT_WATCHDOG
             assert st.seq == seq
             assert arm.read_pose().x < 450.0
+
+
+def test_cobot_lab_passes_in_wire_and_virtual_mode_with_matching_accuracy(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+    reports = {}
+    for mode in ("wire", "virtual"):
+        out = subprocess.run([sys.executable, "-m", "bench", "run", "--lab", "cobot", "--cycles",
+                              "3", "--mode", mode, "--out", str(tmp_path / mode), "-q"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        reports[mode] = json.loads((tmp_path / mode / "report.json").read_text())
+    w, v = reports["wire"], reports["virtual"]
+    assert w["verdict"] == v["verdict"] == "pass"
+    for pose in w["poses"]:     # same motion draws; only reading noise and timing differ
+        assert w["poses"][pose]["AP"] == pytest.approx(v["poses"][pose]["AP"], abs=0.005)

@@ -46,8 +46,10 @@ PROFILES = ("trapezoidal", "jerk_limited")
 class ArmParams:
     """Physical behaviour of a simulated arm. Units: mm, deg, s (see the module docstring).
 
-    Defaults resemble a 5 kg collaborative arm: repeatability 0.03 mm, 1 m/s, servo about 15 Hz.
-    Setting servo_hz to 0 and noise/encoder/backlash/drift to 0 gives an ideal arm."""
+    The class defaults are an *ideal* arm (trapezoidal profile, no servo lag, noise, encoder
+    steps, backlash, drift or watchdog) with repeatability 0.03 mm, so a test sees exactly what it
+    configures; `COBOT` (lab files: ``preset: cobot``) turns everything on with values like a
+    5 kg collaborative arm."""
 
     max_speed_mm_s: float = 1000.0
     max_accel_mm_s2: float = 10000.0
@@ -55,16 +57,16 @@ class ArmParams:
     max_rot_speed_deg_s: float = 180.0
     max_rot_accel_deg_s2: float = 1800.0
     max_rot_jerk_deg_s3: float = 36000.0
-    profile: str = "jerk_limited"
+    profile: str = "trapezoidal"
     repeatability_mm: float = 0.03
     offset: Pose = field(default_factory=Pose)
     home: Pose = field(default_factory=lambda: Pose(400.0, 0.0, 300.0, 180.0, 0.0, 0.0))
-    servo_hz: float = 15.0
+    servo_hz: float = 0.0
     servo_damping: float = 0.8
     in_position_mm: float = 0.005
-    encoder_mm: float = 0.001
-    encoder_deg: float = 0.001
-    noise_mm: float = 0.002
+    encoder_mm: float = 0.0
+    encoder_deg: float = 0.0
+    noise_mm: float = 0.0
     backlash_mm: float = 0.0
     drift: Pose = field(default_factory=Pose)
     drift_tau_s: float = 1800.0
@@ -83,6 +85,13 @@ class ArmParams:
         return v, a, j
 
 
+#: a collaborative arm: every effect on, repeatability 0.03 mm (`preset: cobot` in a lab file)
+COBOT = ArmParams(profile="jerk_limited", servo_hz=15.0, servo_damping=0.8,
+                  encoder_mm=0.001, encoder_deg=0.001, noise_mm=0.002, backlash_mm=0.01,
+                  drift=Pose(0.02, 0.0, 0.03), drift_tau_s=1800.0, watchdog_s=2.0)
+PRESETS = {"ideal": ArmParams(), "cobot": COBOT}
+
+
 def _quantise(x: float, step: float) -> float:
     return round(x / step) * step if step > 0 else x
 
@@ -95,6 +104,9 @@ class SimArm:
             raise ValueError(f"profile must be one of {PROFILES}")
         self.params = params
         self.rng = np.random.default_rng(params.seed)
+        # measurement noise has its own stream, so the motion draws stay the same however often
+        # the pose is read (wire and virtual mode poll at different rates)
+        self.noise_rng = np.random.default_rng([params.seed, 1])
         home = params.home.as_array()
         self._start = home
         self._end = home.copy()
@@ -177,7 +189,7 @@ class SimArm:
         p = self.params
         x = self._actual() + self._drift(now)
         if p.noise_mm > 0:
-            x[:3] += self.rng.normal(0.0, p.noise_mm, 3)
+            x[:3] += self.noise_rng.normal(0.0, p.noise_mm, 3)
         return Pose(*(_quantise(float(v), p.encoder_mm if i < 3 else p.encoder_deg)
                       for i, v in enumerate(x)))
 

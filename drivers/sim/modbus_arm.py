@@ -129,19 +129,23 @@ class ArmRegisters:
         return SimDevice(id=device_id, simdata=(bits, bits, tables["holding"], tables["input"]),
                          action=self.action)
 
-    def values_now(self) -> dict[str, float]:
-        """Every readable field's physical value at this moment."""
+    def values_now(self, with_pose: bool = True) -> dict[str, float]:
+        """Every readable field's physical value at this moment. The pose (a measurement, which
+        draws noise) is only taken when `with_pose`: a status poll does not measure."""
         now = self.clock()
-        pose = self.arm.pose(now)
         state = self.arm.state(now)
-        p = {a: getattr(pose, a) for a in POSE_AXES}
-        if self.map.orientation == "rotation_vector":
-            p["a"], p["b"], p["c"] = rotvec_deg_from_fixed_xyz(p["a"], p["b"], p["c"])
-        values: dict[str, float] = {f"actual_{a}": p[a] for a in POSE_AXES}
+        values: dict[str, float] = {}
         values["status"] = self.map.state_code(state) if self.map.has_status_codes else 0
         values["ack_seq"] = self.ack_seq
         values["fault_code"] = self.arm.fault_code
         values["heartbeat"] = int(now * 100) % 65536
+        if not with_pose:
+            return values
+        pose = self.arm.pose(now)
+        p = {a: getattr(pose, a) for a in POSE_AXES}
+        if self.map.orientation == "rotation_vector":
+            p["a"], p["b"], p["c"] = rotvec_deg_from_fixed_xyz(p["a"], p["b"], p["c"])
+        values.update({f"actual_{a}": p[a] for a in POSE_AXES})
         for i, angle in enumerate(toy_joints(pose), start=1):
             # UR style: angle within the turn in [0, 360) and a signed turn counter
             turns = math.floor(angle / 360.0) if self.map.has(f"joint_{i}_turns") else 0
@@ -163,11 +167,12 @@ class ArmRegisters:
         table = _READ_FC.get(function_code)
         if table is None:
             return None
-        values = self.values_now()
         end = address + count
-        for f in self.map.fields.values():
-            if f.table == table and f.address < end and f.end > address and f.name in values \
-                    and not f.writable:
+        asked = [f for f in self.map.fields.values()
+                 if f.table == table and f.address < end and f.end > address and not f.writable]
+        values = self.values_now(any(f.name.startswith(("actual_", "joint_")) for f in asked))
+        for f in asked:
+            if f.name in values:
                 try:
                     words = f.encode(values[f.name])
                 except ValueError:       # out of the register's range: the device's failure
@@ -240,6 +245,10 @@ class ServedArm:
     port: int = 0
     path: str = ""
     _pty: PtyLink | None = field(default=None, repr=False)
+
+    def __iter__(self):
+        """``server, port, regs = await start_arm_server(...)`` keeps working (TCP endpoints)."""
+        return iter((self.server, self.port, self.regs))
 
     @property
     def url(self) -> str:

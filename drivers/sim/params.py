@@ -4,14 +4,15 @@ Keys (all optional; units may be written, e.g. ``0.03 mm``, ``15 Hz``, ``2 s``):
   max_speed, max_accel, max_jerk, max_rot_speed, max_rot_accel, max_rot_jerk,
   profile (trapezoidal | jerk_limited), repeatability, offset {x..c}, home {x..c},
   servo {frequency, damping, in_position}, encoder {resolution, angle_resolution},
-  noise, backlash, drift {x..c}, drift_time_constant, watchdog (0 = off), seed.
+  noise, backlash, drift {x..c}, drift_time_constant, watchdog (0 = off), seed,
+  preset (ideal | cobot): where the defaults of the other keys come from (default ideal).
 See `drivers.sim.arm` for what each one does.
 """
 from __future__ import annotations
 
 from drivers.config import Section
 from drivers.pose import AXES, Pose
-from drivers.sim.arm import PROFILES, ArmParams
+from drivers.sim.arm import PRESETS, PROFILES, ArmParams
 
 
 def _pose(section: Section, key: str, default: Pose, unit_pos: str = "mm") -> Pose:
@@ -32,7 +33,7 @@ def arm_params_from_section(section: Section, seed: int | None = None) -> ArmPar
     Unknown keys and bad units raise ConfigError naming the file, line and key. `seed`, when
     given, overrides the section's seed (a run's seed wins over the lab file's).
     """
-    d = ArmParams()
+    d = PRESETS[section.get("preset", str, "ideal", choices=sorted(PRESETS))]
     servo = section.section("servo", None)
     enc = section.section("encoder", None)
     params = ArmParams(
@@ -47,7 +48,7 @@ def arm_params_from_section(section: Section, seed: int | None = None) -> ArmPar
                                             d.max_rot_jerk_deg_s3),
         profile=section.get("profile", str, d.profile, choices=PROFILES),
         repeatability_mm=section.quantity("repeatability", "mm", d.repeatability_mm, min=0.0),
-        offset=_pose(section, "offset", Pose(0, 0, 0, 0, 0, 0)),
+        offset=_pose(section, "offset", d.offset),
         home=_pose(section, "home", d.home),
         servo_hz=servo.quantity("frequency", "Hz", d.servo_hz, min=0.0, max=1000.0),
         servo_damping=servo.get("damping", float, d.servo_damping),
