@@ -77,27 +77,27 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_bad_scale_unit_names_file_line_and_field(tmp_path: Path) -> None:
-    p = _write(tmp_path, "name: t\nregisters:\n  actual_x: {address: 0, scale: 0.1 deg}\n")
-    with pytest.raises(ConfigError, match=r"m.yaml:3: registers.actual_x.scale: unit 'deg'"):
+    p = _write(tmp_path, "name: t\naxes: x\nregisters:\n  actual_x: {address: 0, scale: 0.1 deg}\n")
+    with pytest.raises(ConfigError, match=r"m.yaml:4: registers.actual_x.scale: unit 'deg'"):
         load_map(p)
 
 
 def test_reserved_block_overlapping_a_field_is_refused(tmp_path: Path) -> None:
-    p = _write(tmp_path, "name: t\nregisters:\n  actual_x: {address: 10}\n"
+    p = _write(tmp_path, "name: t\naxes: x\nregisters:\n  actual_x: {address: 10}\n"
                          "reserved:\n  - {address: 8, count: 4}\n")
     with pytest.raises(ConfigError, match="reserved.0. overlaps registers.actual_x"):
         load_map(p)
 
 
 def test_status_bits_rule_needs_a_known_state(tmp_path: Path) -> None:
-    p = _write(tmp_path, "name: t\nregisters:\n  actual_x: {address: 0}\n"
+    p = _write(tmp_path, "name: t\naxes: x\nregisters:\n  actual_x: {address: 0}\n"
                          "  status: {address: 4, type: uint16}\n"
                          "status_bits:\n  - {mask: 8, state: parked}\n")
-    with pytest.raises(ConfigError, match=r"m.yaml:6: status_bits\[0\].state: 'parked'"):
+    with pytest.raises(ConfigError, match=r"m.yaml:7: status_bits\[0\].state: 'parked'"):
         load_map(p)
 
 
 def test_commands_without_a_command_register_are_refused(tmp_path: Path) -> None:
-    p = _write(tmp_path, "name: t\nregisters:\n  actual_x: {address: 0}\ncommands: {stop: 2}\n")
+    p = _write(tmp_path, "name: t\naxes: x\nregisters:\n  actual_x: {address: 0}\ncommands: {stop: 2}\n")
     with pytest.raises(ConfigError, match="need a `command` register"):
         load_map(p)

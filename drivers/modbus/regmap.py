@@ -201,6 +201,7 @@ def load_map(path: str | Path) -> RegisterMap:
     d_order = defaults.get("word_order", str, "big", choices=codec.WORD_ORDERS)
     defaults.done()
 
+    axes = top.get("axes", str, "xyz", choices=("xyz", "x"))
     regs = top.section("registers")
     fields: dict[str, Field] = {}
     for key in regs.keys():
@@ -231,7 +232,8 @@ def load_map(path: str | Path) -> RegisterMap:
             raise regs.error(key, "input registers are read-only; a writable field must be holding")
         fields[key] = f
     _check_overlaps(src, fields)
-    for need in ("actual_x",):       # a single-axis actuator maps only x
+    # a single-axis actuator (`axes: x`) maps only x; an arm needs x, y and z
+    for need in (f"actual_{a}" for a in axes):
         if need not in fields:
             raise ConfigError(f"{src}:{regs.line}: registers: {need} is required")
 
