@@ -6,12 +6,13 @@ at an endpoint given by a simulator started for it. New drivers add one line to 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
 from drivers.config import Section
 from drivers.errors import ConfigError
+from drivers.grbl.robot import GrblArm, GrblSettings
 from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
 from drivers.modbus.robot import ModbusRobotArm
 from drivers.modbus.transport import PARITIES, SERIAL_TRANSPORTS, TRANSPORTS, LinkSettings
@@ -83,6 +84,40 @@ def modbus_robot(section: Section, base_dir: Path | None) -> ModbusRobotSpec:
     return ModbusRobotSpec(regmap=regmap, link=link)
 
 
+@dataclass(frozen=True)
+class GrblRobotSpec:
+    """A GRBL / G-code controller on a serial line."""
+
+    settings: GrblSettings
+    driver: str = "grbl"
+
+    def open(self, endpoint: tuple[str, int] | str | None = None) -> RobotArm:
+        settings = self.settings
+        if endpoint is not None:
+            port = endpoint if isinstance(endpoint, str) else \
+                f"socket://{endpoint[0]}:{endpoint[1]}"
+            settings = replace(settings, port=port)
+        return GrblArm(settings)
+
+
+def grbl_robot(section: Section, base_dir: Path | None) -> GrblRobotSpec:
+    """Factory for ``driver: grbl``. Keys: serial_port (device path, pty path or pyserial URL
+    such as socket://host:port), baudrate (default 115200), timeout, reset_on_connect."""
+    simulate = bool(section.data.get("simulate", False))
+    settings = GrblSettings(
+        port=section.get("serial_port", str, ""),
+        baudrate=section.get("baudrate", int, 115200),
+        timeout_s=section.quantity("timeout", "s", 0.5, min=0.001, max=60),
+        reset_on_connect=section.get("reset_on_connect", bool, False),
+    )
+    if not settings.port and not simulate:
+        raise section.error("serial_port", "required (e.g. /dev/ttyUSB0 or socket://host:port)")
+    if not 50 <= settings.baudrate <= 4_000_000:
+        raise section.error("baudrate", "must be 50..4000000")
+    return GrblRobotSpec(settings)
+
+
 ROBOT_DRIVERS: dict[str, Callable[[Section, Path | None], RobotSpec]] = {
     "modbus": modbus_robot,
+    "grbl": grbl_robot,
 }

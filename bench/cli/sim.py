@@ -27,6 +27,7 @@ from drivers.sim.faults import Fault, faults_from_section
 from drivers.sim.modbus_arm import SERVER_TRANSPORTS
 from drivers.sim.params import arm_params_from_section
 
+GRBL = "grbl"     # `--robot grbl` and `driver: grbl` labs: the G-code controller simulator
 #: lab-file transport -> the simulator transport that serves it
 LAB_TO_SERVER = {"tcp": "tcp", "rtu-tcp": "rtu-tcp", "ascii-tcp": "ascii-tcp",
                  "rtu": "rtu-pty", "ascii": "ascii-pty"}
@@ -36,7 +37,7 @@ LAB_TO_SERVER = {"tcp": "tcp", "rtu-tcp": "rtu-tcp", "ascii-tcp": "ascii-tcp",
 class Endpoint:
     """One simulated robot to serve."""
 
-    regmap: RegisterMap
+    regmap: RegisterMap | None       # None: a GRBL controller (G-code), not Modbus
     params: ArmParams
     transport: str
     port: int
@@ -77,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--device", default="robot", choices=["robot", "modem"],
                    help="which device to serve (default: robot)")
     s.add_argument("--robot", action="append", metavar="MAP", default=None,
-                   help="serve a simulated arm with this register map (built-in name or file) "
+                   help="serve a simulated arm with this register map (built-in name or file; "
+                        "`grbl`: the G-code controller simulator) "
                         "instead of the lab's device; repeat for several endpoints")
     s.add_argument("--transport", choices=sorted(set(SERVER_TRANSPORTS) | {"pty"}),
                    default=None,
@@ -102,21 +104,25 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
     if not 0 <= args.port < 65536:
         raise ConfigError("--port: must be 0..65535")
     if args.robot:
-        if args.transport == "pty":
-            raise ConfigError("--transport pty: a robot is served on "
-                              + ", ".join(SERVER_TRANSPORTS))
         lab = load_lab(args.lab) if args.lab != "sim" else None
         base = ArmParams() if lab is None else _lab_params(lab, args.seed)
         params = ArmParams(**{**base.__dict__, "seed": args.seed if args.seed is not None
                               else base.seed})
         out = []
         for i, name in enumerate(args.robot):
+            port = args.port + i if args.port else 0
+            if name == GRBL:
+                out.append(Endpoint(None, params, _grbl_transport(args.transport), port, 0))
+                continue
+            if args.transport == "pty":
+                raise ConfigError("--transport pty: a Modbus robot is served on "
+                                  + ", ".join(SERVER_TRANSPORTS))
             try:
                 regmap = load_map(resolve_map(name, Path.cwd()))
             except ConfigError as exc:
                 raise ConfigError(f"--robot {name}: {exc}") from None
-            out.append(Endpoint(regmap, params, args.transport or "tcp",
-                                args.port + i if args.port else 0, args.device_id or 1))
+            out.append(Endpoint(regmap, params, args.transport or "tcp", port,
+                                args.device_id or 1))
         return out
     lab = load_lab(args.lab)
     if args.device == "modem":
@@ -124,10 +130,13 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
         if args.transport not in (None, "pty", "tcp"):
             raise ConfigError(f"--transport {args.transport}: the modem is served on pty or tcp")
         return serve_modem(args, lab)
-    if args.transport == "pty":
-        raise ConfigError("--transport pty: a robot is served on "
-                          + ", ".join(SERVER_TRANSPORTS))
     spec = lab.robot.spec
+    if spec.driver == GRBL:
+        return [Endpoint(None, _lab_params(lab, args.seed), _grbl_transport(args.transport),
+                         args.port, 0)]
+    if args.transport == "pty":
+        raise ConfigError("--transport pty: a Modbus robot is served on "
+                          + ", ".join(SERVER_TRANSPORTS))
     regmap = getattr(spec, "regmap", None)
     if regmap is None:
         raise ConfigError(f"{lab.path}: robot driver {spec.driver!r} has no Modbus simulator")
@@ -137,6 +146,12 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
     return [Endpoint(regmap, _lab_params(lab, args.seed),
                      args.transport or LAB_TO_SERVER[link.transport], args.port,
                      args.device_id or link.device_id, link.baudrate, faults)]
+
+
+def _grbl_transport(transport: str | None) -> str:
+    if transport not in (None, "pty", "tcp"):
+        raise ConfigError(f"--transport {transport}: a GRBL controller is served on pty or tcp")
+    return transport or "pty"
 
 
 def _lab_params(lab: Any, seed: int | None) -> ArmParams:
@@ -164,6 +179,9 @@ async def _serve(args: argparse.Namespace, endpoints: list[Endpoint]) -> int:
     try:
         journal = _journal(args.journal) if args.journal else None
         for ep in endpoints:
+            if ep.regmap is None:
+                served.append(await _serve_grbl(args, ep))
+                continue
             try:
                 srv = await start_arm_server(ep.regmap, ep.params, args.host, ep.port,
                                              ep.device_id, faults=ep.faults, journal=journal,
@@ -184,3 +202,16 @@ async def _serve(args: argparse.Namespace, endpoints: list[Endpoint]) -> int:
     print(json.dumps({"event": "stopped"}), flush=True)
     sys.stdout.flush()
     return 0
+
+
+async def _serve_grbl(args: argparse.Namespace, ep: Endpoint):
+    from drivers.sim.grbl import start_grbl_server
+    try:
+        srv = await start_grbl_server(ep.params, ep.transport, args.host, ep.port)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve grbl on {args.host}:{ep.port}: {exc}") from None
+    where = {"path": srv.path} if srv.path else {"host": srv.host, "port": srv.port}
+    print(json.dumps({"event": "ready", "device": args.device, "protocol": f"grbl-{ep.transport}",
+                      "url": srv.url, **where, "map": GRBL, "seed": ep.params.seed,
+                      "pid": os.getpid()}), flush=True)
+    return srv

@@ -1,0 +1,1 @@
+"""G-code / GRBL serial driver: desktop arms, gantries and uArm-style firmware speaking GRBL 1.1."""
