@@ -37,6 +37,7 @@ class ModbusRobotArm(RobotArm):
         self.settings = settings
         self.name = f"modbus:{regmap.name}@{settings.endpoint}"
         self._link: ModbusLink | None = None
+        self._plans: dict[tuple[str, ...], list] = {}
         self._seq = 0
         self._tap: WireTap | None = None
         self._target: Pose | None = None
@@ -74,18 +75,30 @@ class ModbusRobotArm(RobotArm):
         return self._link
 
     # -- reading -------------------------------------------------------------------------------
+    def _plan(self, fields: list[Field]) -> list[tuple[str, int, int, str, list[Field]]]:
+        """Block reads covering `fields`: (table, start, count, label, fields), cached because
+        the same few field sets (pose, status, joints) are read over and over."""
+        key = tuple(f.name for f in fields)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = []
+            for table in ("holding", "input"):
+                for run in spans([f for f in fields if f.table == table]):
+                    start = run[0].address
+                    plan.append((table, start, run[-1].end - start,
+                                 "/".join(f.name for f in run), run))
+            self._plans[key] = plan
+        return plan
+
     def _read_fields(self, fields: list[Field]) -> dict[str, float]:
         out: dict[str, float] = {}
-        for table in ("holding", "input"):
-            for run in spans([f for f in fields if f.table == table]):
-                start = run[0].address
-                words = self.link.read(table, start, run[-1].end - start,
-                                       "/".join(f.name for f in run))
-                for f in run:
-                    try:
-                        out[f.name] = f.decode(words[f.address - start:f.end - start])
-                    except ValueError as exc:
-                        raise ProtocolError(f"{self.name}: {f.name}: {exc}") from None
+        for table, start, count, label, run in self._plan(fields):
+            words = self.link.read(table, start, count, label)
+            for f in run:
+                try:
+                    out[f.name] = f.decode(words[f.address - start:f.end - start])
+                except ValueError as exc:
+                    raise ProtocolError(f"{self.name}: {f.name}: {exc}") from None
         return out
 
     def _pose_from(self, values: dict[str, float]) -> Pose:

@@ -146,7 +146,8 @@ class ArmRegisters:
         if self.map.orientation == "rotation_vector":
             p["a"], p["b"], p["c"] = rotvec_deg_from_fixed_xyz(p["a"], p["b"], p["c"])
         values.update({f"actual_{a}": p[a] for a in POSE_AXES})
-        for i, angle in enumerate(toy_joints(pose), start=1):
+        joints = toy_joints(pose) if self.map.has("joint_1") else []
+        for i, angle in enumerate(joints, start=1):
             # UR style: angle within the turn in [0, 360) and a signed turn counter
             turns = math.floor(angle / 360.0) if self.map.has(f"joint_{i}_turns") else 0
             values[f"joint_{i}"] = angle - 360.0 * turns
