@@ -1,0 +1,154 @@
+"""Reports of a run: junit.xml (a case per tolerance, figures as properties), report.json keys,
+and report.html rendered by a real headless Chromium with no network access."""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.progress import Progress
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    assert main(["run", "iso9283", "--cycles", "2", "--mode", "virtual", "--network",
+                 "lindbergh-155ms", "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_report_json_has_figures_traces_and_delays(run_dir):
+    r = json.loads((run_dir / "report.json").read_text())
+    assert r["schema"] == "hil-bench/report/1" and r["verdict"] == "pass"
+    assert r["scenario"]["control"] == "target" and r["scenario"]["band_mm"] == 0.1
+    p1 = r["poses"]["P1"]
+    assert {"AP", "RP", "worst", "APa", "RPa", "overshoot", "settling", "time_to_target",
+            "excursion", "corrective_moves"} <= set(p1)
+    assert r["distance"]["poses"] == ["P2", "P4"] and r["distance"]["n"] == 2
+    assert len(r["traces"]) == 5 and len(r["traces"][0]["t_s"]) == len(r["traces"][0]["error_mm"])
+    assert r["delays"] and {d[1] for d in r["delays"]} == {"up", "down"}
+    assert all(d[2] == pytest.approx(77.5) for d in r["delays"])
+
+
+def test_junit_has_one_case_per_measurement_with_properties(run_dir):
+    r = json.loads((run_dir / "report.json").read_text())
+    root = ET.parse(run_dir / "junit.xml").getroot()
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == len(r["measurements"]) == int(suite.get("tests"))
+    assert suite.get("failures") == "0"
+    first = cases[0]
+    props = {p.get("name"): p.get("value") for p in first.find("properties")}
+    m = r["measurements"][0]
+    assert first.get("name") == m["name"] and first.get("classname").endswith(m["subject"])
+    assert float(props["value"]) == pytest.approx(m["value"]) and props["unit"] == "mm"
+    assert props["outcome"] == "pass" and float(props["limit"]) == m["limit"]
+
+
+def test_junit_failure_for_a_failed_tolerance(tmp_path):
+    scen = tmp_path / "tight.yaml"
+    scen.write_text("name: tight\nposes:\n  A: {x: 400, y: 0, z: 300, a: 180}\n"
+                    "  B: {x: 420, y: 0, z: 300, a: 180}\ncycles: 2\n"
+                    "tolerances:\n  AP: {max: 0.01 mm}\n")
+    assert main(["run", str(scen), "--mode", "virtual", "--out", str(tmp_path / "o"),
+                 "-q"]) == 1
+    suite = ET.parse(tmp_path / "o" / "junit.xml").getroot().find("testsuite")
+    fails = [c for c in suite.findall("testcase") if c.find("failure") is not None]
+    assert int(suite.get("failures")) == len(fails) == 2            # AP of A and of B
+    assert "limit <= 0.01" in fails[0].find("failure").get("message")
+
+
+def test_html_is_self_contained(run_dir):
+    html = (run_dir / "report.html").read_text()
+    assert html.count('<figure class="plot"') == 3
+    assert "<script" not in html
+    for ref in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert ref.startswith(("data:", "#")), ref
+    assert "default-src 'none'" in html
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    seen: list[str] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        type(self).seen.append(self.path)
+        super().do_GET()
+
+
+def test_report_renders_in_headless_chromium_without_network(run_dir, tmp_path):
+    exe = _chromium()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs it from Debian's packages)")
+        pytest.skip("chromium not installed (apt-get install chromium); CI installs it")
+    _Handler.seen = []
+    handler = lambda *a, **kw: _Handler(*a, directory=str(run_dir), **kw)   # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    netlog = tmp_path / "netlog.json"
+    try:
+        res = subprocess.run(
+            [exe, "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+             # nothing but loopback resolves, so even the browser's own chatter stays local
+             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+             f"--log-net-log={netlog}", "--dump-dom", f"{origin}/report.html"],
+            capture_output=True, text=True, timeout=90)
+    finally:
+        server.shutdown()
+        server.server_close()
+    dom = res.stdout
+    assert res.returncode == 0, res.stderr[-2000:]
+    figures = re.findall(r'<figure class="plot" id="([^"]+)">(.*?)</figure>', dom, re.S)
+    assert [f[0] for f in figures] == ["plot-error", "plot-trajectory", "plot-network"]
+    for _, body in figures:
+        assert "<svg" in body and body.count("<path") > 10      # drawn, not an empty frame
+    assert _Handler.seen == ["/report.html"]                   # no sub-resource from the server
+    log = json.loads(netlog.read_text())
+    types = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    page_fetches = [e["params"]["url"] for e in log["events"]
+                    if types.get(e["type"]) == "URL_REQUEST_START_JOB"
+                    and str((e.get("params") or {}).get("initiator", "")).startswith(origin)]
+    assert page_fetches == []                                  # the page fetched nothing
+
+
+def test_progress_plain_lines_when_not_a_tty(capsys):
+    import io
+
+    buf = io.StringIO()
+    p = Progress("run", stream=buf, min_interval_s=0.0)
+    for i in range(1, 4):
+        p.update(i, 3, f"cycle {i}")
+    p.close()
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 3 and "\r" not in buf.getvalue()
+    assert lines[-1].startswith("run 3/3 (100%)") and "left ~0.0 s" in lines[-1]
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    p = Progress("run", stream=tty)
+    p.update(1, 2)
+    p.update(2, 2)
+    p.close()
+    assert tty.getvalue().count("\r\x1b[2K") == 2 and tty.getvalue().endswith("\n")
