@@ -48,7 +48,7 @@ class Reading:
 
     t_s: float
     pose: Pose
-    status: ArmStatus
+    status: ArmStatus | None          # None when only the pose was read
     seq: int
 
 
@@ -75,6 +75,9 @@ class Link:
         self._delivered_seq = -1
         self._arm_seq: int | None = None
         self.latest: Reading | None = None
+        #: the latest delivered reading that carries a status
+        self.latest_status: Reading | None = None
+        self._last_pose: Pose | None = None
         #: (t_s, "up"|"down", delay_ms or None when lost) for every message with a delay source
         self.delays: list[tuple[float, str, float | None]] = []
 
@@ -103,6 +106,8 @@ class Link:
             self._delivered_seq = seq
         else:
             self.latest = payload
+            if payload.status is not None:
+                self.latest_status = payload
 
     @property
     def pending(self) -> int:
@@ -116,15 +121,42 @@ class Link:
         self._schedule("cmd", self._delay(self.up, "up"), (self._seq, target, speed_mm_s))
         return self._seq
 
-    def sample(self) -> Reading:
-        """Read the arm at the robot now (the instrument's truth), and send it to the operator."""
+    def sample(self, status: bool = True) -> Reading:
+        """Read the arm at the robot now (the instrument's truth), and send it to the operator.
+
+        `status=False` reads only the pose: on the wire every reading is a transaction, so a
+        controller skips the status while the pose shows the arm still moving."""
         pose = self.arm.read_pose()
-        status = self.arm.read_status()
+        st = self.arm.read_status() if status else None
         now_ns = self.clock.now_ns()
-        self.obs.on_status(now_ns, status)
+        if st is not None:
+            self.obs.on_status(now_ns, st)
         self.obs.on_pose(now_ns, pose, "")
-        seq = self._delivered_seq if status.seq == self._arm_seq else -1
-        r = Reading(self.clock.now(), pose, status, seq)
+        seq = self._delivered_seq if st is not None and st.seq == self._arm_seq else -1
+        status_ = st
+        r = Reading(self.clock.now(), pose, status_, seq)
+        self._last_pose = pose
+        self._schedule("fb", self._delay(self.down, "down"), r)
+        return r
+
+    def last_reading(self) -> Reading:
+        """The last pose read at the robot (by `sample` or `note_measured`) as a reading, without
+        a new transaction; reads the arm when nothing was read yet."""
+        if self._last_pose is None:
+            return self.sample(status=False)
+        return Reading(self.clock.now(), self._last_pose, None, -1)
+
+    def note_measured(self, pose: Pose) -> None:
+        """The runner measured `pose` at the robot: the next approach starts from it."""
+        self._last_pose = pose
+
+    def sample_status(self) -> Reading:
+        """Read only the status at the robot (the pose is the last one read) and send it."""
+        st = self.arm.read_status()
+        self.obs.on_status(self.clock.now_ns(), st)
+        seq = self._delivered_seq if st.seq == self._arm_seq else -1
+        pose = self._last_pose if self._last_pose is not None else self.arm.read_pose()
+        r = Reading(self.clock.now(), pose, st, seq)
         self._schedule("fb", self._delay(self.down, "down"), r)
         return r
 

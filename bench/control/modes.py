@@ -98,10 +98,21 @@ class ControlMode(abc.ABC):
 def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> None:
     """Poll (through the link) until the operator sees command `seq` arrived."""
     deadline = link.clock.now() + ctx.move_timeout_s
+    last: np.ndarray | None = None
+    polls = 0
     while True:
-        rec.add(link.sample())
-        lat = link.latest
-        if lat is not None and lat.seq == seq:
+        # the status is read only when the pose stands still (or every 8th poll, to see faults
+        # early): on the wire each reading is one transaction and costs a round trip
+        r = link.sample(status=False)
+        rec.add(r)
+        # 0.02 mm: above reading noise and encoder steps, far below any motion over one poll
+        still = last is not None and float(np.abs(r.pose.position - last).max()) < 0.02
+        last = r.pose.position
+        polls += 1
+        if still or polls % 8 == 0:
+            link.sample_status()
+        lat = link.latest_status
+        if lat is not None and lat.status is not None and lat.seq == seq:
             if lat.status.state is ArmState.ARRIVED:
                 return
             if lat.status.state is ArmState.FAULT:
@@ -110,7 +121,7 @@ def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> Non
             if lat.status.state is ArmState.STOPPED:
                 raise DeviceFault(f"{link.arm.name}: stopped before reaching {ctx.label}")
         if link.clock.now() >= deadline:
-            state = lat.status.state.value if lat else "no feedback"
+            state = lat.status.state.value if lat and lat.status else "no feedback"
             raise DeviceTimeout(f"{link.arm.name}: did not arrive at {ctx.label} within "
                                 f"{ctx.move_timeout_s:g} s (last state seen {state})")
         link.advance(ctx.poll_s)
@@ -120,7 +131,7 @@ class TargetMode(ControlMode):
     name = "target"
 
     def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
-        first = link.sample()
+        first = link.last_reading()          # no extra transaction between moves
         rec = _Recorder(link.clock.now(), first)
         seq = link.send_move(target, ctx.speed_mm_s, ctx.label)
         link.advance(ctx.poll_s)
