@@ -100,7 +100,9 @@ def test_sigkill_during_a_scenario_run(tmp_path: Path, after_s: float) -> None:
             proc.kill()
         proc.wait()
     if after_s > 0:
-        assert info["topics"][T_COMMAND] >= 1 and info["topics"][T_STATUS] >= 10
+        # the runner polls the pose while moving and the status once the arm stands still
+        polled = info["topics"][T_STATUS] + info["topics"][T_POSE]
+        assert info["topics"][T_COMMAND] >= 1 and polled >= 10
         # the cut-off session still replays (up to its last complete chunk) and says so
         c = replay_session(path)
         assert c.error is None and c.commands == info["topics"][T_COMMAND]
