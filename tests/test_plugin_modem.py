@@ -33,6 +33,8 @@ def test_modem_fixture_reads_the_simulated_modem(pytester: pytest.Pytester) -> N
     assert -140 <= rsrp <= -40                      # a real drive test's RSRP, in dBm
     log = open(test["traffic_log"]).read()
     assert " modem  open " in log and " modem  link NR5G" in log
+    assert ' modem  tx   "AT+QENG="servingcell"\\r"' in log     # the AT exchange itself
+    assert ' modem  rx   "' in log and "+QENG:" in log
 
 
 def test_lab_without_modem_skips_modem_tests(pytester: pytest.Pytester) -> None:

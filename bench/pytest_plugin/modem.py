@@ -31,6 +31,9 @@ class BenchModem(Modem):
     def identify(self) -> dict[str, str]:
         return self.inner.identify()
 
+    def set_wire_tap(self, tap) -> bool:  # type: ignore[no-untyped-def]
+        return self.inner.set_wire_tap(tap)
+
     def read_link(self) -> LinkState:
         try:
             link = self.inner.read_link()

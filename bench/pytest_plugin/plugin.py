@@ -408,8 +408,12 @@ def modem(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
         return
     inner = bench.modem_device()
     traffic_log.write("modem", "open", inner.name)
-    yield BenchModem(inner, Observers([traffic_log]
-                                      + ([bench_recorder] if bench_recorder else [])))
+    inner.set_wire_tap(traffic_log.wire("modem", text=True))
+    try:
+        yield BenchModem(inner, Observers([traffic_log]
+                                          + ([bench_recorder] if bench_recorder else [])))
+    finally:
+        inner.set_wire_tap(None)
 
 
 @pytest.fixture

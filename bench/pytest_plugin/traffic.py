@@ -7,7 +7,8 @@ Line format (one event per line, written and flushed as it happens so a crash ke
     2026-11-28T09:10:11.125100Z  +0.002878 robot  status arrived seq=5 fault=0
 
 UTC wall time (microseconds), then seconds since the log was opened (monotonic clock), the
-device, and the event: `tx`/`rx` with the bytes in hex for binary protocols, or a decoded call
+device, and the event: `tx`/`rx` with the bytes in hex for binary protocols (Modbus) or quoted
+text for AT ports (``"AT+QENG="servingcell"\r"``), or a decoded call
 (move, pose, stat, stop, error), or a network message's fate (device `net`, `up`/`down`,
 the bytes or call it carried, the injected delay or the loss and its cause, dated when the
 message was sent). Lines are in the order they were written; a proxy's events arrive after the
@@ -72,10 +73,16 @@ class TrafficLog(RunObserver):
             except (OSError, ValueError):
                 pass
 
-    def wire(self, device: str) -> Callable[[str, bytes], None]:
-        """A wire tap for a driver: raw frames as hex."""
+    def wire(self, device: str, text: bool = False) -> Callable[[str, bytes], None]:
+        """A wire tap for a driver: raw frames as hex, or (`text`, for AT ports) as quoted
+        ASCII with \\r and \\n shown."""
         def tap(direction: str, data: bytes) -> None:
-            self.write(device, direction, data.hex(" "))
+            if text:
+                shown = data.decode("ascii", errors="backslashreplace")
+                self.write(device, direction, '"' + shown.replace("\r", "\\r")
+                           .replace("\n", "\\n") + '"')
+            else:
+                self.write(device, direction, data.hex(" "))
         return tap
 
     def tail(self, n: int = 20) -> list[str]:

@@ -13,6 +13,7 @@ import collections
 import re
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import serial
 
@@ -57,6 +58,17 @@ class ATChannel:
         self._port: serial.SerialBase | None = None
         self._buf = b""
         self.urcs: collections.deque[tuple[float, str]] = collections.deque(maxlen=URC_KEEP)
+        #: sees ("tx" | "rx", raw bytes) for everything written and read (traffic logs);
+        #: must not raise or block
+        self.wire_tap: Callable[[str, bytes], None] | None = None
+
+    def _tap(self, direction: str, data: bytes) -> None:
+        tap = self.wire_tap
+        if tap is not None and data:
+            try:
+                tap(direction, data)
+            except Exception:  # noqa: BLE001 - a broken log must never break the exchange
+                pass
 
     @property
     def name(self) -> str:
@@ -85,9 +97,11 @@ class ATChannel:
         assert self._port is not None
         try:
             waiting = self._port.in_waiting
-            return self._port.read(waiting or 1)
+            data = self._port.read(waiting or 1)
         except (serial.SerialException, OSError) as exc:
             raise DeviceError(f"{self.name}: read failed: {exc}") from None
+        self._tap("rx", data)
+        return data
 
     def _lines(self, deadline: float):
         """Yield decoded non-empty lines until the deadline (then DeviceTimeout)."""
@@ -145,8 +159,10 @@ class ATChannel:
         self._collect_pending()
         prefix = expect if expect is not None else expected_prefix(command)
         try:
-            self._port.write(command.encode("ascii") + b"\r")
+            frame = command.encode("ascii") + b"\r"
+            self._port.write(frame)
             self._port.flush()
+            self._tap("tx", frame)
         except serial.SerialTimeoutException:
             raise DeviceTimeout(f"{self.name}: {command}: write timed out") from None
         except (serial.SerialException, OSError) as exc:

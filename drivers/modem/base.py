@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import re
 from types import TracebackType
-from typing import Any
+from typing import Any, Callable
 
 from drivers.errors import DeviceError, DeviceFault
 from drivers.modem.at import ATChannel, ATSettings
@@ -38,6 +38,13 @@ class Modem(abc.ABC):
     def identify(self) -> dict[str, str]:
         """Manufacturer, model, revision where the modem tells them (may be empty)."""
         return {}
+
+    def set_wire_tap(self, tap: Callable[[str, bytes], None] | None) -> bool:
+        """Show every raw byte written and read to `tap` ("tx"/"rx", bytes), or stop with None.
+
+        Returns False when this implementation has no wire to tap (the default).
+        """
+        return False
 
     def __enter__(self) -> "Modem":
         self.connect()
@@ -90,6 +97,7 @@ class ATModem(Modem):
         self.settings = settings
         self.options = dict(options or {})
         self._channel = channel
+        self._tap: Callable[[str, bytes], None] | None = None
         self.identity = dict(identity or {})
         self.name = f"at:{self.vendor}@{settings.url}"
 
@@ -102,6 +110,7 @@ class ATModem(Modem):
     def connect(self) -> None:
         if self._channel is None:
             ch = ATChannel(self.settings)
+            ch.wire_tap = self._tap
             ch.open()
             self._channel = ch
             try:
@@ -109,6 +118,12 @@ class ATModem(Modem):
             except BaseException:
                 self.close()
                 raise
+
+    def set_wire_tap(self, tap: Callable[[str, bytes], None] | None) -> bool:
+        self._tap = tap
+        if self._channel is not None:
+            self._channel.wire_tap = tap
+        return True
 
     def setup(self) -> None:
         """Echo off and numeric +CME errors (a modem that refuses CMEE is still usable)."""

@@ -7,7 +7,7 @@ its ATI text names it, one line in DETECT.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from drivers.errors import ConfigError
 from drivers.modem.at import ATChannel, ATSettings
@@ -90,6 +90,10 @@ class AutoModem(Modem):
 
     def read_link(self) -> LinkState:
         return self._modem().read_link()
+
+    def set_wire_tap(self, tap: Callable[[str, bytes], None] | None) -> bool:
+        """Taps the detected vendor's port (connect first: detection happens there)."""
+        return self.inner.set_wire_tap(tap) if self.inner is not None else False
 
     def identify(self) -> dict[str, str]:
         return self._modem().identify()
