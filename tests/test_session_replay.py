@@ -100,3 +100,23 @@ def test_record_stream_cli_and_replay_under_a_profile(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "bench", "replay", str(f), "--network",
                           "no-such-profile"], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_replay_under_recorded_delays_reproduces_the_timing(tmp_path: Path) -> None:
+    """A run under a jittery 5G profile, replayed under its recorded delays: the same calls at
+    the same times, so the same arrival times and the same session length (to rounding)."""
+    out = tmp_path / "net"
+    assert main(["run", "iso9283", "--cycles", "2", "--mode", "virtual", "--network",
+                 "5g-weak-to-strong", "--out", str(out), "-q"]) == 0
+    f = out / "session.mcap"
+    info = session_info(f)
+    assert info["topics"]["/network/event"] > 100
+    c = replay_session(f)
+    assert c.error is None and c.max_difference_mm == 0.0
+    assert c.duration_s == pytest.approx(info["duration_s"], abs=1e-4)
+    for row in c.targets:
+        assert row.arrive_replay_s == pytest.approx(row.arrive_original_s, abs=1e-4), row
+    # the delays were really replayed: without them every target is reached sooner
+    ideal = replay_session(f, network="ideal")
+    for a, b in zip(ideal.targets, c.targets):
+        assert a.arrive_replay_s < b.arrive_replay_s - 0.005

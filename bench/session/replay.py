@@ -18,8 +18,6 @@ replay are caught, recorded and reported in `Comparison.error` (the arm is sent 
 from __future__ import annotations
 
 import contextlib
-import json
-import json.scanner
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,20 +25,16 @@ from typing import Any, Iterator
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.lab import Lab, load_lab
 from bench.observer import RunObserver
-from bench.scenario import Scenario
 from bench.session import network as net_mod
-from bench.session.compare import Comparison, Side, target_rows, verdict_of
+from bench.session.compare import Comparison, target_rows, verdict_of
+from bench.session.drive import drive
 from bench.session.reader import SessionReader
 from bench.session.recorder import SessionRecorder, scenario_from_dict
-from bench.session.schema import (T_COMMAND, T_EVENT, T_META, T_NETWORK, T_POSE, T_STATUS,
-                                  pose_from_fields)
-from drivers.errors import BenchError, ConfigError, DeviceFault, DeviceTimeout
-from drivers.robot import ArmState, RobotArm
+from bench.session.schema import T_META
+from drivers.errors import ConfigError
+from drivers.robot import RobotArm
 
 MODES = ("virtual", "wire")
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())
-_CALL_OF = {T_COMMAND: "move_to", T_POSE: "read_pose"}
-_CALLS = set(_CALL_OF.values())
 
 
 def session_header(path: str | Path) -> tuple[dict[str, Any], int]:
@@ -62,117 +56,6 @@ def session_lab(meta: dict[str, Any], override: str | None = None) -> Lab:
     if src and Path(src).is_file():
         return load_lab(src)
     return load_lab(lab.get("name") or "sim")
-
-
-class _Gate:
-    """Polls the replay arm until command `seq` arrives (the replay's wait for arrival)."""
-
-    def __init__(self, arm: RobotArm, clock: Clock, obs: RunObserver, poll_s: float,
-                 timeout_s: float) -> None:
-        self.arm, self.clock, self.obs = arm, clock, obs
-        self.poll_s, self.timeout_s = poll_s, timeout_s
-
-    def wait(self, seq: int, label: str) -> int:
-        clock, arm = self.clock, self.arm
-        deadline = clock.now() + self.timeout_s
-        while True:
-            st = arm.read_status()
-            now = clock.now_ns()
-            self.obs.on_status(now, st)
-            if st.seq == seq:
-                if st.state is ArmState.ARRIVED:
-                    return now
-                if st.state in (ArmState.FAULT, ArmState.STOPPED):
-                    raise DeviceFault(f"{arm.name}: {st.state.value} (code {st.fault_code}) "
-                                      f"before reaching {label}")
-            if clock.now() >= deadline:
-                raise DeviceTimeout(f"{arm.name}: did not arrive at {label} within "
-                                    f"{self.timeout_s:g} s during the replay")
-            clock.sleep(self.poll_s)
-
-
-def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
-          scenario: Scenario | None, start_ns: int, speed: float = 1.0,
-          send_times: bool = True) -> tuple[Side, Side, int]:
-    """Re-issue the session's commands and reads on `arm`; returns (original, replay, commands).
-
-    Streams the file once; memory stays flat apart from the labelled target visits.
-    `send_times`: take each command's and pose read's send time from the recorded uplink
-    events (request/reply sessions; a pipelined stream records commands when they are sent).
-    """
-    topics = [T_COMMAND, T_POSE, T_STATUS, T_EVENT] + ([T_NETWORK] if send_times else [])
-    scan = _SCAN
-    poll_s = scenario.poll_s if scenario else 0.005
-    gate = _Gate(arm, clock, obs, poll_s, scenario.move_timeout_s if scenario else 10.0)
-    orig, new = Side(), Side()
-    seq_map: dict[int, int] = {}
-    r0 = clock.now_ns()
-    shift = 0
-    inv = 1.0 / speed
-    n_cmd = 0
-    sent_at: dict[str, int] = {}    # call -> when the original sent it (its uplink event)
-    with SessionReader(path) as reader:
-        try:
-            for topic, t, payload in reader.raw(topics):
-                if topic == T_STATUS and b'"arrived"' not in payload:
-                    continue                 # polls of a moving arm: the replay polls its own
-                d = scan(payload.decode(), 0)[0]     # the C scanner, without loads' detours
-                if topic == T_NETWORK:
-                    # commands and poses are recorded when the call returned, one round trip
-                    # after it was sent; re-issue them when the original sent them, or every
-                    # step would add one round trip to the schedule
-                    call = d.get("call")
-                    if call in _CALLS and d.get("dir") == "up" and d.get("attempt", 1) == 1:
-                        sent_at.setdefault(call, t)
-                    continue
-                if topic == T_STATUS:
-                    # only the poll that saw the arrival matters: the replay polls on its own
-                    if d["state"] == "arrived" and d["seq"] in seq_map:
-                        new_seq = seq_map.pop(d["seq"])
-                        orig.arrived(t)
-                        arrived_ns = gate.wait(new_seq, new.last_label)
-                        new.arrived(arrived_ns)
-                        shift = arrived_ns - r0 - int((t - start_ns) * inv)
-                    continue
-                t_sched = sent_at.pop(_CALL_OF.get(topic, ""), t)
-                due = r0 + shift + int((t_sched - start_ns) * inv)
-                wait_ns = due - clock.now_ns()
-                if wait_ns > 0:
-                    clock.sleep(wait_ns / 1e9)
-                if topic == T_COMMAND:
-                    target = pose_from_fields(d["target"])
-                    label, v = d["label"], d["speed_mm_s"]
-                    seq = arm.move_to(target, v)
-                    now = clock.now_ns()
-                    obs.on_command(now, seq, label, target, v)
-                    seq_map[d["seq"]] = seq
-                    orig.command(t, label, target)
-                    new.command(now, label, target)
-                    n_cmd += 1
-                elif topic == T_POSE:
-                    label = d["label"]
-                    if label:
-                        orig.pose(t, pose_from_fields(d), label)
-                    else:
-                        orig.track(d["x_mm"], d["y_mm"], d["z_mm"])
-                    p = arm.read_pose()
-                    now = clock.now_ns()
-                    obs.on_pose(now, p, label)
-                    new.pose(now, p, label)
-                elif topic == T_EVENT:
-                    kind = d.get("kind")
-                    if kind == "stop":
-                        arm.stop()
-                        obs.on_event(clock.now_ns(), "stop", {"reason": "replayed stop"})
-                    elif kind == "error":
-                        orig.error = str((d.get("detail") or {}).get("message", "error"))
-        except BenchError as exc:
-            new.error = f"{type(exc).__name__}: {exc}"
-            obs.on_event(clock.now_ns(), "error", {"message": str(exc)})
-            with contextlib.suppress(BenchError):
-                arm.stop()
-        orig.truncated = reader.truncated
-    return orig, new, n_cmd
 
 
 @contextlib.contextmanager

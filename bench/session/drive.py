@@ -1,0 +1,205 @@
+"""The replay loop: re-issue a session's calls on a `RobotArm` with the recorded timing.
+
+Two ways to walk a session, one executor (`_Player`):
+
+- **call order** (request/reply sessions with recorded network events): the uplink events
+  (attempt 1) give every call the original made, in order, with its send time; each call is
+  paired with its message (the k-th ``move_to`` with the k-th command, the k-th ``read_pose``
+  with the k-th pose, the k-th ``read_status`` with the k-th status) through a small look-ahead,
+  and re-issued at its send time. The replay makes the same calls in the same order, so under
+  the recorded delays it reproduces the original exactly, whichever order the runner wrote its
+  messages in.
+- **message order** (no network events, or a pipelined stream): commands and pose reads at their
+  recorded times; status polls are not repeated one by one, the replay polls its own arm where
+  the original waited for an arrival.
+
+Where the original saw an arrival and the replay's arm has not arrived yet, the replay polls
+until it does (at the scenario's poll interval, within its move timeout) and shifts the rest of
+the schedule by the difference. Times in ns on the run's clock. Failure modes: the arm's typed
+errors propagate to the caller (`replay_session` records them in the comparison).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import json.scanner
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from bench.clock import Clock
+from bench.observer import RunObserver
+from bench.scenario import Scenario
+from bench.session.compare import Side
+from bench.session.reader import SessionReader
+from bench.session.schema import (T_COMMAND, T_EVENT, T_NETWORK, T_POSE, T_STATUS,
+                                  pose_from_fields)
+from drivers.errors import BenchError, DeviceFault, DeviceTimeout
+from drivers.robot import ArmState, ArmStatus, RobotArm
+
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())
+_TOPIC_OF_CALL = {"move_to": T_COMMAND, "read_pose": T_POSE, "read_status": T_STATUS}
+
+
+class _Player:
+    """Executes one original call at a time on the replay arm and keeps both sides' records."""
+
+    def __init__(self, arm: RobotArm, clock: Clock, obs: RunObserver, scenario: Scenario | None,
+                 start_ns: int, speed: float) -> None:
+        self.arm, self.clock, self.obs = arm, clock, obs
+        self.poll_s = scenario.poll_s if scenario else 0.005
+        self.timeout_s = scenario.move_timeout_s if scenario else 10.0
+        self.orig, self.new = Side(), Side()
+        self.seq_map: dict[int, int] = {}      # original command seq -> replay command seq
+        self.new_seq = -1                      # the replay's latest command
+        self.r0 = clock.now_ns()
+        self.start_ns = start_ns
+        self.inv = 1.0 / speed
+        self.shift = 0
+        self.commands = 0
+
+    def wait_until(self, t_ns: int) -> None:
+        """Sleep until original time `t_ns` on the replay's (shifted) schedule."""
+        wait = self.r0 + self.shift + int((t_ns - self.start_ns) * self.inv) - self.clock.now_ns()
+        if wait > 0:
+            self.clock.sleep(wait / 1e9)
+
+    def command(self, t: int, d: dict[str, Any]) -> None:
+        """Re-issue a command the original sent at `t` (times to arrive count from the send)."""
+        target = pose_from_fields(d["target"])
+        label, v = d["label"], d["speed_mm_s"]
+        sent = self.clock.now_ns()
+        seq = self.arm.move_to(target, v)
+        self.obs.on_command(sent, seq, label, target, v)
+        self.seq_map[d["seq"]] = self.new_seq = seq
+        self.orig.command(t, label, target)
+        self.new.command(sent, label, target)
+        self.commands += 1
+
+    def pose(self, t: int, d: dict[str, Any]) -> None:
+        label = d["label"]
+        if label:
+            self.orig.pose(t, pose_from_fields(d), label)
+        else:
+            self.orig.track(d["x_mm"], d["y_mm"], d["z_mm"])
+        p = self.arm.read_pose()
+        now = self.clock.now_ns()
+        self.obs.on_pose(now, p, label)
+        self.new.pose(now, p, label)
+
+    def read_status(self) -> ArmStatus:
+        st = self.arm.read_status()
+        now = self.clock.now_ns()
+        self.obs.on_status(now, st)
+        if st.seq == self.new_seq and st.state is ArmState.ARRIVED:
+            self.new.arrived(now)
+        return st
+
+    def status(self, t: int, d: dict[str, Any], read: bool) -> None:
+        """An original status read (`read`: repeat it on the replay arm first). On the
+        original's arrival, wait for the replay's own if it has not been seen yet."""
+        if read:
+            self.read_status()
+        if d["state"] != "arrived" or self.seq_map.get(d["seq"]) != self.new_seq:
+            return
+        self.orig.arrived(t)
+        if not self.new.t_arrived_ns:
+            self._gate(t)
+
+    def _gate(self, t_orig: int) -> None:
+        deadline = self.clock.now() + self.timeout_s
+        label = self.new.last_label
+        while True:
+            st = self.read_status()
+            if self.new.t_arrived_ns:
+                break
+            if st.seq == self.new_seq and st.state in (ArmState.FAULT, ArmState.STOPPED):
+                raise DeviceFault(f"{self.arm.name}: {st.state.value} (code {st.fault_code}) "
+                                  f"before reaching {label}")
+            if self.clock.now() >= deadline:
+                raise DeviceTimeout(f"{self.arm.name}: did not arrive at {label} within "
+                                    f"{self.timeout_s:g} s during the replay")
+            self.clock.sleep(self.poll_s)
+        # the operator went on after the arrival: so does the replay, from its own arrival
+        self.shift = self.new.t_arrived_ns - self.r0 - int((t_orig - self.start_ns) * self.inv)
+
+    def event(self, d: dict[str, Any]) -> None:
+        kind = d.get("kind")
+        if kind == "stop":
+            self.arm.stop()
+            self.obs.on_event(self.clock.now_ns(), "stop", {"reason": "replayed stop"})
+        elif kind == "error":
+            self.orig.error = str((d.get("detail") or {}).get("message", "error"))
+
+
+def _messages(reader: SessionReader, topics: list[str]):
+    scan = _SCAN
+    for topic, t, payload in reader.raw(topics):
+        if topic == T_STATUS and b'"arrived"' not in payload and T_NETWORK not in topics:
+            continue                 # polls of a moving arm: the replay polls its own arm
+        yield topic, t, scan(payload.decode(), 0)[0]
+
+
+def _by_messages(reader: SessionReader, p: _Player) -> None:
+    for topic, t, d in _messages(reader, [T_COMMAND, T_POSE, T_STATUS, T_EVENT]):
+        if topic == T_STATUS:
+            p.status(t, d, read=False)
+            continue
+        p.wait_until(t)
+        if topic == T_COMMAND:
+            p.command(t, d)
+        elif topic == T_POSE:
+            p.pose(t, d)
+        else:
+            p.event(d)
+
+
+def _by_calls(reader: SessionReader, p: _Player) -> None:
+    calls: deque[tuple[str, int]] = deque()
+    pending: dict[str, deque[tuple[int, dict[str, Any]]]] = {
+        T_COMMAND: deque(), T_POSE: deque(), T_STATUS: deque()}
+    for topic, t, d in _messages(reader, [T_COMMAND, T_POSE, T_STATUS, T_EVENT, T_NETWORK]):
+        if topic == T_NETWORK:
+            call = d.get("call")
+            if call in _TOPIC_OF_CALL and d.get("dir") == "up" and d.get("attempt", 1) == 1:
+                calls.append((call, t))
+        elif topic == T_EVENT:
+            p.event(d)
+            continue
+        else:
+            pending[topic].append((t, d))
+        # run every call whose message has been read (messages follow or precede their call)
+        while calls and pending[_TOPIC_OF_CALL[calls[0][0]]]:
+            call, t_send = calls.popleft()
+            t_msg, msg = pending[_TOPIC_OF_CALL[call]].popleft()
+            p.wait_until(min(t_send, t_msg))
+            if call == "move_to":
+                p.command(min(t_send, t_msg), msg)
+            elif call == "read_pose":
+                p.pose(t_msg, msg)
+            else:
+                p.status(t_msg, msg, read=True)
+
+
+def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
+          scenario: Scenario | None, start_ns: int, speed: float = 1.0,
+          send_times: bool = True) -> tuple[Side, Side, int]:
+    """Replay the session at `path` on `arm`; returns (original, replay, commands issued).
+
+    `send_times`: walk the session in call order when it has network events (request/reply
+    sessions); False for pipelined streams. Streams the file once: memory stays flat apart from
+    the labelled target visits. A device error of the replay arm ends the replay: it is told to
+    `obs`, the arm gets a stop, and the replay side carries the error.
+    """
+    p = _Player(arm, clock, obs, scenario, start_ns, speed)
+    with SessionReader(path) as reader:
+        by_calls = send_times and next(iter(reader.raw([T_NETWORK])), None) is not None
+        try:
+            (_by_calls if by_calls else _by_messages)(reader, p)
+        except BenchError as exc:
+            p.new.error = f"{type(exc).__name__}: {exc}"
+            obs.on_event(clock.now_ns(), "error", {"message": str(exc)})
+            with contextlib.suppress(BenchError):
+                arm.stop()
+        p.orig.truncated = reader.truncated
+    return p.orig, p.new, p.commands
