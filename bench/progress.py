@@ -15,8 +15,9 @@ class Progress:
     """Progress display on `stream` (stderr by default); quiet=True shows nothing."""
 
     def __init__(self, label: str, stream: TextIO | None = None, quiet: bool = False,
-                 min_interval_s: float = 1.0) -> None:
+                 min_interval_s: float = 1.0, width: int = 0) -> None:
         self.label = label
+        self.width = width              # right-align the done count (stable columns in logs)
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -31,7 +32,7 @@ class Progress:
         left = elapsed / done * (total - done) if done else float("nan")
         pct = 100.0 * done / total if total else 100.0
         eta = f"left ~{left:.1f} s" if done else "left ?"
-        return (f"{self.label} {done}/{total} ({pct:.0f}%)  elapsed {elapsed:.1f} s  {eta}"
+        return (f"{self.label} {done:>{self.width}}/{total} ({pct:.0f}%)  elapsed {elapsed:.1f} s  {eta}"
                 + (f"  {note}" if note else ""))
 
     def update(self, done: int, total: int, note: str = "") -> None:
@@ -54,3 +55,4 @@ class Progress:
         if self.tty and self._drawn and not self.quiet:
             self.stream.write("\n")
             self.stream.flush()
+        self._drawn = False

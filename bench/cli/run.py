@@ -27,6 +27,7 @@ from bench.linksample import LinkSampler, link_sampling
 from bench.observer import Observers, RunObserver
 from bench.paths import builtin_names
 from bench.report import build_report, print_table, traces_for_report
+from bench.progress import Progress
 from bench.reports.collect import PlotData
 from bench.reports.write import write_run_reports
 from bench.runner import Sample, check_scenario, run_pose_scenario
@@ -198,11 +199,15 @@ def _run(args: argparse.Namespace) -> int:
         f"cycles), lab {lab.name}, mode {args.mode}, seed {seed}, "
         f"network {network.name if network else 'none'}")
 
+    # cycles done and time left: one redrawn line on a terminal, a plain line per cycle otherwise
+    bar = Progress("  cycle", stream=sys.stderr, quiet=args.quiet, min_interval_s=0.0, width=3)
+
     def progress(cycle: int, total: int, samples: list[Sample]) -> None:
         last = samples[-len(sc.poses):]
         worst = max(s.commanded.distance_to(s.attained) for s in last)
-        log(f"  cycle {cycle:>3}/{total}  worst error this cycle {worst:.4f} mm  "
-            f"({time.monotonic() - t0:.1f} s)")
+        bar.update(cycle, total, f"worst error this cycle {worst:.4f} mm")
+        if cycle == total:
+            bar.close()
 
     samples: list[Sample] = []
     error: BenchError | None = None
@@ -240,6 +245,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         interrupted = True
         observers.on_event(clock.now_ns(), "interrupted", {"samples": len(samples)})
+    bar.close()                   # end a redrawn line before any other message
     ev: Evaluation = evaluate(sc, samples)
     verdict = "interrupted" if interrupted else "error" if error else ev.outcome.value
     observers.on_end(clock.now_ns(), verdict, str(error) if error else None)
