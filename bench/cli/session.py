@@ -43,16 +43,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def info(args: argparse.Namespace) -> int:
     data = session_info(args.file)
+    try:
+        _print_info(args, data)
+    except BrokenPipeError:             # `| head`: the reader went away, that is fine
+        sys.stdout = open(os.devnull, "w")
+    return 0
+
+
+def _print_info(args: argparse.Namespace, data: dict) -> None:
     if args.json:
         print(json.dumps(data, indent=2))
-        return 0
+        return
     state = "TRUNCATED (" + (data["truncation"] or "") + ")" if data["truncated"] else "complete"
     print(f"{args.file}: {data['messages']} messages, {data['duration_s']:.3f} s, {state}")
     if data["scenario"]:
         print(f"  scenario {data['scenario']}, mode {data['mode']}")
     for topic, n in data["topics"].items():
         print(f"  {topic:<20} {n:>9}")
-    return 0
 
 
 def export(args: argparse.Namespace) -> int:
