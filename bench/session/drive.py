@@ -50,7 +50,9 @@ class _Player:
         self.poll_s = scenario.poll_s if scenario else 0.005
         self.timeout_s = scenario.move_timeout_s if scenario else 10.0
         self.orig, self.new = Side(), Side()
-        self.seq_map: dict[int, int] = {}      # original command seq -> replay command seq
+        # only the latest command's arrival matters (a later command supersedes the earlier
+        # ones), so one pair of sequence numbers is kept, not a map that grows with the stream
+        self.orig_seq = -1                     # the original's latest command
         self.new_seq = -1                      # the replay's latest command
         self.r0 = clock.now_ns()
         self.start_ns = start_ns
@@ -71,7 +73,7 @@ class _Player:
         sent = self.clock.now_ns()
         seq = self.arm.move_to(target, v)
         self.obs.on_command(sent, seq, label, target, v)
-        self.seq_map[d["seq"]] = self.new_seq = seq
+        self.orig_seq, self.new_seq = d["seq"], seq
         self.orig.command(t, label, target)
         self.new.command(sent, label, target)
         self.commands += 1
@@ -100,7 +102,7 @@ class _Player:
         original's arrival, wait for the replay's own if it has not been seen yet."""
         if read:
             self.read_status()
-        if d["state"] != "arrived" or self.seq_map.get(d["seq"]) != self.new_seq:
+        if d["state"] != "arrived" or d["seq"] != self.orig_seq:
             return
         self.orig.arrived(t)
         if not self.new.t_arrived_ns:
