@@ -57,7 +57,8 @@ def overhead_once(path: str) -> dict:
     from bench.observer import RunObserver
     from bench.session import network as net_mod
     from bench.session.recorder import scenario_from_dict
-    from bench.session.replay import drive, session_header
+    from bench.session.drive import drive
+    from bench.session.replay import session_header
     from drivers.pose import Pose
     from drivers.robot import ArmState, ArmStatus, RobotArm
 

@@ -136,8 +136,9 @@ class _Player:
 
 def _messages(reader: SessionReader, topics: list[str]):
     scan = _SCAN
+    skip_polls = T_NETWORK not in topics
     for topic, t, payload in reader.raw(topics):
-        if topic == T_STATUS and b'"arrived"' not in payload and T_NETWORK not in topics:
+        if skip_polls and topic == T_STATUS and b'"arrived"' not in payload:
             continue                 # polls of a moving arm: the replay polls its own arm
         yield topic, t, scan(payload.decode(), 0)[0]
 
