@@ -93,6 +93,10 @@ def test_record_stream_cli_and_replay_under_a_profile(tmp_path: Path) -> None:
     assert same.max_difference_mm < 1e-6
     ideal = replay_session(f, network="ideal")
     assert ideal.tracking_replay["rms_mm"] < same.tracking_original["rms_mm"]
+    # --speed 2: the operator's setpoints come twice as fast, the stream takes half the time
+    fast = replay_session(f, speed=2.0)
+    assert fast.duration_s == pytest.approx(same.duration_s / 2, abs=0.25)
+    assert fast.commands == same.commands
     res = subprocess.run([sys.executable, "-m", "bench", "replay", str(f), "--network",
                           "telesurgery-300ms"], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stderr
