@@ -4,6 +4,7 @@ Registered through the ``pytest11`` entry point (``hil_bench``), so installing h
 Modules: `options` (--bench-* options and their environment variables), `devices` (which device
 is real, simulated or missing, probed once per run), `bench` (the session's lab), `arm` (the
 guarded, observed arm tests get), `traffic` (per-test traffic logs), `measure` (measurements with
-limits), `results` (results.json and the terminal summary), `plugin` (hooks and fixtures).
+limits), `results` (results.json and the terminal summary), `state` (shared per-run state),
+`fixtures` (the fixtures), `plugin` (the hooks).
 See docs/pytest-plugin.md.
 """

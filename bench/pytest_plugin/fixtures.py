@@ -1,0 +1,182 @@
+"""The plugin's fixtures: `bench` (session), `robot`, `modem`, `network`, `measure`,
+`traffic_log`, `bench_recorder`. See docs/pytest-plugin.md.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from bench.observer import Observers
+from bench.pytest_plugin import network as net
+from bench.pytest_plugin.arm import BenchArm
+from bench.pytest_plugin.bench import Bench
+from bench.pytest_plugin.devices import ABSENT, MISSING, REAL
+from bench.pytest_plugin.measure import Measure
+from bench.pytest_plugin.modem import BenchModem
+from bench.pytest_plugin.state import (FAIL_REASON, IMPAIRED, OUTCOME, RECORDING, ROBOT_NAME,
+                                       STATE, TRAFFIC, USED, Unavailable, unavailable)
+from bench.pytest_plugin.traffic import TrafficLog, log_name
+from drivers.errors import BenchError
+from drivers.robot import ArmState, RobotArm
+
+
+@pytest.fixture(scope="session")
+def bench(request: pytest.FixtureRequest) -> Iterator[Bench]:
+    """The session's lab: devices opened on first use, closed at the end even after failures."""
+    st = request.config.stash[STATE]
+    b = Bench(st.lab, st.settings, st.devices, st.out_dir, st.worker)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def traffic_log(request: pytest.FixtureRequest) -> Iterator[TrafficLog]:
+    """This test's traffic log (`<out>/traffic/<test id>.log`); devices write into it."""
+    st = request.config.stash[STATE]
+    item = request.node
+    item.stash[USED] = True
+    log = TrafficLog(st.out_dir / "traffic" / log_name(item.nodeid),
+                     f"{item.nodeid} (worker {st.worker}, lab {st.lab.name}, "
+                     f"mode {st.settings.mode})")
+    item.stash[TRAFFIC] = log
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+@pytest.fixture
+def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
+          bench_recorder: Any) -> Iterator[RobotArm]:
+    """The lab's robot for this test: guarded (arming, workspace) and logged (traffic log)."""
+    item = request.node
+    st = request.config.stash[STATE]
+    dev = st.devices["robot"]
+    if FAIL_REASON in item.stash:
+        yield Unavailable(item.stash[FAIL_REASON])  # type: ignore[misc]
+        return
+    if dev.use in (MISSING, ABSENT):
+        unavailable(item, st, f"robot not available: {dev.describe()}")
+        yield Unavailable(item.stash[FAIL_REASON])  # type: ignore[misc]
+        return
+    inner = bench.robot_arm()
+    item.stash[ROBOT_NAME] = inner.name
+    traffic_log.write("robot", "open", inner.name)
+    inner.set_wire_tap(traffic_log.wire("robot"))
+    observers = Observers([traffic_log] + ([bench_recorder] if bench_recorder else []))
+    if bench_recorder is not None:
+        bench_recorder.on_event(time.monotonic_ns(), "open", {"device": "robot",
+                                                              "name": inner.name})
+    link = getattr(st.lab.robot.spec, "link", None)
+    profile = net.profile_for(item, st.settings.network)
+    wire = bench.robot_wire()
+    if wire is not None:            # the test's own connection through the proxy, tapped too
+        endpoint, opener = wire
+
+        def open_tapped(ep: tuple[str, int]) -> RobotArm:
+            arm = opener(ep)
+            arm.set_wire_tap(traffic_log.wire("robot"))
+            return arm
+        wire = (endpoint, open_tapped)
+    linked, impaired = net.wrap(item, inner, profile, observers,
+                                timeout_s=getattr(link, "timeout_s", 0.5),
+                                retries=getattr(link, "retries", 0),
+                                force="network" in getattr(item, "fixturenames", ()),
+                                wire=wire)
+    if impaired is not None:
+        item.stash[IMPAIRED] = impaired
+        traffic_log.write("robot", "net", f"profile {impaired.profile_name} "
+                                          f"(seed {impaired.seed})")
+    arm = BenchArm(linked, observers, real=dev.use == REAL, armed=st.settings.arm,
+                   workspace=st.lab.robot.workspace, lab_path=str(st.lab.path))
+    try:
+        yield arm
+    finally:
+        if isinstance(impaired, net.ProxiedArm):
+            impaired.close()
+        _leave_still(inner, traffic_log)
+        inner.set_wire_tap(None)
+
+
+@pytest.fixture
+def bench_recorder(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Under --bench-record DIR: this test's session recorder (one MCAP file), else None.
+
+    The file ends with the test's outcome as its verdict.
+    """
+    item = request.node
+    st = request.config.stash[STATE]
+    if st.settings.record is None:
+        yield None
+        return
+    from bench.session import SessionRecorder   # only runs that record need mcap loaded
+    base = st.settings.record
+    base = base if base.is_absolute() else item.config.invocation_params.dir / base
+    path = base / (log_name(item.nodeid)[:-len(".log")] + ".mcap")
+    rec = SessionRecorder(path, extra={"test": item.nodeid})
+    rec.on_start(time.monotonic_ns(), {
+        "lab": {"name": st.lab.name, "source": str(st.lab.path)},
+        "mode": "wire", "bench_mode": st.settings.mode, "worker": st.worker,
+        "network": net.profile_for(item, st.settings.network)})
+    item.stash[RECORDING] = str(path)
+    try:
+        yield rec
+    finally:
+        rec.on_end(time.monotonic_ns(), item.stash.get(OUTCOME, "error"), None)
+
+
+def _leave_still(arm: RobotArm, log: TrafficLog) -> None:
+    """After a test: a robot still moving (the test failed mid-motion) is sent a stop."""
+    try:
+        if arm.read_status().state is ArmState.MOVING:
+            log.write("robot", "stop", "still moving at the end of the test: stop sent")
+            arm.stop()
+    except BenchError as exc:
+        log.write("robot", "error", f"after the test: {exc}")
+
+
+@pytest.fixture
+def modem(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
+          bench_recorder: Any) -> Iterator[Any]:
+    """The lab's modem for this test (its link readings logged), opened once per session."""
+    item = request.node
+    st = request.config.stash[STATE]
+    dev = st.devices["modem"]
+    if FAIL_REASON in item.stash:
+        yield Unavailable(item.stash[FAIL_REASON])
+        return
+    if dev.use in (MISSING, ABSENT):
+        unavailable(item, st, f"modem not available: {dev.describe()}")
+        yield Unavailable(item.stash[FAIL_REASON])
+        return
+    inner = bench.modem_device()
+    traffic_log.write("modem", "open", inner.name)
+    inner.set_wire_tap(traffic_log.wire("modem", text=True))
+    try:
+        yield BenchModem(inner, Observers([traffic_log]
+                                          + ([bench_recorder] if bench_recorder else [])))
+    finally:
+        inner.set_wire_tap(None)
+
+
+@pytest.fixture
+def network(request: pytest.FixtureRequest, robot: RobotArm) -> net.NetworkControl:
+    """The robot link's impairment for this test: ``network.set("coverage-hole")``, ``.off()``.
+
+    Starts with the test's profile (its network mark, else --bench-network, else ideal).
+    """
+    impaired = request.node.stash.get(IMPAIRED, None)
+    if impaired is None:        # no robot: --bench-strict fails this test before its body runs
+        return Unavailable(request.node.stash.get(FAIL_REASON, "network: no robot link"))
+    return net.NetworkControl(impaired)
+
+
+@pytest.fixture
+def measure(request: pytest.FixtureRequest) -> Measure:
+    """``measure(name, value, unit, max=, marginal=)``: record a judged measurement."""
+    request.node.stash[USED] = True
+    return Measure(request.node)
