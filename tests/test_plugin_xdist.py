@@ -25,7 +25,8 @@ def test_move(robot, measure, i):
 def test_two_workers_two_simulators(pytester: pytest.Pytester) -> None:
     copy_examples(pytester)
     pytester.makepyfile(test_moves=MOVES)
-    res = run(pytester, "-n", "2", "--junitxml", "junit.xml", subprocess=True)
+    res = run(pytester, "-n", "2", "--junitxml", "junit.xml", "--bench-record", "sessions",
+              subprocess=True)
     res.assert_outcomes(passed=9, skipped=1)
     res.stdout.fnmatch_lines(["*= hil-bench =*", "measurements: * marginal, 0 fail"])
     doc = results(pytester)
@@ -39,3 +40,5 @@ def test_two_workers_two_simulators(pytester: pytest.Pytester) -> None:
     assert all(name.startswith("modbus:native@tcp://127.0.0.1:") for name in gw0 | gw1)
     logs = list((pytester.path / "out" / "traffic").glob("*.log"))
     assert len(logs) == 9   # one per test that used the robot, none overwritten
+    # relative paths are the controller's: every worker records into the same folder
+    assert len(list((pytester.path / "sessions").glob("*.mcap"))) == 9

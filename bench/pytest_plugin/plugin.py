@@ -8,6 +8,7 @@ a network profile). Fixtures: ``bench`` (session), ``robot``, ``modem``, ``netwo
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -44,21 +45,30 @@ def pytest_configure(config: pytest.Config) -> None:
     for mark in MARKS:
         config.addinivalue_line("markers", mark)
     settings = settings_from_config(config)
+    workerinput = getattr(config, "workerinput", None)
+    shared = json.loads(workerinput["hil_bench"]) if workerinput and "hil_bench" in workerinput \
+        else None
+    if shared is not None:      # an xdist worker: the controller's paths and decisions
+        settings = dataclasses.replace(
+            settings, hardware=shared["hardware"],
+            record=Path(shared["record"]) if shared["record"] else None)
     if settings.network is not None:
         net.check_available(settings.network)
     try:
         lab = load_lab(settings.hardware)
     except BenchError as exc:
         raise pytest.UsageError(f"--bench-hardware: {exc}") from None
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and "hil_bench" in workerinput:
-        shared = json.loads(workerinput["hil_bench"])
+    if shared is not None:
         devices = {k: DeviceState.from_dict(v) for k, v in shared["devices"].items()}
         out_dir = Path(shared["out"])
         worker = str(workerinput.get("workerid", "gw?"))
     else:
-        devices = resolve_devices(lab, settings.mode, settings.probe_timeout_s)
         base = config.invocation_params.dir
+        # absolute paths, so workers (possibly started elsewhere) write to the same places
+        settings = dataclasses.replace(
+            settings, hardware=str(lab.path.resolve()),
+            record=(base / settings.record) if settings.record else None)
+        devices = resolve_devices(lab, settings.mode, settings.probe_timeout_s)
         out_dir = settings.out if settings.out else Path(
             "runs") / f"pytest-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         out_dir = out_dir if out_dir.is_absolute() else base / out_dir
@@ -77,12 +87,14 @@ def pytest_configure_node(node: Any) -> None:
     """xdist controller: hand the run's device decisions and output folder to each worker."""
     st = node.config.stash[STATE]
     node.workerinput["hil_bench"] = json.dumps(
-        {"devices": {k: v.as_dict() for k, v in st.devices.items()}, "out": str(st.out_dir)})
+        {"devices": {k: v.as_dict() for k, v in st.devices.items()}, "out": str(st.out_dir),
+         "hardware": st.settings.hardware,
+         "record": str(st.settings.record) if st.settings.record else None})
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     st = config.stash.get(STATE, None)
-    if st is None or (st.settings.mode == "sim" and st.settings.hardware == "sim"):
+    if st is None or (st.settings.mode == "sim" and not st.lab.has_real_hardware):
         return []
     return [f"hil-bench: lab {st.lab.name} ({st.lab.path}), mode {st.settings.mode}"
             + (", strict" if st.settings.strict else "") + (", ARMED" if st.settings.arm else "")]
