@@ -21,11 +21,10 @@ from typing import Any, Iterator
 
 from bench.clock import Clock
 from bench.lab import Lab
+from bench.lab_modem import open_lab_modem
 from bench.observer import Observers, RunObserver
-from bench.simproc import SimProcess
-from drivers.errors import BenchError, ConfigError
+from drivers.errors import BenchError
 from drivers.modem.base import Modem
-from drivers.sim.modem_inprocess import InProcessModem
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
 
@@ -185,26 +184,12 @@ def link_sampling(lab: Lab, mode: str, clock: Clock, observers: Observers,
     The sampler is put first in `observers`; it is stopped before the modem is closed. A
     simulator process started here has its ready line appended to `simulators`.
     """
-    entry = lab.modem
-    if entry is None:
-        yield None
-        return
-    with contextlib.ExitStack() as stack:
-        if mode == "virtual":
-            if not entry.simulate or entry.sim_params is None:
-                raise ConfigError(f"{lab.path}: virtual mode needs a simulated modem "
-                                  f"(simulate: true with a simulator: section)")
-            modem: Modem = InProcessModem(entry.sim_params.profile, clock.now, lab.name)
-        else:
-            url = None
-            if entry.simulate:
-                proc = stack.enter_context(SimProcess.for_modem(lab.path))
-                if simulators is not None:
-                    simulators.append(proc.info)
-                url = proc.url
-            modem = entry.spec.open(url)
-        stack.enter_context(modem)
-        sampler = LinkSampler(modem, clock, entry.sample_interval_s, observers,
+    with open_lab_modem(lab, mode, clock, simulators) as modem:
+        if modem is None:
+            yield None
+            return
+        assert lab.modem is not None
+        sampler = LinkSampler(modem, clock, lab.modem.sample_interval_s, observers,
                               threaded=mode != "virtual")
         observers.observers.insert(0, sampler)
         try:

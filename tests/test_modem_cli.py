@@ -103,3 +103,20 @@ def test_modem_cli_errors_are_one_line(args: list[str], code: int, text: str) ->
     assert r.returncode == code
     assert text in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_lab_with_a_modbus_router_is_served_and_read(tmp_path: Path) -> None:
+    lab = tmp_path / "lab.yaml"
+    robot = (Path(__file__).parent.parent / "hardware" / "sim.yaml").read_text()
+    lab.write_text(robot + """modem:
+  driver: modbus
+  map: modem-native
+  simulate: true
+  simulator:
+    profile: {rat: LTE, state: idle, cell_id: 1A2B3C4, pci: 12, band: 3, rsrp_dbm: -101.5}
+""")
+    r = hil_bench("modem", "status", "--lab", str(lab), "--json")
+    assert r.returncode == 0, r.stderr
+    cell = json.loads(r.stdout)["cells"][0]
+    assert (cell["rat"], cell["cell_id"], cell["pci"], cell["band"], cell["rsrp_dbm"]) == (
+        "LTE", "1A2B3C4", 12, "B3", -101.5)

@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import json
 import re
-import sys
 import time
 from datetime import datetime
 from typing import Iterator
@@ -76,31 +75,30 @@ def open_modem(args: argparse.Namespace) -> Iterator[Modem]:
         raise ConfigError("--timeout: must be positive")
     if (args.url is None) == (args.lab is None):
         raise ConfigError("give either a modem URL or --lab LAB")
-    with contextlib.ExitStack() as stack:
-        if args.lab is not None:
-            from bench.lab import load_lab
-            from bench.simproc import SimProcess
-            lab = load_lab(args.lab)
-            if lab.modem is None:
-                raise ConfigError(f"{lab.path}: the lab has no modem: section")
-            endpoint = None
-            if lab.modem.simulate:
-                endpoint = stack.enter_context(SimProcess.for_modem(lab.path)).url
-            modem = lab.modem.spec.open(endpoint)
-        else:
-            m = _MODBUS_URL.match(args.url)
-            if m:
-                mm = load_modem_map(resolve_modem_map(args.map))
-                modem = ModbusModem(mm, LinkSettings(host=m.group(1), port=int(m.group(2)),
-                                                     device_id=int(m.group(3) or 1),
-                                                     timeout_s=args.timeout, retries=0))
-            elif args.url.startswith("modbus:"):
-                raise ConfigError(f"{args.url}: expected modbus://HOST:PORT[/DEVICE_ID]")
-            else:
-                options = {"lte_sinr": args.lte_sinr} if args.lte_sinr else {}
-                modem = open_at_modem(ATSettings(args.url, args.baudrate, args.timeout),
-                                      args.vendor, options)
-        stack.enter_context(modem)
+    if args.lab is not None:
+        from bench.lab import load_lab
+        from bench.lab_modem import open_lab_modem
+        lab = load_lab(args.lab)
+        if lab.modem is None:
+            raise ConfigError(f"{lab.path}: the lab has no modem: section")
+        with open_lab_modem(lab) as lab_modem:
+            assert lab_modem is not None
+            yield lab_modem
+        return
+    m = _MODBUS_URL.match(args.url)
+    modem: Modem
+    if m:
+        mm = load_modem_map(resolve_modem_map(args.map))
+        modem = ModbusModem(mm, LinkSettings(host=m.group(1), port=int(m.group(2)),
+                                             device_id=int(m.group(3) or 1),
+                                             timeout_s=args.timeout, retries=0))
+    elif args.url.startswith("modbus:"):
+        raise ConfigError(f"{args.url}: expected modbus://HOST:PORT[/DEVICE_ID]")
+    else:
+        options = {"lte_sinr": args.lte_sinr} if args.lte_sinr else {}
+        modem = open_at_modem(ATSettings(args.url, args.baudrate, args.timeout), args.vendor,
+                              options)
+    with modem:
         yield modem
 
 
