@@ -5,6 +5,8 @@ Per pose: AP, RP, worst single error and (with orientation) APa/b/c, RPa/b/c fro
 (`bench.metrics.timedomain`), reduced to the **worst over the cycles** (a limit on overshoot is a
 limit on every approach, not on the average). Scenario-wide: AD/RD between the scenario's distance
 pair (ISO 9283 7.4, P2 -> P4 by default). Signed figures (APa/b/c, AD) are judged by magnitude.
+Per pose, also ISO 9283 7.5/7.6 stabilisation time and overshoot (mean over cycles, informative) and,
+in stream mode, AT/RT (8.2) of the streamed segment into each pose (informative).
 A pose or figure with no data is NaN, and NaN fails any limit. Exception: when no sample carries
 a trace at all (external measurements, replays of recorded sessions), time-domain figures were
 not measured by design; their limits are then listed in `Evaluation.not_judged` instead of failing.
@@ -19,6 +21,8 @@ import numpy as np
 from bench.limits import Measurement, Outcome
 from bench.metrics.distance import DistanceStats, distance_stats
 from bench.metrics.iso9283 import PoseStats, pose_table
+from bench.metrics.path import path_stats
+from bench.metrics.stabilisation import stabilisation
 from bench.runner import Sample
 from bench.scenario import SCENARIO_TOLERANCE_UNITS, TOLERANCE_UNITS, Scenario
 
@@ -68,6 +72,31 @@ def _dynamics(samples: list[Sample], band_mm: float) -> dict[str, float]:
     for key, attr in _FIGURE_FIELDS.items():
         vals = np.array([getattr(f, attr) for f in figs], dtype=float)
         out[key] = float("nan") if np.isnan(vals).any() else float(vals.max())
+    # ISO 9283 7.5 / 7.6 as the standard reports them: the mean over the cycles
+    iso = [stabilisation(s.trace.t_s, s.trace.positions, band_mm, s.attained.position)
+           for s in samples if s.trace is not None]
+    out["iso_stabilisation"] = float(np.mean([x.stabilisation_s for x in iso]))
+    out["iso_overshoot"] = float(np.mean([x.overshoot_mm for x in iso]))
+    return out
+
+
+def _path_figures(sc: Scenario, samples: list[Sample]) -> dict[str, dict[str, float]]:
+    """ISO 9283 8.2 AT/RT of each streamed segment (previous pose -> pose), from the traces
+    of every cycle that started at the previous pose (cycle 1's first move starts at home)."""
+    names = list(sc.poses)
+    out: dict[str, dict[str, float]] = {}
+    for i, name in enumerate(names):
+        prev = sc.poses[names[i - 1]].position
+        goal = sc.poses[name].position
+        if np.linalg.norm(goal - prev) < 1.0:
+            continue
+        paths = [s.trace.positions for s in samples if s.pose == name and s.trace is not None
+                 and not (s.cycle == 1 and i == 0)]
+        if len(paths) < 2:
+            continue
+        cmd = prev + np.linspace(0.02, 0.98, 25)[:, None] * (goal - prev)   # m = 25 points
+        st = path_stats(cmd, paths)
+        out[name] = {"AT": st["AT"], "RT": st["RT"]}
     return out
 
 
@@ -85,6 +114,9 @@ def evaluate(sc: Scenario, samples: list[Sample]) -> Evaluation:
     for name in sc.poses:
         stats.setdefault(name, PoseStats.empty())
         dynamics[name] = _dynamics([s for s in samples if s.pose == name], sc.band_mm)
+    if sc.control.mode == "stream":
+        for name, figs in _path_figures(sc, samples).items():
+            dynamics[name].update(figs)
     ev_poses = {name: stats[name] for name in sc.poses}
     ev = Evaluation(ev_poses, measurements, dynamics)
     traced = any(s.trace is not None for s in samples) or not samples

@@ -100,3 +100,15 @@ def test_pose_without_samples_fails():
     ev = evaluate(sc, [])
     assert ev.outcome.value == "fail"
     assert all(m.value is None or not np.isfinite(m.value) for m in ev.measurements)
+
+
+def test_stream_mode_reports_path_accuracy_and_iso_stabilisation(tmp_path):
+    sc = load_scenario(_write(tmp_path, BASE + "control: stream\n"))
+    ev = evaluate(sc, _run(sc))
+    b = ev.dynamics["B"]
+    # the streamed path A -> B carries the arm's 0.2 mm offset in x, along the path
+    assert 0.0 < b["AT"] < 0.4 and 0.0 <= b["RT"] < 0.2
+    assert b["iso_stabilisation"] >= 0 and b["iso_overshoot"] >= 0
+    target = evaluate(load_scenario(_write(tmp_path, BASE)), _run(load_scenario(
+        _write(tmp_path, BASE))))
+    assert "AT" not in target.dynamics["B"]
