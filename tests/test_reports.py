@@ -152,3 +152,16 @@ def test_progress_plain_lines_when_not_a_tty(capsys):
     p.update(2, 2)
     p.close()
     assert tty.getvalue().count("\r\x1b[2K") == 2 and tty.getvalue().endswith("\n")
+
+
+def test_network_plot_uses_link_samples_and_delays():
+    from bench.reports import plots
+
+    assert plots.network({"delays": [], "link": None}) is None
+    link = [{"t_ns": i * 10**8, "rsrp_dbm": -80.0 - i, "sinr_db": 10.0, "rsrq_db": None}
+            for i in range(5)]
+    only_link = plots.network({"link": link})
+    both = plots.network({"link": link, "delays": [[0.1 * i, "up", 7.5] for i in range(5)]})
+    assert only_link and only_link.startswith("<svg") and "<path" in only_link
+    assert both and len(both) > len(only_link)          # a second axis and two more lines
+    assert plots.sweep_error({"points": []}) is None
