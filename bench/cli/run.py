@@ -41,8 +41,9 @@ from drivers.sim.inprocess import InProcessArm
 from drivers.sim.params import arm_params_from_section
 
 ARM_ENV = "HIL_BENCH_ARM"
-#: profile for a simulated robot's link when --network is not given (None: no impairment)
-DEFAULT_NETWORK: str | None = None
+#: a simulated robot's link is impaired like real urban 5G unless --network says otherwise
+#: (real hardware is not: its link is already real)
+DEFAULT_NETWORK: str | None = "5g-urban"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,8 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="simulator seed (default: scenario's)")
     p.add_argument("--network", default=None, metavar="NAME|FILE",
                    help="network profile for the robot link: built-in name or YAML file "
-                        f"(default: {DEFAULT_NETWORK or 'none'}; real hardware: none, its link "
-                        "is real; `ideal` turns impairment off); see `hil-bench netem profiles`")
+                        f"(default: {DEFAULT_NETWORK} for a simulated robot, none for real "
+                        "hardware whose link is real; `ideal` turns impairment off); "
+                        "see `hil-bench netem profiles`")
     p.add_argument("--arm", action="store_true",
                    help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
