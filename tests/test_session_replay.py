@@ -20,8 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def cube_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cube")
-    assert main(["run", "iso9283", "--cycles", "3", "--mode", "virtual", "--out", str(out),
-                 "-q"]) == 0
+    # ideal link: the exact-replay test below compares arrival times to the nanosecond
+    assert main(["run", "iso9283", "--cycles", "3", "--mode", "virtual", "--network", "ideal",
+                 "--out", str(out), "-q"]) == 0
     return out / "session.mcap"
 
 
