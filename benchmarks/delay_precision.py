@@ -115,11 +115,11 @@ def _stats(e: np.ndarray) -> dict:
             "max": round(float(e.max()), 3), "n": int(len(e))}
 
 
-def run(n: int, delays: tuple[int, ...]) -> dict:
+def run(n: int, delays: tuple[int, ...], realtime: bool = False) -> dict:
     sink = socket.create_server(("127.0.0.1", 0))
     sink_port = sink.getsockname()[1]
     out: dict = {"n_per_delay": n, "unit": "ms (arrival - send - requested)", "proxy": {},
-                 "naive": {}}
+                 "naive": {}, "proxy_realtime": {}}
     out["direct"] = _stats(_measure(sink_port, sink, n, 0.0))
     with tempfile.TemporaryDirectory() as tmp:
         for d in delays:
@@ -132,6 +132,15 @@ def run(n: int, delays: tuple[int, ...]) -> dict:
             finally:
                 ours.terminate()
                 ours.wait()
+            if realtime:
+                rt, port = _start([sys.executable, "-m", "bench", "netem", "proxy", "--upstream",
+                                   f"127.0.0.1:{sink_port}", "--profile", str(prof),
+                                   "--realtime"])
+                try:
+                    out["proxy_realtime"][str(d)] = _stats(_measure(port, sink, n, d))
+                finally:
+                    rt.terminate()
+                    rt.wait()
             naive, port = _start([sys.executable, __file__, "--naive-proxy", str(sink_port),
                                   str(d / 1000.0)])
             try:
@@ -147,6 +156,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--short", action="store_true", help="100 messages per delay instead of 400")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--realtime", action="store_true",
+                    help="also measure the proxy with --realtime (SCHED_FIFO; needs root)")
     ap.add_argument("--naive-proxy", nargs=2, metavar=("UPSTREAM_PORT", "DELAY_S"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -156,7 +167,7 @@ def main() -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    res = run(100 if args.short else 400, DELAYS_MS)
+    res = run(100 if args.short else 400, DELAYS_MS, args.realtime)
     if args.json:
         print(json.dumps(res))
         return 0
@@ -164,11 +175,16 @@ def main() -> int:
           f"load average {res['load_avg_1min']:.2f}")
     d = res["direct"]
     print(f"direct path, no proxy: {d['median']:.3f} / {d['p99']:.3f} / {d['max']:.3f}")
-    print(f"{'requested':>10}  {'hil-bench netem proxy':>26}  {'naive asyncio proxy':>26}")
+    cols = [("hil-bench netem proxy", "proxy"), ("naive asyncio proxy", "naive")]
+    if res["proxy_realtime"]:
+        cols.insert(1, ("proxy --realtime", "proxy_realtime"))
+    print(f"{'requested':>10}" + "".join(f"  {title:>26}" for title, _ in cols))
     for k in res["proxy"]:
-        a, b = res["proxy"][k], res["naive"][k]
-        print(f"{k + ' ms':>10}  {a['median']:8.3f} {a['p99']:8.3f} {a['max']:8.3f}  "
-              f"{b['median']:8.3f} {b['p99']:8.3f} {b['max']:8.3f}")
+        row = f"{k + ' ms':>10}"
+        for _, key in cols:
+            a = res[key][k]
+            row += f"  {a['median']:8.3f} {a['p99']:8.3f} {a['max']:8.3f}"
+        print(row)
     return 0
 
 

@@ -6,6 +6,8 @@
                                          TCP impairment proxy until SIGINT/SIGTERM
   hil-bench netem serial --a pty|PATH|URL --b pty|PATH|URL --profile NAME|FILE [--baud N]
                          [--framing rtu|line|raw]   frame-aware serial proxy (a -> b is uplink)
+  hil-bench netem kernel --profile NAME|FILE [--dev IFACE --apply | --dev IFACE --clear]
+                                         kernel netem backend (where the kernel has netem)
 
 Exit codes: 0 done, 2 bad input (unknown profile, malformed file).
 """
@@ -60,6 +62,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="rtu: 3.5-character silence; line: line endings; raw: each read")
     _common(sp)
     sp.set_defaults(func=serial_proxy)
+    kp = nsub.add_parser(
+        "kernel", help="optional kernel netem backend (tc), where the kernel has netem",
+        description="Print the `tc qdisc ... netem` command for a profile's uplink, check "
+                    "whether this kernel has netem (probed in a throwaway network namespace), "
+                    "and apply it to or clear it from an interface (root needed).")
+    kp.add_argument("--profile", default=None, help="network profile: built-in name or YAML file")
+    kp.add_argument("--dev", default=None, help="network interface for --apply/--clear")
+    act = kp.add_mutually_exclusive_group()
+    act.add_argument("--apply", action="store_true", help="replace the root qdisc of --dev")
+    act.add_argument("--clear", action="store_true", help="remove the root qdisc of --dev")
+    kp.set_defaults(func=kernel)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
@@ -94,7 +107,27 @@ def serial_proxy(args: argparse.Namespace) -> int:
     return run_proxy(build, lambda px: {"proxy": "serial", "a": px.a.path, "b": px.b.path,
                                         "baud": args.baud, "framing": args.framing,
                                         "profile": prof.name, "seed": args.seed},
-                     args.events, args.spin / 1000.0)
+                     args.events, args.spin / 1000.0, args.realtime)
+
+
+def kernel(args: argparse.Namespace) -> int:
+    from bench.impair import kernel as kn
+
+    if (args.apply or args.clear) and not args.dev:
+        raise ConfigError("--apply/--clear need --dev IFACE")
+    if args.clear:
+        print(" ".join(kn.clear(args.dev)))
+        return 0
+    if args.profile is None:
+        ok, reason = kn.available()
+        print("kernel netem: available" if ok else f"kernel netem: not available: {reason}")
+        return 0 if ok else 3
+    prof = load_profile(args.profile)
+    if args.apply:
+        print(" ".join(kn.apply(args.dev, prof)))
+        return 0
+    print(f"tc qdisc replace dev {args.dev or 'IFACE'} root {' '.join(kn.netem_args(prof))}")
+    return 0
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -104,6 +137,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="append one JSON line per message (delay, loss, outage) to FILE")
     p.add_argument("--spin", type=float, default=1.5, metavar="MS",
                    help="busy-poll this long before each release for precision (default: 1.5)")
+    p.add_argument("--realtime", action="store_true",
+                   help="run SCHED_FIFO and sleep instead of spinning (needs CAP_SYS_NICE; "
+                        "falls back to spinning without it)")
 
 
 def proxy(args: argparse.Namespace) -> int:
@@ -124,4 +160,4 @@ def proxy(args: argparse.Namespace) -> int:
     return run_proxy(build, lambda px: {"proxy": "tcp", "host": listen[0], "port": px.port,
                                         "upstream": args.upstream, "profile": prof.name,
                                         "seed": args.seed},
-                     args.events, args.spin / 1000.0)
+                     args.events, args.spin / 1000.0, args.realtime)

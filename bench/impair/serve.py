@@ -16,7 +16,7 @@ import sys
 from contextlib import ExitStack
 from typing import Any, Callable, TextIO
 
-from bench.impair.loop import PreciseLoop, reduce_timer_slack
+from bench.impair.loop import PreciseLoop, reduce_timer_slack, try_realtime
 from drivers.errors import ConfigError
 
 
@@ -30,10 +30,15 @@ def parse_hostport(text: str, what: str) -> tuple[str, int]:
 
 def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
               ready: Callable[[Any], dict[str, Any]],
-              events_path: str | None, spin_s: float) -> int:
-    """Build a proxy on a fresh loop, announce it, and serve until SIGINT/SIGTERM."""
+              events_path: str | None, spin_s: float, realtime: bool = False) -> int:
+    """Build a proxy on a fresh loop, announce it, and serve until SIGINT/SIGTERM.
+
+    `realtime`: try SCHED_FIFO and then sleep precisely instead of spinning (falls back to the
+    spin where the privilege is missing; the ready line says which).
+    """
     reduce_timer_slack()
-    loop = PreciseLoop(spin_s)
+    rt = realtime and try_realtime()
+    loop = PreciseLoop(0.0 if rt else spin_s)
     with ExitStack() as stack:
         events = None
         if events_path:
@@ -44,7 +49,7 @@ def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
         proxy = build(loop, events)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: loop.stop())
-        print(json.dumps({"event": "ready", **ready(proxy),
+        print(json.dumps({"event": "ready", **ready(proxy), "realtime": rt,
                           "pid": os.getpid()}), flush=True)
         loop.run()
         proxy.close()
