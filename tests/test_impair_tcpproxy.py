@@ -85,7 +85,8 @@ def test_run_in_wire_mode_puts_the_proxy_between_driver_and_simulator(tmp_path: 
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["network"]["name"] == "wire-10ms"
     proxies = report["proxies"]
-    assert len(proxies) == 1 and proxies[0]["proxy"] == "tcp" and "via wire-10ms" in report["lab"]["robot"]
+    assert len(proxies) == 1 and proxies[0]["proxy"] == "tcp"
+    assert "via wire-10ms" in report["lab"]["robot"]
     assert f":{proxies[0]['port']}/" in report["lab"]["robot"]      # the driver used the proxy
     for s in report["simulators"] + proxies:                        # nothing left running
         with pytest.raises(ProcessLookupError):

@@ -20,7 +20,7 @@ from bench import __version__
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
 from bench.impair import ImpairedArm, Profile, load_profile
-from bench.impair.wire import ForwardEvents, tcp_proxy
+from bench.impair.wire import ForwardEvents, impaired_endpoint
 from bench.lab import Lab, load_lab
 from bench.limits import Outcome
 from bench.linksample import LinkSampler, link_sampling
@@ -103,8 +103,8 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
 
     The ready line of each simulator process started is appended to `simulators`. With a
     `network` profile the robot link is impaired (virtual mode: `ImpairedArm`; wire mode: the TCP
-    impairment proxy as a child process between driver and device), and every injected delay,
-    loss and outage is told to `observer`; the proxy's ready line is appended to `proxies`.
+    or serial impairment proxy as a child process between driver and device), and every injected
+    delay, loss and outage is told to `observer`; the proxy's ready line goes to `proxies`.
     """
     impaired = network is not None and not network.ideal
     link = getattr(lab.robot.spec, "link", None)
@@ -136,11 +136,13 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
         proxy = None
         if impaired:
             assert network is not None
-            if endpoint is None and getattr(link, "transport", None) == "tcp":
-                endpoint = (link.host, link.port)
             if endpoint is None:
-                raise ConfigError(f"{lab.path}: --network in wire mode needs a TCP robot link")
-            proxy = stack.enter_context(tcp_proxy(endpoint, network, seed, observer))
+                endpoint = _real_endpoint(robot.spec)
+            if endpoint is None:
+                raise ConfigError(f"{lab.path}: --network: cannot tell where the robot link "
+                                  f"goes (no host/port or serial port)")
+            proxy = stack.enter_context(impaired_endpoint(endpoint, robot.spec, network, seed,
+                                                          observer))
             if proxies is not None:
                 proxies.append(proxy.info)
             endpoint = proxy.endpoint
@@ -149,6 +151,18 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
             arm = ForwardEvents(arm, proxy.drain, network.name)
         stack.enter_context(arm)
         yield arm
+
+
+def _real_endpoint(spec: object) -> tuple[str, int] | str | None:
+    """Where a real robot's link goes: (host, port) for TCP transports, else its serial port."""
+    link = getattr(spec, "link", None)
+    if link is not None and getattr(link, "serial_port", "") and \
+            getattr(link, "transport", "tcp") in ("rtu", "ascii"):
+        return str(link.serial_port)
+    if link is not None and getattr(link, "host", None):
+        return str(link.host), int(link.port)
+    port = getattr(getattr(spec, "settings", None), "port", "")
+    return str(port) if port else None
 
 
 @contextlib.contextmanager

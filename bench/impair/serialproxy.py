@@ -8,7 +8,8 @@ Bytes are reassembled into frames before they are delayed, because a serial rece
 frames by timing (delaying bytes one by one would tear frames apart):
   rtu   a frame ends after a silence of 3.5 character times (fixed 1.75 ms above 19200 baud,
         Modbus over Serial Line v1.02 section 2.5.1.1)
-  line  a frame ends at a line ending (\\n, \\r\\n or \\r): AT commands, G-code
+  line  a frame ends at a line ending (\\n, \\r\\n or \\r): AT commands, G-code; bytes left
+        without one (GRBL's real-time `?`) end a frame after the RTU silence
   raw   each read is a frame
 A frame's time is when its last byte was read. Whole frames are delayed, lost, duplicated or have
 one bit flipped by the engine (`link.py`), then written with one write at their arrival time, and
@@ -173,7 +174,10 @@ class SerialProxy:
             for body, end in zip(parts, ends):
                 self._frame(flow, body + end, t)
             flow.buf = bytearray(parts[-1])
-            return
+            if not flow.buf:
+                return
+            # bytes without a line ending (GRBL's one-character real-time commands such as
+            # `?`) go as a frame of their own after the same silence as RTU
         if not flow.pending_check:
             flow.pending_check = True
             self.loop.call_at(t + self.silence_ns, lambda: self._silence(flow), precise=False)

@@ -1,5 +1,5 @@
-"""Wire mode: the TCP impairment proxy started as a child process between a driver and its device,
-and its per-message events forwarded to the run's observer.
+"""Wire mode: an impairment proxy (TCP, or serial for a device path) started as a child process
+between a driver and its device, and its per-message events forwarded to the run's observer.
 
 The proxy appends one JSON line per chunk to an events file; `ForwardEvents` wraps the robot and,
 after each call, hands the new lines to `observer.on_event(t_ns, "network", detail)` on the
@@ -59,7 +59,7 @@ class EventTail:
 class Proxy:
     """A running proxy: where to connect, its ready line, and how to collect its events."""
 
-    endpoint: tuple[str, int]
+    endpoint: tuple[str, int] | str
     info: dict
     drain: Callable[[], int]
 
@@ -79,6 +79,43 @@ def tcp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
                 yield Proxy(proc.endpoint, proc.info, tail.drain)
             finally:
                 tail.drain()
+
+
+@contextlib.contextmanager
+def serial_proxy(device: str, profile: Profile, seed: int, baud: int, framing: str,
+                 observer: RunObserver | None = None) -> Iterator[Proxy]:
+    """Start `hil-bench netem serial` between a new pty (the driver's side) and `device`."""
+    with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
+        events = Path(tmp) / "events.jsonl"
+        args = ["netem", "serial", "--a", "pty", "--b", device, "--baud", str(baud),
+                "--framing", framing, "--profile", profile.source, "--seed", str(seed),
+                "--events", str(events)]
+        with SimProcess(args) as proc:
+            tail = EventTail(events, observer or RunObserver())
+            try:
+                yield Proxy(proc.info["a"], proc.info, tail.drain)
+            finally:
+                tail.drain()
+
+
+#: how a serial robot link frames its messages, by transport (or driver) name
+SERIAL_FRAMING = {"rtu": "rtu", "ascii": "line", "grbl": "line"}
+
+
+@contextlib.contextmanager
+def impaired_endpoint(endpoint: tuple[str, int] | str, spec: object, profile: Profile,
+                      seed: int, observer: RunObserver | None = None) -> Iterator[Proxy]:
+    """The right proxy for a robot endpoint: TCP for (host, port), serial for a device path."""
+    if isinstance(endpoint, tuple):
+        with tcp_proxy(endpoint, profile, seed, observer) as px:
+            yield px
+        return
+    link = getattr(spec, "link", None) or getattr(spec, "settings", None)
+    kind = getattr(link, "transport", None) or getattr(spec, "driver", "")
+    framing = SERIAL_FRAMING.get(kind, "raw")
+    baud = int(getattr(link, "baudrate", 19200))
+    with serial_proxy(endpoint, profile, seed, baud, framing, observer) as px:
+        yield px
 
 
 class ForwardEvents(RobotArm):
