@@ -60,14 +60,15 @@ def test_rtu_frames_are_split_by_silence_and_delivered_whole(tmp_path):
     dev = Pty()
     prof = _profile(tmp_path, "uplink: {delay: 50 ms}\ndownlink: {delay: 0 ms}\n")
     try:
-        with _proxy(tmp_path, prof, dev.path, "--baud", "115200", "--framing", "rtu") as px:
+        # 1200 baud: t3.5 = 3.5 x 11 / 1200 = 32 ms, so a busy machine cannot split the frame
+        with _proxy(tmp_path, prof, dev.path, "--baud", "1200", "--framing", "rtu") as px:
             fd = _open(px.info["a"])
             try:
                 t0 = time.monotonic()
                 os.write(fd, b"\x01\x03\x00")            # one frame written in two pieces,
-                time.sleep(0.0005)                       # 0.5 ms apart (< t3.5 = 1.75 ms)
+                time.sleep(0.002)                        # 2 ms apart (< t3.5)
                 os.write(fd, b"\x00\x00\x06\xc5\xc8")
-                time.sleep(0.020)                        # then silence: a second frame
+                time.sleep(0.200)                        # then silence: a second frame
                 os.write(fd, b"\x02\x03\x00\x00\x00\x06\xc5\xfb")
                 got = dev.read_frames(dev.master)
             finally:
