@@ -193,3 +193,18 @@ def test_real_device_is_not_shared_by_xdist_workers(pytester: pytest.Pytester, s
     res = run(pytester, "-n", "2", "--bench-mode", "hw", "--bench-hardware", str(lab))
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     res.stderr.fnmatch_lines(["*real robot cannot be shared by several pytest-xdist workers*"])
+
+
+def test_a_killed_simulator_is_back_for_the_next_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_kill="""
+        import pytest
+
+        @pytest.mark.sim_only
+        def test_1_kill_and_leave(bench, robot):
+            robot.read_pose()
+            bench.simulator("robot").kill()
+
+        def test_2_next_test_has_a_robot(robot):
+            assert robot.read_pose().is_finite()
+        """)
+    run(pytester).assert_outcomes(passed=2)

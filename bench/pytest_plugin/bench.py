@@ -80,6 +80,11 @@ class Bench:
         Raises DeviceError when it is not available in this run, or cannot be opened.
         """
         if self._robot is not None:
+            proc = self._sims.get("robot")
+            if proc is not None and (proc.proc is None or proc.proc.poll() is not None):
+                # a previous test stopped the simulator (fault injection) and did not bring it
+                # back: later tests get a fresh one, not that test's failure
+                self._restart_sim("robot")
             return self._robot
         st = self.devices["robot"]
         if st.use == SIM:
