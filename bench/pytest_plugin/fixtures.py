@@ -67,12 +67,32 @@ def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
     item.stash[ROBOT_NAME] = inner.name
     traffic_log.write("robot", "open", inner.name)
     inner.set_wire_tap(traffic_log.wire("robot"))
-    observers = Observers([traffic_log] + ([bench_recorder] if bench_recorder else []))
-    if bench_recorder is not None:
-        bench_recorder.on_event(time.monotonic_ns(), "open", {"device": "robot",
-                                                              "name": inner.name})
+    impaired: Any = None
+    try:
+        observers = Observers([traffic_log] + ([bench_recorder] if bench_recorder else []))
+        if bench_recorder is not None:
+            bench_recorder.on_event(time.monotonic_ns(), "open", {"device": "robot",
+                                                                  "name": inner.name})
+        linked, impaired = _linked(request, bench, inner, observers, traffic_log)
+        if impaired is not None:
+            item.stash[IMPAIRED] = impaired
+            traffic_log.write("robot", "net", f"profile {impaired.profile_name} "
+                                              f"(seed {impaired.seed})")
+        yield BenchArm(linked, observers, real=dev.use == REAL, armed=st.settings.arm,
+                       workspace=st.lab.robot.workspace, lab_path=str(st.lab.path))
+    finally:
+        if isinstance(impaired, net.ProxiedArm):
+            impaired.close()
+        _leave_still(inner, traffic_log)
+        inner.set_wire_tap(None)
+
+
+def _linked(request: pytest.FixtureRequest, bench: Bench, inner: RobotArm, observers: Observers,
+            traffic_log: TrafficLog) -> tuple[RobotArm, Any]:
+    """The arm under the test's network profile (see network.py), and its impairment handle."""
+    item = request.node
+    st = request.config.stash[STATE]
     link = getattr(st.lab.robot.spec, "link", None)
-    profile = net.profile_for(item, st.settings.network)
     wire = bench.robot_wire()
     if wire is not None:            # the test's own connection through the proxy, tapped too
         endpoint, opener = wire
@@ -82,24 +102,10 @@ def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
             arm.set_wire_tap(traffic_log.wire("robot"))
             return arm
         wire = (endpoint, open_tapped)
-    linked, impaired = net.wrap(item, inner, profile, observers,
-                                timeout_s=getattr(link, "timeout_s", 0.5),
-                                retries=getattr(link, "retries", 0),
-                                force="network" in getattr(item, "fixturenames", ()),
-                                wire=wire)
-    if impaired is not None:
-        item.stash[IMPAIRED] = impaired
-        traffic_log.write("robot", "net", f"profile {impaired.profile_name} "
-                                          f"(seed {impaired.seed})")
-    arm = BenchArm(linked, observers, real=dev.use == REAL, armed=st.settings.arm,
-                   workspace=st.lab.robot.workspace, lab_path=str(st.lab.path))
-    try:
-        yield arm
-    finally:
-        if isinstance(impaired, net.ProxiedArm):
-            impaired.close()
-        _leave_still(inner, traffic_log)
-        inner.set_wire_tap(None)
+    return net.wrap(item, inner, net.profile_for(item, st.settings.network), observers,
+                    timeout_s=getattr(link, "timeout_s", 0.5),
+                    retries=getattr(link, "retries", 0),
+                    force="network" in getattr(item, "fixturenames", ()), wire=wire)
 
 
 @pytest.fixture
