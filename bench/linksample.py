@@ -9,7 +9,8 @@ Robot timing must not suffer, so the sampler never makes the runner wait for the
   the (in-process, instant) modem is read at the clock's current time.
 Add the sampler FIRST to the run's `Observers`, so it flushes its last samples before the other
 observers see `on_end`. A failed read is counted and reported as a sample with an ``error`` key;
-the run goes on (link telemetry never aborts a positioning run once started).
+the run goes on (link telemetry never aborts a positioning run once started), but when
+`LINK_LOST_AFTER` samples in a row failed the run's verdict becomes ERROR once it has ended.
 """
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ from drivers.errors import BenchError
 from drivers.modem.base import Modem
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
+
+
+#: this many failed link samples in a row mean the modem is lost (a single one is a hiccup)
+LINK_LOST_AFTER = 3
 
 
 class LinkSampler(RunObserver):
@@ -48,6 +53,8 @@ class LinkSampler(RunObserver):
         self._thread: threading.Thread | None = None
         self._next_due: float | None = None
         self._emitting = False
+        self.consecutive_errors = 0
+        self.max_consecutive_errors = 0
 
     # -- sampling --------------------------------------------------------------------------
     def _sample(self) -> tuple[int, dict[str, Any]]:
@@ -112,7 +119,11 @@ class LinkSampler(RunObserver):
                     return
                 if "error" in detail:
                     self.errors.append({"t_ns": t_ns, **detail})
+                    self.consecutive_errors += 1
+                    self.max_consecutive_errors = max(self.max_consecutive_errors,
+                                                      self.consecutive_errors)
                 else:
+                    self.consecutive_errors = 0
                     self.samples.append({"t_ns": t_ns, **{k: v for k, v in detail.items()
                                                           if k != "cells"}})
                 self.sink.on_event(t_ns, "link", detail)
@@ -143,6 +154,14 @@ class LinkSampler(RunObserver):
     def on_end(self, t_ns: int, verdict: str, error: str | None) -> None:
         self._poll()
         self.stop()
+
+    def lost(self) -> str | None:
+        """Why the link telemetry of this run cannot be trusted (LINK_LOST_AFTER or more failed
+        samples in a row), or None. A run with a lost link gets verdict ERROR after it ends."""
+        if self.max_consecutive_errors < LINK_LOST_AFTER:
+            return None
+        return (f"modem {self.modem.name}: link telemetry lost: {self.max_consecutive_errors} "
+                f"samples in a row failed (last: {self.errors[-1]['error']})")
 
     # -- report ---------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

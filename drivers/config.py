@@ -204,8 +204,10 @@ class Section:
             return value
         try:
             return fn(value)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            if str(exc).startswith(self.source):   # already names this file: keep it
+                raise
+            raise self.error(key, str(exc)) from None
         except (ValueError, TypeError, KeyError) as exc:
             raise self.error(key, str(exc).strip("'\"")) from None
 

@@ -3,6 +3,7 @@ data kept, and exit code 3 (verdict "error") within the configured timeouts."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -50,7 +51,6 @@ def test_fault_gives_error_exit_3_and_keeps_data(tmp_path: Path, kind: str) -> N
     assert "Traceback" not in res.stderr
     error_line = [l for l in res.stderr.splitlines() if l.startswith("hil-bench: error:")]
     assert len(error_line) == 1
-    import re
     assert re.search(pattern, error_line[0]), error_line[0]
     report = json.loads((out / "report.json").read_text())
     assert report["verdict"] == "error" and re.search(pattern, report["error"])
@@ -78,3 +78,27 @@ def test_bad_fault_entry_names_file_line_and_index(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert "lab.yaml:" in res.stderr and "faults[0].kind: 'gremlins' is not one of" in res.stderr
+
+
+def test_modem_answering_error_ends_in_verdict_error(tmp_path: Path) -> None:
+    """The simulated modem answers ERROR to every signal query after 1 s: the positioning run
+    finishes (link telemetry never aborts motion), then the verdict is ERROR because the link
+    state it was measured on is unknown; the failed samples are in the report."""
+    text = (REPO / "hardware" / "sim5g.yaml").read_text()
+    assert "    transport: pty\n" in text
+    text = text.replace("    transport: pty\n",
+                        "    transport: pty\n    faults: [{kind: at_error, after: 1 s}]\n", 1)
+    lab = tmp_path / "lab5g.yaml"
+    lab.write_text(text)
+    out = tmp_path / "o"
+    res = subprocess.run([sys.executable, "-m", "bench", "run", "--lab", str(lab), "--cycles", "3",
+                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 3, res.stderr
+    assert "Traceback" not in res.stderr
+    assert re.search(r"hil-bench: error: modem .*link telemetry lost: \d+ samples in a row failed"
+                     r" \(last: .*ERROR", res.stderr), res.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"] == "error" and len(report["samples"]) == 15
+    assert report["link_summary"]["samples"] >= 1 and report["link_summary"]["errors"] >= 3
+    events, _, truncated = session_events(out / "session.mcap")
+    assert not truncated and events[-1]["detail"]["verdict"] == "error"

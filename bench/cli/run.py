@@ -35,7 +35,7 @@ from bench.scenario import Scenario, load_scenario
 from bench.session.recorder import SessionRecorder
 from bench.simproc import SimProcess
 from drivers.config import Section
-from drivers.errors import BenchError, ConfigError, SafetyError
+from drivers.errors import BenchError, ConfigError, DeviceError, SafetyError
 from drivers.robot import RobotArm
 from drivers.sim.inprocess import InProcessArm
 from drivers.sim.params import arm_params_from_section
@@ -253,6 +253,8 @@ def _run(args: argparse.Namespace) -> int:
             observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
             run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers,
                               into=samples)
+        if link is not None and (lost := link.lost()):
+            raise DeviceError(lost)
     except BenchError as exc:
         if isinstance(exc, ConfigError):
             raise

@@ -8,7 +8,11 @@ since the simulator started) for a duration (forever by default). Kinds:
 - ``exception``: answer with Modbus exception `code` (default 4, server device failure),
 - ``corrupt``: send replies with damaged bytes (a broken MBAP header on TCP, a bad CRC on RTU),
 - ``drop``: close the client's connection,
-- ``protective_stop``: the arm halts and reports a fault with fault code `code` (default 3).
+- ``protective_stop``: the arm halts and reports a fault with fault code `code` (default 3),
+- ``at_error`` (modems): every command after ``AT`` / ``ATE0`` / ``ATI`` answers ``ERROR`` (or
+  ``+CME ERROR: code`` after ``AT+CMEE=1``); ``silent`` also applies to modems.
+
+For a modem, `after_moves: N` counts AT commands instead of move commands.
 
 Lab files carry them in the robot's ``simulator:`` section, e.g.
 ``faults: [{kind: silent, after_moves: 3}]``. Times in seconds.
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 
 from drivers.config import Section
 
-KINDS = ("silent", "late", "exception", "corrupt", "drop", "protective_stop")
+KINDS = ("silent", "late", "exception", "corrupt", "drop", "protective_stop", "at_error")
 
 
 @dataclass(frozen=True)

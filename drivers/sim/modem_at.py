@@ -18,6 +18,7 @@ from typing import Callable
 
 from drivers.modem.link import LinkState
 from drivers.sim import modem_render
+from drivers.sim.faults import FaultPlan
 from drivers.sim.modem_params import ModemSimParams
 from drivers.sim.modem_profile import LinkProfile
 
@@ -57,6 +58,7 @@ class ModemResponder:
         self.cmee = 0
         self.commands = 0
         self._buf = b""
+        self.plan = FaultPlan(list(params.faults), clock())
 
     def link_now(self) -> LinkState:
         return self.profile.state_at(self.clock())
@@ -74,6 +76,8 @@ class ModemResponder:
             line = raw.decode("ascii", errors="replace").strip()
             if not line:
                 continue
+            if self.plan.faults and self.plan.first(self.clock(), "silent"):
+                continue                 # a hung module: the command is swallowed
             if self.echo:
                 out += raw + b"\r"
             out += self.answer(line)
@@ -84,7 +88,11 @@ class ModemResponder:
     def answer(self, line: str) -> bytes:
         """The reply to one command line, framed as a module frames it."""
         self.commands += 1
+        self.plan.note_move(self.clock())
         lines, ok = self._dispatch(line)
+        basic = line.upper() in ("AT", "ATE0", "ATE1", "ATI", "ATI0")
+        if ok and not basic and self.plan.faults and self.plan.first(self.clock(), "at_error"):
+            lines, ok = [], False
         body = b"".join(b"\r\n" + ln.encode("ascii", errors="replace") + b"\r\n" for ln in lines)
         if ok:
             return body + b"\r\nOK\r\n"

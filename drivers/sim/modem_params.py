@@ -27,6 +27,7 @@ from drivers.config import Section
 from drivers.errors import ConfigError
 from drivers.modem.link import RATS, STATES, LinkState, ServingCell
 from drivers.modem.quectel import LTE_SINR, lte_sinr_for_model
+from drivers.sim.faults import Fault, faults_from_section
 from drivers.sim.modem_profile import (FixedProfile, LinkProfile, Step, TraceProfile,
                                        default_anchor, read_cicv5g, template_cell)
 
@@ -47,6 +48,7 @@ class ModemSimParams:
     model: str = "RM520N-GL"
     transport: str = "pty"
     lte_sinr: str = "2v-20"
+    faults: tuple[Fault, ...] = ()
 
 
 def resolve_trace(name: str, base_dir: Path | None) -> Path:
@@ -144,6 +146,7 @@ def modem_sim_from_section(section: Section, default_vendor: str = "quectel",
         profile = FixedProfile(LinkState("NR5G-SA", "connected", (ServingCell(
             rat="NR5G", mcc="001", mnc="01", cell_id="5C4225714", pci=452, tac="4E",
             arfcn=627264, band="n78", rsrp_dbm=-90.0, rsrq_db=-11.0, sinr_db=12.0),)))
+    faults = tuple(faults_from_section(section))
     section.done()
     return ModemSimParams(profile=profile, vendor=vendor, model=model, transport=transport,
-                          lte_sinr=lte_sinr)
+                          lte_sinr=lte_sinr, faults=faults)
