@@ -7,13 +7,15 @@ one thread. Error = arrival time at the sink - send time - requested delay, in m
 includes the loopback hops and wake-ups, so it is what a driver would see. Messages are sent
 every 3-7 ms (random) without waiting for earlier ones, so long delays do not take long.
 
-Measured for 1, 5, 20, 100 and 300 ms with `hil-bench netem proxy` and, in the same run, with a
-naive asyncio proxy (await asyncio.sleep(delay) per chunk, then write) as the baseline, plus the
-direct path (no proxy) for reference.
+Measured for 1, 5, 20, 100 and 300 ms with `hil-bench netem proxy` (default settings: SCHED_FIFO
+where permitted, `proxy_realtime` says whether it was) and, in the same run, with a naive asyncio
+proxy (await asyncio.sleep(delay) per chunk, then write) as the baseline, plus the direct path (no
+proxy) for reference; `--spin` adds the proxy without real-time priority (sleep, then spin).
 
     python benchmarks/delay_precision.py            # table: median / p99 / max error per delay
     python benchmarks/delay_precision.py --short    # fewer messages (CI smoke)
     python benchmarks/delay_precision.py --json     # one JSON object; the naive proxy under "naive"
+    python benchmarks/delay_precision.py --spin     # also the proxy with --no-realtime
 
 Run it on an idle machine: on 2 shared vCPUs another busy process moves the tail by milliseconds.
 """
@@ -69,11 +71,11 @@ async def _naive_main(upstream_port: int, delay_s: float) -> None:
 
 
 # -- measurement ---------------------------------------------------------------------------------
-def _start(cmd: list[str]) -> tuple[subprocess.Popen, int]:
+def _start(cmd: list[str]) -> tuple[subprocess.Popen, int, dict]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    return proc, json.loads(line)["port"]
+    info = json.loads(proc.stdout.readline())
+    return proc, info["port"], info
 
 
 def _measure(port_in: int, sink: socket.socket, n: int, delay_ms: float) -> np.ndarray:
@@ -115,34 +117,36 @@ def _stats(e: np.ndarray) -> dict:
             "max": round(float(e.max()), 3), "n": int(len(e))}
 
 
-def run(n: int, delays: tuple[int, ...], realtime: bool = False) -> dict:
+def run(n: int, delays: tuple[int, ...], spin: bool = False) -> dict:
     sink = socket.create_server(("127.0.0.1", 0))
     sink_port = sink.getsockname()[1]
     out: dict = {"n_per_delay": n, "unit": "ms (arrival - send - requested)", "proxy": {},
-                 "naive": {}, "proxy_realtime": {}}
+                 "naive": {}, "proxy_spin": {}}
     out["direct"] = _stats(_measure(sink_port, sink, n, 0.0))
     with tempfile.TemporaryDirectory() as tmp:
         for d in delays:
             prof = Path(tmp) / f"d{d}.yaml"
             prof.write_text(f"name: bench-{d}ms\nuplink: {{delay: {d} ms}}\n")
-            ours, port = _start([sys.executable, "-m", "bench", "netem", "proxy", "--upstream",
-                                 f"127.0.0.1:{sink_port}", "--profile", str(prof)])
+            ours, port, info = _start([sys.executable, "-m", "bench", "netem", "proxy",
+                                       "--upstream", f"127.0.0.1:{sink_port}", "--profile",
+                                       str(prof)])
+            out["proxy_realtime"] = bool(info.get("realtime"))
             try:
                 out["proxy"][str(d)] = _stats(_measure(port, sink, n, d))
             finally:
                 ours.terminate()
                 ours.wait()
-            if realtime:
-                rt, port = _start([sys.executable, "-m", "bench", "netem", "proxy", "--upstream",
-                                   f"127.0.0.1:{sink_port}", "--profile", str(prof),
-                                   "--realtime"])
+            if spin:
+                sp, port, _ = _start([sys.executable, "-m", "bench", "netem", "proxy",
+                                      "--upstream", f"127.0.0.1:{sink_port}", "--profile",
+                                      str(prof), "--no-realtime"])
                 try:
-                    out["proxy_realtime"][str(d)] = _stats(_measure(port, sink, n, d))
+                    out["proxy_spin"][str(d)] = _stats(_measure(port, sink, n, d))
                 finally:
-                    rt.terminate()
-                    rt.wait()
-            naive, port = _start([sys.executable, __file__, "--naive-proxy", str(sink_port),
-                                  str(d / 1000.0)])
+                    sp.terminate()
+                    sp.wait()
+            naive, port, _ = _start([sys.executable, __file__, "--naive-proxy", str(sink_port),
+                                     str(d / 1000.0)])
             try:
                 out["naive"][str(d)] = _stats(_measure(port, sink, n, d))
             finally:
@@ -156,8 +160,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--short", action="store_true", help="100 messages per delay instead of 400")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
-    ap.add_argument("--realtime", action="store_true",
-                    help="also measure the proxy with --realtime (SCHED_FIFO; needs root)")
+    ap.add_argument("--spin", action="store_true",
+                    help="also measure the proxy with --no-realtime (sleep + spin, no priority)")
     ap.add_argument("--naive-proxy", nargs=2, metavar=("UPSTREAM_PORT", "DELAY_S"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -167,7 +171,7 @@ def main() -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    res = run(100 if args.short else 400, DELAYS_MS, args.realtime)
+    res = run(100 if args.short else 400, DELAYS_MS, args.spin)
     if args.json:
         print(json.dumps(res))
         return 0
@@ -175,9 +179,10 @@ def main() -> int:
           f"load average {res['load_avg_1min']:.2f}")
     d = res["direct"]
     print(f"direct path, no proxy: {d['median']:.3f} / {d['p99']:.3f} / {d['max']:.3f}")
-    cols = [("hil-bench netem proxy", "proxy"), ("naive asyncio proxy", "naive")]
-    if res["proxy_realtime"]:
-        cols.insert(1, ("proxy --realtime", "proxy_realtime"))
+    rt = "SCHED_FIFO" if res.get("proxy_realtime") else "no real-time priority"
+    cols = [(f"netem proxy ({rt})", "proxy"), ("naive asyncio proxy", "naive")]
+    if res["proxy_spin"]:
+        cols.insert(1, ("proxy --no-realtime", "proxy_spin"))
     print(f"{'requested':>10}" + "".join(f"  {title:>26}" for title, _ in cols))
     for k in res["proxy"]:
         row = f"{k + ' ms':>10}"

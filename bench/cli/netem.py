@@ -136,10 +136,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", default=None, metavar="FILE",
                    help="append one JSON line per message (delay, loss, outage) to FILE")
     p.add_argument("--spin", type=float, default=1.5, metavar="MS",
-                   help="busy-poll this long before each release for precision (default: 1.5)")
-    p.add_argument("--realtime", action="store_true",
-                   help="run SCHED_FIFO and sleep instead of spinning (needs CAP_SYS_NICE; "
-                        "falls back to spinning without it)")
+                   help="without real-time priority: busy-poll this long before each release "
+                        "(default: 1.5)")
+    p.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
+                   help="run SCHED_FIFO and sleep precisely instead of spinning (default; needs "
+                        "CAP_SYS_NICE, falls back to spinning without it; the ready line says "
+                        "which); --no-realtime always spins")
 
 
 def proxy(args: argparse.Namespace) -> int:
