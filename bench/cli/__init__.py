@@ -42,6 +42,8 @@ examples:
   hil-bench modem status /dev/ttyUSB2  print a 5G modem's link state (RAT, cell, RSRP, SINR)
   hil-bench analyze tracker.csv      ISO 9283 figures of an external instrument's measurements
   hil-bench sweep --delay 0:200:20   latency budget per control mode (virtual time)
+  hil-bench replay runs/X/session.mcap --network telesurgery-300ms   the same run, worse network
+  hil-bench session info runs/X/session.mcap   topics, counts, duration, truncated or not
 """
 
 
