@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pymodbus import FramerType  # noqa: E402
-from pymodbus.client import ModbusSerialClient, ModbusTcpClient  # noqa: E402
+from pymodbus.client import ModbusTcpClient  # noqa: E402
 
 from bench.simproc import SimProcess  # noqa: E402
 from drivers.modbus.regmap import load_map, resolve_map, spans  # noqa: E402
@@ -39,10 +39,9 @@ DTYPES = {"int16": ModbusTcpClient.DATATYPE.INT16, "uint16": ModbusTcpClient.DAT
 
 
 def _bare_client(transport: str, host: str, port: int):
-    if transport == "tcp":
-        return ModbusTcpClient(host, port=port, timeout=1.0, retries=0)
-    framer = FramerType.RTU if transport == "rtu-tcp" else FramerType.ASCII
-    return ModbusSerialClient(f"socket://{host}:{port}", framer=framer, timeout=1.0, retries=0)
+    framer = {"tcp": FramerType.SOCKET, "rtu-tcp": FramerType.RTU,
+              "ascii-tcp": FramerType.ASCII}[transport]
+    return ModbusTcpClient(host, port=port, framer=framer, timeout=1.0, retries=0)
 
 
 def measure(map_name: str, transport: str, reads: int, rounds: int) -> dict:

@@ -161,3 +161,15 @@ def test_map_without_targets_refuses_to_move() -> None:
         assert len(arm.read_joints()) == 6
         with pytest.raises(ConfigError, match="no target registers"):
             arm.move_to(Pose(400, 0, 300), 100.0)
+
+
+def test_rtu_serial_client_on_a_pyserial_socket_url() -> None:
+    """`transport: rtu` with `serial_port: socket://...` goes through pyserial's URL handler
+    (pymodbus' serial client), the same bytes `rtu-tcp` sends with the TCP client."""
+    with SimServer("native", FAST, transport="rtu-tcp") as srv:
+        host, port = srv.endpoint
+        link = LinkSettings(transport="rtu", serial_port=f"socket://{host}:{port}",
+                            timeout_s=0.5)
+        with ModbusRobotArm(srv.regmap, link) as arm:
+            assert arm.read_pose().distance_to(FAST.home) < 0.05
+            assert arm.name.startswith("modbus:native@rtu:socket://127.0.0.1:")
