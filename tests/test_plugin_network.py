@@ -91,3 +91,22 @@ def test_record_writes_one_session_per_test(pytester: pytest.Pytester) -> None:
     ends = [m.data for m in read_session(tests["test_fails"]["session"], ["/bench/event"])
             if m.data.get("kind") == "end"]
     assert ends and ends[-1]["detail"]["verdict"] == "failed"
+
+
+def test_serial_robot_is_impaired_through_the_serial_proxy(pytester: pytest.Pytester) -> None:
+    """The GRBL lab: a simulated G-code controller on a pty, the serial proxy in between."""
+    pytester.makepyfile(test_grbl="""
+        import time
+        import pytest
+
+        @pytest.mark.network("telesurgery-300ms")
+        def test_slow_serial_link(robot):
+            t0 = time.monotonic()
+            robot.read_pose()
+            assert time.monotonic() - t0 >= 0.3
+        """)
+    run(pytester, "--bench-hardware", "grbl").assert_outcomes(passed=1)
+    test = results(pytester)["tests"][0]
+    assert test["devices"]["robot"]["name"].startswith("grbl:/dev/pts/")
+    log = open(test["traffic_log"]).read()
+    assert " net    up   1 B delay 150.0 ms" in log        # GRBL's '?' status query, delayed

@@ -102,22 +102,20 @@ class Bench:
         self._stack.callback(self._close_robot)
         return arm
 
-    def robot_wire(self) -> tuple[tuple[str, int], Callable[[tuple[str, int]], RobotArm]] | None:
-        """(endpoint, opener) of the robot's TCP link, for putting a proxy in between; None when
-        the robot is not reached over TCP. The opener returns a not yet connected RobotArm."""
+    def robot_wire(self) -> tuple[tuple[str, int] | str, Callable[..., RobotArm]] | None:
+        """(endpoint, opener) of the robot's link, for putting an impairment proxy in between:
+        ``(host, port)`` for TCP links, a serial port path (a pty for simulators) otherwise.
+        None when it cannot be told. The opener returns a not yet connected RobotArm."""
         spec = self.lab.robot.spec
-        link = getattr(spec, "link", None)
-        if link is None or getattr(link, "transport", "tcp") != "tcp":
-            return None
         st = self.devices["robot"]
         if st.use == SIM:
             self.robot_arm()                   # starts the simulator
             endpoint = self._sims["robot"].endpoint
         elif st.use == REAL:
-            endpoint = (link.host, int(link.port))
+            endpoint = _real_endpoint(spec)
         else:
             return None
-        return endpoint, spec.open
+        return (endpoint, spec.open) if endpoint else None
 
     def modem_device(self) -> Modem:
         """The session's connected modem (raw driver): opened once, on first use.
@@ -175,3 +173,15 @@ class Bench:
     def close(self) -> None:
         """Close every device and stop every simulator. Never raises for device errors."""
         self._stack.close()
+
+
+def _real_endpoint(spec: object) -> tuple[str, int] | str | None:
+    """Where a real robot's link goes: (host, port) for TCP, else its serial port."""
+    link = getattr(spec, "link", None)
+    if link is not None and getattr(link, "transport", "tcp") != "tcp":
+        port = getattr(link, "serial_port", "")
+        return str(port) if port else None
+    if link is not None and getattr(link, "host", None):
+        return str(link.host), int(link.port)
+    port = getattr(getattr(spec, "settings", None), "port", "")
+    return str(port) if port else None

@@ -97,7 +97,7 @@ def _linked(request: pytest.FixtureRequest, bench: Bench, inner: RobotArm, obser
     if wire is not None:            # the test's own connection through the proxy, tapped too
         endpoint, opener = wire
 
-        def open_tapped(ep: tuple[str, int]) -> RobotArm:
+        def open_tapped(ep: tuple[str, int] | str) -> RobotArm:
             arm = opener(ep)
             arm.set_wire_tap(traffic_log.wire("robot"))
             return arm
@@ -105,7 +105,8 @@ def _linked(request: pytest.FixtureRequest, bench: Bench, inner: RobotArm, obser
     return net.wrap(item, inner, net.profile_for(item, st.settings.network), observers,
                     timeout_s=getattr(link, "timeout_s", 0.5),
                     retries=getattr(link, "retries", 0),
-                    force="network" in getattr(item, "fixturenames", ()), wire=wire)
+                    force="network" in getattr(item, "fixturenames", ()), wire=wire,
+                    spec=st.lab.robot.spec)
 
 
 @pytest.fixture

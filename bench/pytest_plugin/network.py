@@ -3,12 +3,12 @@
 Profile for a test: its ``@pytest.mark.network(NAME|FILE)``, else ``--bench-network``, else none
 (the robot is not impaired at all). The `network` fixture switches profile inside a test.
 
-On the wire (robots reached over TCP, simulated or real): the test's robot connection goes
-through the impairment engine's TCP proxy (`hil-bench netem proxy`, its own process, precise
-timers), started for the test between the driver and the device, exactly as `hil-bench run
---network` does in wire mode. Switching profile restarts the proxy and reconnects.
-Otherwise (a robot with no TCP link): the impairment engine's message-level `ImpairedArm` on the
-real clock. Either way every injected delay, loss and outage reaches the test's traffic log and
+On the wire (simulated or real robots on TCP or a serial line): the test's robot connection
+goes through the impairment engine's proxy (`hil-bench netem proxy` for TCP, `netem serial` with
+the link's framing for serial lines; its own process, precise timers), started for the test
+between the driver and the device, exactly as `hil-bench run --network` does in wire mode.
+Switching profile restarts the proxy and reconnects. When the link's endpoint cannot be told:
+the impairment engine's message-level `ImpairedArm` on the real clock. Either way every injected delay, loss and outage reaches the test's traffic log and
 recorded session ("network" events).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 from bench.clock import RealClock
 from bench.impair import ImpairedArm, Profile, load_profile
-from bench.impair.wire import ForwardEvents, tcp_proxy
+from bench.impair.wire import ForwardEvents, impaired_endpoint
 from bench.observer import RunObserver
 from drivers.errors import BenchError
 from drivers.pose import Pose
@@ -63,10 +63,11 @@ class ProxiedArm(RobotArm):
     restarts the proxy under another profile and reconnects; `close` stops both.
     """
 
-    def __init__(self, upstream: tuple[str, int], open_arm: Callable[[tuple[str, int]], RobotArm],
-                 profile: Profile, seed: int, observer: RunObserver) -> None:
+    def __init__(self, upstream: tuple[str, int] | str, open_arm: Callable[..., RobotArm],
+                 profile: Profile, seed: int, observer: RunObserver, spec: object) -> None:
         self.upstream = upstream
         self.open_arm = open_arm
+        self.spec = spec
         self.seed = seed
         self.observer = observer
         self._stack = contextlib.ExitStack()
@@ -81,8 +82,8 @@ class ProxiedArm(RobotArm):
     def _start(self, profile: Profile) -> None:
         stack = contextlib.ExitStack()
         try:
-            proxy = stack.enter_context(tcp_proxy(self.upstream, profile, self.seed,
-                                                  self.observer))
+            proxy = stack.enter_context(impaired_endpoint(self.upstream, self.spec, profile,
+                                                          self.seed, self.observer))
             arm = ForwardEvents(self.open_arm(proxy.endpoint), proxy.drain, profile.name)
             arm.connect()
             stack.callback(arm.close)
@@ -125,19 +126,19 @@ class ProxiedArm(RobotArm):
 
 def wrap(item: pytest.Item, inner: RobotArm, profile_name: str | None, observer: RunObserver,
          timeout_s: float, retries: int, force: bool,
-         wire: tuple[tuple[str, int], Callable[[tuple[str, int]], RobotArm]] | None = None
-         ) -> tuple[RobotArm, Any]:
+         wire: tuple[tuple[str, int] | str, Callable[..., RobotArm]] | None = None,
+         spec: object = None) -> tuple[RobotArm, Any]:
     """`inner` behind the test's profile; with `force` (the network fixture) even when none.
 
-    `wire` = (device endpoint, opener) puts the TCP proxy in between (the caller closes the
-    returned ProxiedArm); without it the message-level ImpairedArm wraps `inner`.
+    `wire` = (device endpoint, opener) puts the TCP or serial proxy in between (the caller
+    closes the returned ProxiedArm); without it the message-level ImpairedArm wraps `inner`.
     Returns (the arm to use, the impairment handle or None).
     """
     if profile_name is None and not force:
         return inner, None
     profile = load_profile(profile_name or "ideal")
     if wire is not None:
-        proxied = ProxiedArm(wire[0], wire[1], profile, seed_for(item.nodeid), observer)
+        proxied = ProxiedArm(wire[0], wire[1], profile, seed_for(item.nodeid), observer, spec)
         return proxied, proxied
     arm = ImpairedArm(inner, profile, RealClock(), seed=seed_for(item.nodeid),
                       observer=observer, timeout_s=timeout_s, retries=retries)
