@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin_support import results, run
+from plugin_support import REPO, results, run
 
 pytest_plugins = ["pytester"]
 
@@ -43,3 +43,17 @@ def test_lab_without_modem_skips_modem_tests(pytester: pytest.Pytester) -> None:
     res.assert_outcomes(skipped=2)
     res.stdout.fnmatch_lines(["*modem not available: modem: not in the lab (lab sim*declares no "
                               "modem)*"])
+
+
+def test_hw_mode_probes_the_real_modem(pytester: pytest.Pytester) -> None:
+    """A lab declaring a real modem on a port that does not exist: MISSING, test skipped."""
+    text = (REPO / "hardware" / "sim5g.yaml").read_text()
+    head, _, _ = text.partition("modem:\n")
+    lab = pytester.path / "lab.yaml"
+    lab.write_text(head + "modem:\n  driver: at\n  url: /dev/hil-bench-no-such-port\n"
+                   "  vendor: quectel\n  timeout: 0.3 s\n")
+    pytester.makepyfile(test_modem=MODEM_TESTS)
+    res = run(pytester, "-rs", "--bench-mode", "hw", "--bench-hardware", str(lab))
+    res.assert_outcomes(skipped=2)
+    res.stdout.fnmatch_lines(["*modem: MISSING (cannot open AT port /dev/hil-bench-no-such-port*",
+                              "*modem not available: modem: MISSING*"])
