@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bench.reports import plots
 
 _CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;
@@ -49,6 +48,7 @@ def _measurements(ms: list[dict[str, Any]]) -> str:
 
 def run_html(report: dict[str, Any]) -> str:
     """The page for one run's report.json dict."""
+    from bench.reports import plots   # matplotlib: imported only when a report is drawn
     sc = report.get("scenario", {})
     verdict = report.get("verdict", "error")
     poses = report.get("poses", {})
@@ -80,6 +80,7 @@ def run_html(report: dict[str, Any]) -> str:
 
 def sweep_html(result: dict[str, Any]) -> str:
     """The page for a sweep result."""
+    from bench.reports import plots
     rows = "".join(
         f"<tr><td>{_e(p['control'])}</td><td>{_num(p['delay_ms'], 1)}</td>"
         + "".join(f"<td>{_num(p['figures'].get(k))}</td>"
