@@ -79,17 +79,20 @@ def network(report: dict[str, Any]) -> str | None:
     link = [r for r in link if isinstance(r, dict)]
     if not delays and not link:
         return None
+    link_t = [r["t_ns"] / 1e9 if isinstance(r.get("t_ns"), int) else r.get("t_s", 0.0)
+              for r in link]
+    # times are on the run's monotonic clock: show them from the first event of the run
+    t0 = min([d[0] for d in delays[:1]] + link_t[:1])
     fig, ax = plt.subplots(figsize=(7, 3.0))
     if delays:
         for direction in ("up", "down"):
-            pts = [(d[0], d[2]) for d in delays if d[1] == direction and d[2] is not None]
+            pts = [(d[0] - t0, d[2]) for d in delays if d[1] == direction and d[2] is not None]
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=0.8, label=f"delay {direction}")
         ax.set_ylabel("one-way delay, ms")
     if link:
         ax2 = ax.twinx() if delays else ax
-        t = [r["t_ns"] / 1e9 if isinstance(r.get("t_ns"), int) else r.get("t_s", 0.0)
-             for r in link]
+        t = [x - t0 for x in link_t]
         for key in ("rsrp_dbm", "sinr_db", "rsrq_db"):
             vals = [r.get(key) for r in link]
             if any(v is not None for v in vals):
@@ -97,7 +100,7 @@ def network(report: dict[str, Any]) -> str | None:
                          label=key)
         ax2.set_ylabel("link signal (dBm / dB)")
         ax2.legend(fontsize=7, loc="lower right")
-    ax.set_xlabel("run time, s")
+    ax.set_xlabel("time since the run started, s")
     ax.set_title("Network delay and link signal during the run")
     if delays:
         ax.legend(fontsize=7, loc="upper left")
