@@ -8,7 +8,7 @@ differs, conversions belong in the vendor's register map scale, not here).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -62,7 +62,9 @@ class Pose:
 
     def is_finite(self) -> bool:
         """True when no component is NaN or infinite."""
-        return all(math.isfinite(getattr(self, f.name)) for f in fields(self))
+        isf = math.isfinite
+        return (isf(self.x) and isf(self.y) and isf(self.z)
+                and isf(self.a) and isf(self.b) and isf(self.c))
 
     def __str__(self) -> str:
         return (f"({self.x:.3f}, {self.y:.3f}, {self.z:.3f} mm; "
