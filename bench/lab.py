@@ -62,8 +62,8 @@ def load_lab(name_or_path: str) -> Lab:
         # validate now, so a typo fails at load time rather than in a child process
         from drivers.sim.faults import faults_from_section
         from drivers.sim.params import arm_params_from_section
-        arm_params_from_section(Section(simulator.data, simulator.source, simulator.path))
-        faults_from_section(Section(simulator.data, simulator.source, simulator.path))
+        arm_params_from_section(simulator.fresh())
+        faults_from_section(simulator.fresh())
     modem = load_modem_section(top.section("modem"), path.parent) if top.has("modem") else None
     top.done()
     return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, simulator, workspace),

@@ -23,7 +23,6 @@ from bench.control.link import delay_sources
 from bench.evaluate import evaluate
 from bench.lab import load_lab
 from bench.scenario import load_scenario
-from drivers.config import Section
 from drivers.errors import BenchError, ConfigError
 from drivers.sim.inprocess import InProcessArm
 from drivers.sim.params import arm_params_from_section
@@ -73,7 +72,7 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     if not lab.robot.simulate or sim is None:
         raise ConfigError(f"{lab.path}: a virtual sweep needs a simulated robot")
     seed = spec.get("seed", sc.seed)
-    params = arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=seed)
+    params = arm_params_from_section(sim.fresh(), seed=seed)
     d, loss = spec["delay_ms"] / 1e3, spec.get("loss", 0.0)
     up, down = delay_sources(point_profile(spec["delay_ms"], spec.get("jitter_ms", 0.0), loss),
                              seed)

@@ -119,6 +119,11 @@ class Section:
         self._taken: set = set()
 
     # -- helpers -------------------------------------------------------------------------------
+    def fresh(self) -> "Section":
+        """The same mapping with nothing taken yet, for a second reader of one section (e.g. a
+        simulator section read for its arm parameters and again for its faults)."""
+        return Section(self.data, self.source, self.path, self.line)
+
     def key_path(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else str(key)
 

@@ -34,7 +34,6 @@ from bench.runner import Sample, check_scenario, run_pose_scenario
 from bench.scenario import Scenario, load_scenario
 from bench.session.recorder import SessionRecorder
 from bench.simproc import SimProcess
-from drivers.config import Section
 from drivers.errors import BenchError, ConfigError, DeviceError, SafetyError
 from drivers.robot import RobotArm
 from drivers.sim.inprocess import InProcessArm
@@ -122,7 +121,7 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
             raise ConfigError(f"{lab.path}: virtual mode needs a simulated robot "
                               f"(simulate: true with a simulator: section)")
         sim = robot.simulator
-        params = arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=seed)
+        params = arm_params_from_section(sim.fresh(), seed=seed)
         with InProcessArm(params, clock.now, name=lab.name) as arm:
             yield arm
         return

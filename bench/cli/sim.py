@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.lab import load_lab
-from drivers.config import Section
 from drivers.errors import ConfigError
 from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
 from drivers.sim.arm import ArmParams
@@ -142,7 +141,7 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
         raise ConfigError(f"{lab.path}: robot driver {spec.driver!r} has no Modbus simulator")
     link = spec.link
     sim = lab.robot.simulator
-    faults = faults_from_section(Section(sim.data, sim.source, sim.path)) if sim else []
+    faults = faults_from_section(sim.fresh()) if sim else []
     return [Endpoint(regmap, _lab_params(lab, args.seed),
                      args.transport or LAB_TO_SERVER[link.transport], args.port,
                      args.device_id or link.device_id, link.baudrate, faults)]
@@ -158,7 +157,7 @@ def _lab_params(lab: Any, seed: int | None) -> ArmParams:
     sim = lab.robot.simulator
     if sim is None:
         raise ConfigError(f"{lab.path}: robot has no simulator: section to serve")
-    return arm_params_from_section(Section(sim.data, sim.source, sim.path), seed=seed)
+    return arm_params_from_section(sim.fresh(), seed=seed)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from drivers.errors import DeviceFault
 from drivers.modem.base import ATModem
 from drivers.modem.link import LinkState, ServingCell
-from drivers.modem.parse import ATParseError, field, opt_hex, opt_int, payloads, split_fields
+from drivers.modem.parse import (ATParseError, field, opt_hex, opt_int, payloads, rows_of,
+                                 split_fields)
 
 ACT_RAT = {7: "LTE", 10: "LTE", 11: "NR5G-SA", 12: "NR5G-SA", 13: "NR5G-NSA"}
 REG_STATE = {0: "searching", 1: "idle", 2: "searching", 3: "limited", 4: "searching",
@@ -37,9 +38,7 @@ class Registration:
 
 def parse_csq(lines: list[str]) -> float | None:
     """``+CSQ: <rssi>,<ber>`` -> RSSI in dBm (None for 99 = unknown)."""
-    rows = [split_fields(p) for p in payloads(lines, "+CSQ:")]
-    if not rows:
-        raise ATParseError("no +CSQ: line in the reply")
+    rows = rows_of(lines, "+CSQ:")
     n = opt_int(rows[0], 0, "CSQ rssi", lo=0, hi=99)
     if n is None or n == 99:
         return None
@@ -50,9 +49,7 @@ def parse_csq(lines: list[str]) -> float | None:
 
 def parse_cops(lines: list[str]) -> tuple[int, str | None, int | None]:
     """``+COPS: <mode>,<format>,"<oper>",<AcT>`` -> (mode, operator, AcT)."""
-    rows = [split_fields(p) for p in payloads(lines, "+COPS:")]
-    if not rows:
-        raise ATParseError("no +COPS: line in the reply")
+    rows = rows_of(lines, "+COPS:")
     t = rows[0]
     mode = opt_int(t, 0, "COPS mode", lo=0, hi=4)
     if mode is None:
@@ -66,9 +63,7 @@ def parse_reg(lines: list[str], prefix: str = "+CEREG:") -> Registration:
     The read form (``AT+CEREG?``) starts with <n>; the unsolicited form has no <n>: told apart by
     the field count and quoting is not possible in general, so this parses the read form.
     """
-    rows = [split_fields(p) for p in payloads(lines, prefix)]
-    if not rows:
-        raise ATParseError(f"no {prefix} line in the reply")
+    rows = rows_of(lines, prefix)
     t = rows[0]
     opt_int(t, 0, f"{prefix} n", lo=0, hi=5)
     stat = opt_int(t, 1, f"{prefix} stat", lo=0, hi=11)

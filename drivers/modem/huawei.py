@@ -17,7 +17,7 @@ from drivers.modem.base import ATModem
 from drivers.modem.generic import REG_STATE, parse_cgpaddr, read_registration
 from drivers.modem.link import LinkState, ServingCell
 from drivers.modem.parse import (ATParseError, field, opt_digits, opt_float, opt_hex, opt_int,
-                                 payloads, split_fields)
+                                 rows_of)
 
 INVALID = 255
 #: HCSQ index -> physical value, per quantity: (offset, step, max valid index)
@@ -50,9 +50,7 @@ def parse_hcsq(lines: list[str]) -> dict[str, float | str | None]:
 
     ``^HCSQ: "NOSERVICE"`` gives only the sysmode. ATParseError when missing or out of range.
     """
-    rows = [split_fields(p) for p in payloads(lines, "^HCSQ:")]
-    if not rows:
-        raise ATParseError("no ^HCSQ: line in the reply")
+    rows = rows_of(lines, "^HCSQ:")
     t = rows[0]
     mode = field(t, 0)
     if mode is None:
@@ -66,9 +64,7 @@ def parse_hcsq(lines: list[str]) -> dict[str, float | str | None]:
 
 def parse_monsc(lines: list[str]) -> ServingCell | None:
     """``^MONSC:`` -> the serving cell (None for ``^MONSC: NONE``). ATParseError otherwise."""
-    rows = [split_fields(p) for p in payloads(lines, "^MONSC:")]
-    if not rows:
-        raise ATParseError("no ^MONSC: line in the reply")
+    rows = rows_of(lines, "^MONSC:")
     t = rows[0]
     rat = field(t, 0)
     if rat == "NR":

@@ -45,6 +45,14 @@ def payloads(lines: list[str], prefix: str) -> list[str]:
     return [ln[len(prefix):].strip() for ln in stripped if ln.startswith(prefix)]
 
 
+def rows_of(lines: list[str], prefix: str) -> list[list[str]]:
+    """The comma fields of every `prefix` line; ATParseError when the reply has none."""
+    rows = [split_fields(p) for p in payloads(lines, prefix)]
+    if not rows:
+        raise ATParseError(f"no {prefix} line in the reply")
+    return rows
+
+
 def field(tokens: list[str], i: int) -> str | None:
     """Token i, or None when missing (trailing fields may be absent) or not available."""
     if i >= len(tokens):

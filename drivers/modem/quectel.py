@@ -22,7 +22,7 @@ from typing import Callable
 from drivers.modem.base import ATModem
 from drivers.modem.link import LinkState, ServingCell
 from drivers.modem.parse import (ATParseError, band_name, field, opt_digits, opt_float, opt_hex,
-                                 opt_int, payloads, split_fields)
+                                 opt_int, payloads, rows_of, split_fields)
 
 STATES = {"SEARCH": "searching", "LIMSRV": "limited", "NOCONN": "idle", "CONNECT": "connected"}
 #: raw LTE SINR value -> dB, by encoding name
@@ -139,9 +139,7 @@ def parse_qnwinfo(lines: list[str]) -> dict[str, str | int | None]:
 
     ``No Service`` gives act "No Service" and the rest None. ATParseError when missing or bad.
     """
-    rows = [split_fields(p) for p in payloads(lines, "+QNWINFO:")]
-    if not rows:
-        raise ATParseError("no +QNWINFO: line in the reply")
+    rows = rows_of(lines, "+QNWINFO:")
     t = rows[0]
     act = field(t, 0)
     if act is None:
@@ -153,9 +151,7 @@ def parse_qnwinfo(lines: list[str]) -> dict[str, str | int | None]:
 def parse_qrsrp(lines: list[str]) -> dict[str, list[float | None]]:
     """``+QRSRP: <PRX>,<DRX>,<RX2>,<RX3>,<sysmode>`` (one line per RAT in EN-DC) ->
     {sysmode: [dBm per antenna port]}; -32768 (no antenna) becomes None."""
-    rows = [split_fields(p) for p in payloads(lines, "+QRSRP:")]
-    if not rows:
-        raise ATParseError("no +QRSRP: line in the reply")
+    rows = rows_of(lines, "+QRSRP:")
     out: dict[str, list[float | None]] = {}
     for t in rows:
         if len(t) < 2:
@@ -172,9 +168,7 @@ def parse_qcsq(lines: list[str]) -> dict[str, float | str | None]:
     """``+QCSQ: "<sysmode>",<rssi>,<rsrp>,<sinr>,<rsrq>`` (RM5xx) -> dict of dBm / dB values.
 
     The SINR here is printed as on the module; NOSERVICE gives only the sysmode."""
-    rows = [split_fields(p) for p in payloads(lines, "+QCSQ:")]
-    if not rows:
-        raise ATParseError("no +QCSQ: line in the reply")
+    rows = rows_of(lines, "+QCSQ:")
     t = rows[0]
     mode = field(t, 0)
     if mode is None:
