@@ -21,11 +21,11 @@ errors propagate to the caller (`replay_session` records them in the comparison)
 from __future__ import annotations
 
 import contextlib
-import json
-import json.scanner
 from collections import deque
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bench.clock import Clock
 from bench.observer import RunObserver
@@ -37,7 +37,6 @@ from bench.session.schema import (T_COMMAND, T_EVENT, T_NETWORK, T_POSE, T_STATU
 from drivers.errors import BenchError, DeviceFault, DeviceTimeout
 from drivers.robot import ArmState, ArmStatus, RobotArm
 
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())
 _TOPIC_OF_CALL = {"move_to": T_COMMAND, "read_pose": T_POSE, "read_status": T_STATUS}
 
 
@@ -135,12 +134,12 @@ class _Player:
 
 
 def _messages(reader: SessionReader, topics: list[str]):
-    scan = _SCAN
+    loads = orjson.loads
     skip_polls = T_NETWORK not in topics
     for topic, t, payload in reader.raw(topics):
         if skip_polls and topic == T_STATUS and b'"arrived"' not in payload:
             continue                 # polls of a moving arm: the replay polls its own arm
-        yield topic, t, scan(payload.decode(), 0)[0]
+        yield topic, t, loads(payload)
 
 
 def _by_messages(reader: SessionReader, p: _Player) -> None:

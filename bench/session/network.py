@@ -13,12 +13,11 @@ Failure modes: ConfigError for an unknown profile or a damaged profile file.
 """
 from __future__ import annotations
 
-import json
-import json.scanner
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+import orjson
 
 from bench.clock import Clock
 from bench.impair import ImpairedArm, load_profile
@@ -41,10 +40,10 @@ def describe(network: str | None) -> str:
 def _delays(path: str | Path, direction: str) -> Iterator[float | None]:
     """One direction's recorded one-way delays in seconds, in send order (None = lost), read
     lazily from the session file (its own file handle), so a long session stays out of memory."""
-    scan = json.scanner.make_scanner(json.JSONDecoder())   # loads() without its detours
+    loads = orjson.loads
     with SessionReader(path) as r:
         for _topic, _t, payload in r.raw([T_NETWORK]):
-            d = scan(payload.decode(), 0)[0]
+            d = loads(payload)
             if (d.get("dir") == "down") == (direction == "down"):
                 yield None if d.get("lost") else float(d.get("delay_ms", 0.0)) / 1e3
 

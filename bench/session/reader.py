@@ -10,7 +10,6 @@ Failure modes: ConfigError (exit code 2) when the file does not exist or is not 
 """
 from __future__ import annotations
 
-import json
 import os
 import struct
 import zlib
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Iterable, Iterator
+
+import orjson
 
 from drivers.errors import ConfigError
 
@@ -180,7 +181,7 @@ class SessionReader:
 
     def messages(self, topics: Iterable[str] | None = None) -> Iterator[SessionMessage]:
         """Decoded messages in file order (optionally only `topics`); see `raw`."""
-        loads = json.loads
+        loads = orjson.loads
         for topic, t, payload in self.raw(topics):
             yield SessionMessage(topic, t, loads(payload))
 

@@ -107,22 +107,25 @@ class SimArm:
         # measurement noise has its own stream, so the motion draws stay the same however often
         # the pose is read (wire and virtual mode poll at different rates)
         self.noise_rng = np.random.default_rng([params.seed, 1])
-        home = params.home.as_array()
-        self._start = home
-        self._end = home.copy()
+        # positions are plain lists of six floats (x, y, z mm; a, b, c deg): a setpoint's worth of
+        # arithmetic is cheaper without numpy (100 Hz replays); only the servo keeps numpy state
+        home = params.home.as_array().tolist()
+        self._start: list[float] = home
+        self._end: list[float] = list(home)
         self._t0 = now
         self._t_power = now
         self._t = now                   # time the servo state is valid for
         self._last_feed = now
         self._profile: Profile | None = None
-        self._servo = Servo(home, params.servo_hz, params.servo_damping) \
+        self._servo = Servo(np.array(home), params.servo_hz, params.servo_damping) \
             if params.servo_hz > 0 else None
         self._backlash = [0.0, 0.0, 0.0]  # -1/0/+1: direction of the last approach per axis
         self._offset = params.offset.as_array().tolist()
         self._limits = tuple(a.tolist() for a in params.axis_limits())
         self._draws: list[float] = []
         self._draw = 0
-        self._drifts = any(v != 0.0 for v in params.drift.as_array().tolist())
+        self._drift_v = params.drift.as_array().tolist()
+        self._drifts = any(v != 0.0 for v in self._drift_v)
         self._state = ArmState.IDLE
         self.fault_code = 0
         self.last_target: Pose | None = None
@@ -139,41 +142,44 @@ class SimArm:
             self._state = ArmState.FAULT
             self.fault_code = FAULT_INVALID_COMMAND
             return
-        start = self._reference(now)
+        s = self._reference(now)
         p = self.params
-        s = start.tolist()
-        # plain floats: six numbers per setpoint are cheaper without numpy (100 Hz replays)
-        end = [a + b for a, b in zip((target.x, target.y, target.z, target.a, target.b,
-                                      target.c), self._offset)]
-        scatter = self._scatter()
-        for i in range(3):
-            end[i] += scatter[i]
+        ox, oy, oz, oa, ob, oc = self._offset
+        sx, sy, sz = self._scatter()
         # angles: take the shortest way round (180 and -180 deg are the same orientation)
-        for i in range(3, 6):
-            end[i] = s[i] + (end[i] - s[i] + 180.0) % 360.0 - 180.0
+        end = [target.x + ox + sx, target.y + oy + sy, target.z + oz + sz,
+               s[3] + (target.a + oa - s[3] + 180.0) % 360.0 - 180.0,
+               s[4] + (target.b + ob - s[4] + 180.0) % 360.0 - 180.0,
+               s[5] + (target.c + oc - s[5] + 180.0) % 360.0 - 180.0]
         half_lash = p.backlash_mm / 2
-        for i in range(3):
-            d = round(end[i] - s[i], 6)
-            if d:
-                self._backlash[i] = 1.0 if d > 0 else -1.0
-            end[i] -= self._backlash[i] * half_lash
-        delta = [abs(e - a) for e, a in zip(end, s)]
-        vmax, amax, jmax = self._limits
-        path = math.sqrt(delta[0] ** 2 + delta[1] ** 2 + delta[2] ** 2)
-        moving = [i for i in range(6) if delta[i] > 1e-12]
-        self._start, self._end, self._t0 = start, np.array(end), now
+        if half_lash:
+            for i in range(3):
+                d = round(end[i] - s[i], 6)
+                if d:
+                    self._backlash[i] = 1.0 if d > 0 else -1.0
+                end[i] -= self._backlash[i] * half_lash
+        self._start, self._end, self._t0 = s, end, now
         self.last_target = target
         self.fault_code = 0
         self._state = ArmState.MOVING
+        vmax, amax, jmax = self._limits
+        v_u = a_u = j_u = math.inf
+        moving = False
+        for i in range(6):
+            d = abs(end[i] - s[i])
+            if d > 1e-12:
+                moving = True
+                v_u = min(v_u, vmax[i] / d)
+                a_u = min(a_u, amax[i] / d)
+                j_u = min(j_u, jmax[i] / d)
         if not moving:
             self._profile = None
             return
-        v_u = min(vmax[i] / delta[i] for i in moving)
+        path = math.sqrt((end[0] - s[0]) ** 2 + (end[1] - s[1]) ** 2 + (end[2] - s[2]) ** 2)
         if path > 0:
             v_u = min(v_u, speed_mm_s / path)
-        a_u = min(amax[i] / delta[i] for i in moving)
         if p.profile == "jerk_limited":
-            self._profile = SCurve.plan(v_u, a_u, min(jmax[i] / delta[i] for i in moving))
+            self._profile = SCurve.plan(v_u, a_u, j_u)
         else:
             self._profile = Trapezoid.plan(v_u, a_u)
 
@@ -214,18 +220,21 @@ class SimArm:
         p = self.params
         x = self._actual()
         if self._drifts:
-            x = x + self._drift(now)
+            x = [a + b for a, b in zip(x, self._drift(now))]
         if p.noise_mm > 0:
-            x[:3] += self.noise_rng.normal(0.0, p.noise_mm, 3)
+            n = self.noise_rng.normal(0.0, p.noise_mm, 3).tolist()
+            x[0] += n[0]
+            x[1] += n[1]
+            x[2] += n[2]
         if p.encoder_mm <= 0 and p.encoder_deg <= 0:     # an ideal encoder: no rounding
-            return Pose(*x.tolist())
-        return Pose(*(_quantise(float(v), p.encoder_mm if i < 3 else p.encoder_deg)
+            return Pose(*x)
+        return Pose(*(_quantise(v, p.encoder_mm if i < 3 else p.encoder_deg)
                       for i, v in enumerate(x)))
 
     def true_pose(self, now: float) -> Pose:
         """The actual pose without measurement noise or quantisation (for tests and analysis)."""
         self._advance(now)
-        return Pose.from_seq(self._actual() + self._drift(now))
+        return Pose(*(a + b for a, b in zip(self._actual(), self._drift(now))))
 
     def state(self, now: float) -> ArmState:
         """The motion state at `now` (MOVING turns into ARRIVED when the arm is in position)."""
@@ -243,18 +252,20 @@ class SimArm:
         return self._profile.t_total if self._profile else 0.0
 
     # -- internals -----------------------------------------------------------------------------
-    def _reference(self, now: float) -> np.ndarray:
+    def _reference(self, now: float) -> list[float]:
+        """Where the profile says the arm should be at `now` (a new list)."""
         if self._profile is None:
-            return self._end.copy()
-        return self._start + (self._end - self._start) * self._profile.u(now - self._t0)
+            return list(self._end)
+        u = self._profile.u(now - self._t0)
+        return [a + (b - a) * u for a, b in zip(self._start, self._end)]
 
-    def _actual(self) -> np.ndarray:
-        return self._servo.y.copy() if self._servo is not None else self._reference(self._t)
+    def _actual(self) -> list[float]:
+        return self._servo.y.tolist() if self._servo is not None else self._reference(self._t)
 
-    def _drift(self, now: float) -> np.ndarray:
+    def _drift(self, now: float) -> list[float]:
         p = self.params
         k = 1.0 - math.exp(-(now - self._t_power) / p.drift_tau_s) if p.drift_tau_s > 0 else 1.0
-        return p.drift.as_array() * k
+        return [d * k for d in self._drift_v]
 
     def _halt(self, now: float) -> None:
         here = self._reference(now)
@@ -283,14 +294,15 @@ class SimArm:
             self._check_arrival()
             return
         dt = servo.dt
+        end = np.array(self._end)
         while self._t + dt <= until:
             done = self._profile is None or self._t - self._t0 >= self._profile.t_total
-            if done and servo.settled(self._end, 1e-7):
-                servo.snap(self._end)       # at rest: nothing left to integrate
+            if done and servo.settled(end, 1e-7):
+                servo.snap(end)             # at rest: nothing left to integrate
                 self._t = until
                 break
             self._t += dt
-            servo.step(self._reference(self._t))
+            servo.step(np.array(self._reference(self._t)))
             self._check_arrival()
         self._check_arrival()
 
@@ -299,5 +311,6 @@ class SimArm:
             return
         if self._profile is not None and self._t - self._t0 < self._profile.t_total:
             return
-        if self._servo is None or self._servo.settled(self._end, self.params.in_position_mm):
+        if self._servo is None or self._servo.settled(np.array(self._end),
+                                                      self.params.in_position_mm):
             self._state = ArmState.ARRIVED
