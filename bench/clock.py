@@ -52,6 +52,9 @@ class VirtualClock(Clock):
     def now(self) -> float:
         return self._t
 
+    def now_ns(self) -> int:
+        return round(self._t * 1e9)
+
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             self._t += seconds

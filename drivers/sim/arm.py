@@ -169,9 +169,15 @@ class SimArm:
             d = abs(end[i] - s[i])
             if d > 1e-12:
                 moving = True
-                v_u = min(v_u, vmax[i] / d)
-                a_u = min(a_u, amax[i] / d)
-                j_u = min(j_u, jmax[i] / d)
+                r = vmax[i] / d
+                if r < v_u:
+                    v_u = r
+                r = amax[i] / d
+                if r < a_u:
+                    a_u = r
+                r = jmax[i] / d
+                if r < j_u:
+                    j_u = r
         if not moving:
             self._profile = None
             return

@@ -29,27 +29,33 @@ class InProcessArm(RobotArm):
     def close(self) -> None:
         pass
 
-    def _sim(self) -> SimArm:
-        """The arm, fed: every call is a message from the host, like a request on the wire."""
+    def _sim(self) -> tuple[SimArm, float]:
+        """The arm, fed, and the time it was fed at (s): every call is a message from the host,
+        like a request on the wire."""
         if self.arm is None:
             self.connect()
         assert self.arm is not None
-        self.arm.feed(self.time_fn())
-        return self.arm
+        now = self.time_fn()
+        self.arm.feed(now)
+        return self.arm, now
 
     def read_pose(self) -> Pose:
-        return self._sim().pose(self.time_fn())
+        arm, now = self._sim()
+        return arm.pose(now)
 
     def move_to(self, target: Pose, speed_mm_s: float) -> int:
         self._seq = (self._seq + 1) % 65536
-        self._sim().move(target, speed_mm_s, self.time_fn())
+        if self.arm is None:
+            self.connect()
+        assert self.arm is not None
+        self.arm.move(target, speed_mm_s, self.time_fn())     # a command feeds the watchdog
         return self._seq
 
     def read_status(self) -> ArmStatus:
-        arm = self._sim()
-        state = arm.state(self.time_fn())
-        return ArmStatus(state=state, seq=self._seq, fault_code=arm.fault_code)
+        arm, now = self._sim()
+        return ArmStatus(state=arm.state(now), seq=self._seq, fault_code=arm.fault_code)
 
     def stop(self) -> None:
         self._seq = (self._seq + 1) % 65536
-        self._sim().stop(self.time_fn())
+        arm, now = self._sim()
+        arm.stop(now)
