@@ -27,6 +27,7 @@ OP_HEADER, OP_FOOTER, OP_SCHEMA, OP_CHANNEL, OP_MESSAGE, OP_CHUNK = 0x01, 0x02, 
 OP_METADATA, OP_DATA_END = 0x0C, 0x0F
 _REC = struct.Struct("<BQ")
 _MSG = struct.Struct("<HIQQ")          # channel id, sequence, log time, publish time
+_CHUNK_REC = struct.Struct("<BQHIQ")   # record header + a message's channel id, sequence, log time
 _U16, _U32, _U64 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
 
 
@@ -166,12 +167,13 @@ class SessionReader:
                     self._cut(f"unreadable chunk ({type(exc).__name__}: {exc})")
                     return
                 # the hot loop of every reader: parse the records in place, no objects
+                # (every record in a chunk is at least 23 bytes long: header + message prefix;
+                # a shorter tail ends the loop, as a damaged chunk would)
                 pos, n, topics = 0, len(data), self.topics
-                rec, msg = _REC.unpack_from, _MSG.unpack_from
-                while pos + 9 <= n:
-                    rop, length = rec(data, pos)
+                head = _CHUNK_REC.unpack_from
+                while pos + 23 <= n:
+                    rop, length, cid, _seq, t = head(data, pos)
                     if rop == OP_MESSAGE:
-                        cid, _seq, t, _pub = msg(data, pos + 9)
                         topic = topics.get(cid, "")
                         if want is None or topic in want:
                             yield topic, t, data[pos + 31:pos + 9 + length]

@@ -18,7 +18,7 @@ class Profile(Protocol):
     def u(self, t: float) -> float: ...
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)      # not frozen: one is planned per setpoint, frozen init is slow
 class Trapezoid:
     """Constant acceleration to the peak rate, cruise, constant deceleration."""
 
@@ -50,7 +50,7 @@ class Trapezoid:
         return 1.0 - 0.5 * self.a * r * r
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)      # not frozen: one is planned per setpoint, frozen init is slow
 class SCurve:
     """Jerk-limited profile: jerk phases of `tj`, constant acceleration `ta`, cruise at `v`."""
 
