@@ -13,8 +13,8 @@ delivers every setpoint that falls due at its exact arrival time (virtual or rea
 """
 from __future__ import annotations
 
-import heapq
-import itertools
+import bisect
+from collections import deque
 
 from bench.clock import Clock
 from bench.impair.link import Link
@@ -63,8 +63,9 @@ class PipelinedArm(RobotArm):
         self._tell = type(self.obs).on_event is not RunObserver.on_event
         self.name = f"{inner.name} via {name} (pipelined)"
         self._t0 = clock.now()
-        self._queue: list[tuple[float, int, int, Pose, float]] = []
-        self._order = itertools.count()
+        # setpoints on their way, by arrival time: the link keeps a direction in order (a late
+        # setpoint holds back the later ones), so this is a FIFO; `bisect` keeps it sorted anyway
+        self._queue: deque[tuple[float, int, Pose, float]] = deque()
         self._seq = 0
         self._map: dict[int, int] = {}         # inner seq -> operator seq
 
@@ -84,11 +85,16 @@ class PipelinedArm(RobotArm):
             self.obs.on_event(self._clock.now_ns(), "network", ev)
         if not fate.lost:
             due = self._t0 + fate.t_arrive_s
-            if due <= now and not self._queue:
-                self._deliver(self._seq, target, speed_mm_s)
-            else:
-                heapq.heappush(self._queue, (due, next(self._order), self._seq, target,
-                                             speed_mm_s))
+            q = self._queue
+            if not q:
+                if due <= now:
+                    self._deliver(self._seq, target, speed_mm_s)
+                else:
+                    q.append((due, self._seq, target, speed_mm_s))
+            elif due >= q[-1][0]:
+                q.append((due, self._seq, target, speed_mm_s))
+            else:                       # a link that reorders: keep the queue sorted
+                bisect.insort(q, (due, self._seq, target, speed_mm_s), key=lambda e: e[0])
         return self._seq
 
     def _deliver(self, seq: int, target: Pose, speed: float) -> None:
@@ -102,7 +108,7 @@ class PipelinedArm(RobotArm):
         t_end = clock.now() + max(dt_s, 0.0)
         q = self._queue
         while q and q[0][0] <= t_end:
-            due, _, seq, target, speed = heapq.heappop(q)
+            due, seq, target, speed = q.popleft()
             wait = due - clock.now()
             if wait > 0:
                 clock.sleep(wait)
