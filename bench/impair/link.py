@@ -28,9 +28,9 @@ class Departure(Protocol):
     def depart(self, t: float, n: int) -> float: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)      # not frozen: one per message, and a frozen init costs 5x
 class Fate:
-    """What happened to one message. Times in seconds since the link started."""
+    """What happened to one message. Times in seconds since the link started (treat as read-only)."""
 
     direction: str
     t_send_s: float
