@@ -162,22 +162,19 @@ class SimArm:
         self.last_target = target
         self.fault_code = 0
         self._state = ArmState.MOVING
-        vmax, amax, jmax = self._limits
+        # the normalised profile's limits: the tightest axis sets each (v, a, j in 1/s^n)
         v_u = a_u = j_u = math.inf
         moving = False
-        for i in range(6):
-            d = abs(end[i] - s[i])
+        for e, a, vm, am, jm in zip(end, s, *self._limits):
+            d = abs(e - a)
             if d > 1e-12:
                 moving = True
-                r = vmax[i] / d
-                if r < v_u:
-                    v_u = r
-                r = amax[i] / d
-                if r < a_u:
-                    a_u = r
-                r = jmax[i] / d
-                if r < j_u:
-                    j_u = r
+                if vm / d < v_u:
+                    v_u = vm / d
+                if am / d < a_u:
+                    a_u = am / d
+                if jm / d < j_u:
+                    j_u = jm / d
         if not moving:
             self._profile = None
             return
@@ -217,14 +214,15 @@ class SimArm:
     def feed(self, now: float) -> None:
         """The host said something (any request): restarts the watchdog's time."""
         self._advance(now)
-        self._last_feed = max(self._last_feed, now)
+        if now > self._last_feed:
+            self._last_feed = now
 
     # -- readings ------------------------------------------------------------------------------
     def pose(self, now: float) -> Pose:
         """The measured pose at `now`: actual + drift + noise, quantised to the encoders."""
         self._advance(now)
         p = self.params
-        x = self._actual()
+        x = self._reference(self._t) if self._servo is None else self._servo.y.tolist()
         if self._drifts:
             x = [a + b for a, b in zip(x, self._drift(now))]
         if p.noise_mm > 0:
@@ -291,6 +289,11 @@ class SimArm:
             self._halt(max(trip, self._t))
             self._state = ArmState.FAULT
             self.fault_code = FAULT_WATCHDOG
+        if self._servo is None:         # no lag: the state is the profile's at `now`
+            self._t = now
+            if self._state is ArmState.MOVING:
+                self._check_arrival()
+            return
         self._integrate(now)
 
     def _integrate(self, until: float) -> None:
