@@ -149,23 +149,30 @@ def test_cli_info_json_and_bad_files(tmp_path: Path) -> None:
         session_info(bad)
 
 
-def test_fast_encoders_match_the_generic_encoder() -> None:
+def test_encoder_round_trips_values_and_writes_null_for_non_finite() -> None:
     import numpy as np
 
-    from bench.session.schema import command_json, command_msg, pose_json, pose_msg
+    from bench.session.schema import command_msg, pose_from_fields, pose_msg
     from bench.session.writer import encode
     poses = [Pose(400.123, 1.5, 300.25, 180.0, 0.0, 0.0),
              Pose(1e-5, -0.1, 3, float(np.float64(2.5)), 1e300, -0.0),
              Pose(np.float64(0.1), np.float32(0.2), 7, 0, 0, 0)]       # type: ignore[arg-type]
     for p in poses:
         for label in ("", "P1", 'odd "label" \\ ü'):
-            assert json.loads(pose_json(p, label)) == json.loads(encode(pose_msg(p, label)))
-            assert json.loads(command_json(7, label, p, 250)) == \
-                json.loads(encode(command_msg(7, label, p, 250)))
-    # non-finite values take the generic path, which writes null
-    assert pose_json(Pose(float("nan")), "x") is None
-    assert command_json(1, "a", Pose(), float("inf")) is None
+            back = json.loads(encode(pose_msg(p, label)))
+            assert back["label"] == label
+            # every float comes back bit for bit (numpy scalars as their plain values)
+            assert pose_from_fields(back) == Pose(*(float(v) for v in
+                                                     (p.x, p.y, p.z, p.a, p.b, p.c)))
+            cmd = json.loads(encode(command_msg(7, label, p, 250)))
+            assert cmd["seq"] == 7 and cmd["speed_mm_s"] == 250
+            assert pose_from_fields(cmd["target"]) == pose_from_fields(back)
+    # non-finite values are not JSON: written as null, also inside numpy arrays
     assert json.loads(encode(pose_msg(Pose(float("nan")), "x")))["x_mm"] is None
+    assert json.loads(encode(command_msg(1, "a", Pose(), float("inf"))))["speed_mm_s"] is None
+    assert json.loads(encode({"v": np.array([1.0, np.inf])})) == {"v": [1.0, None]}
+    with pytest.raises(ValueError, match="not JSON-serialisable"):
+        encode({"x": object()})
 
 
 def test_scenario_round_trips_through_the_metadata() -> None:

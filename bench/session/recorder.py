@@ -16,8 +16,8 @@ from bench.limits import Limit
 from bench.observer import RunObserver
 from bench.scenario import Scenario
 from bench.session.schema import (T_COMMAND, T_EVENT, T_LINK, T_NETWORK, T_POSE, T_STATUS,
-                                  command_json, command_msg, pose_fields, pose_from_fields,
-                                  pose_json, pose_msg, status_msg)
+                                  command_msg, pose_fields, pose_from_fields, pose_msg,
+                                  status_msg)
 from bench.session.writer import SessionWriter, git_commit
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
@@ -96,18 +96,10 @@ class SessionRecorder(RunObserver):
         self.writer.write_metadata(t_ns, full)
 
     def on_command(self, t_ns: int, seq: int, label: str, target: Pose, speed_mm_s: float) -> None:
-        fast = command_json(seq, label, target, speed_mm_s)
-        if fast is None:
-            self._write(T_COMMAND, t_ns, command_msg(seq, label, target, speed_mm_s))
-        else:
-            self.writer.write_json(T_COMMAND, t_ns, fast)
+        self._write(T_COMMAND, t_ns, command_msg(seq, label, target, speed_mm_s))
 
     def on_pose(self, t_ns: int, pose: Pose, label: str = "") -> None:
-        fast = pose_json(pose, label)
-        if fast is None:
-            self._write(T_POSE, t_ns, pose_msg(pose, label))
-        else:
-            self.writer.write_json(T_POSE, t_ns, fast)
+        self._write(T_POSE, t_ns, pose_msg(pose, label))
 
     def on_status(self, t_ns: int, status: ArmStatus) -> None:
         self._write(T_STATUS, t_ns, status_msg(status))

@@ -122,38 +122,3 @@ def pose_msg(pose: Pose, label: str) -> dict[str, Any]:
 def status_msg(st: ArmStatus) -> dict[str, Any]:
     return {"state": st.state.value, "seq": st.seq, "fault_code": st.fault_code,
             "heartbeat": st.heartbeat}
-
-
-# -- fast JSON for the three high-rate topics --------------------------------------------------
-# A recorder at 100 Hz writes a command, a pose and a network event per setpoint; building a dict
-# and running the generic encoder costs more than the rest of the replay step, so these three
-# format their JSON directly. float.__repr__ is the shortest round-trip form, which is what
-# json.dumps writes too; non-finite values take the generic path (they become null).
-_FLOAT = float.__repr__
-_STR = json.encoder.encode_basestring_ascii
-
-
-def _pose_text(p: Pose) -> str | None:
-    try:
-        vals = [_FLOAT(float(v)) for v in (p.x, p.y, p.z, p.a, p.b, p.c)]
-    except (TypeError, ValueError):
-        return None
-    if any(v in ("nan", "inf", "-inf") for v in vals):
-        return None
-    return ('"x_mm":%s,"y_mm":%s,"z_mm":%s,"a_deg":%s,"b_deg":%s,"c_deg":%s' % tuple(vals))
-
-
-def pose_json(pose: Pose, label: str) -> bytes | None:
-    """The /robot/pose message as JSON bytes, or None when it needs the generic encoder."""
-    body = _pose_text(pose)
-    return None if body is None else f'{{"label":{_STR(label)},{body}}}'.encode()
-
-
-def command_json(seq: int, label: str, target: Pose, speed_mm_s: float) -> bytes | None:
-    """The /robot/command message as JSON bytes, or None (see `pose_json`)."""
-    body = _pose_text(target)
-    speed = _FLOAT(float(speed_mm_s))
-    if body is None or speed in ("nan", "inf", "-inf"):
-        return None
-    return (f'{{"seq":{int(seq)},"label":{_STR(label)},"target":{{{body}}},'
-            f'"speed_mm_s":{speed}}}').encode()

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import orjson
 from mcap.writer import CompressionType, Writer
 
 from bench.session.schema import FORMAT, PROFILE, SCHEMAS, T_META, schema_bytes
@@ -33,17 +34,19 @@ FLUSH_INTERVAL_S = 0.1
 CHUNK_SIZE = 256 * 1024
 
 def _default(o: Any) -> Any:
-    """numpy scalars and arrays (a driver may hand them over) as plain numbers and lists."""
+    """Objects with a `tolist` (numpy scalars and arrays a driver may hand over) as plain
+    numbers and lists; anything else is not JSON."""
     if hasattr(o, "tolist"):
         return o.tolist()
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
-_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=_default)
+# numpy values go through `_default` (their Python values: a float32 keeps all its digits)
+_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def _clean(v: Any) -> Any:
-    """NaN/inf are not JSON: write them as null (only walked when encoding failed the fast path)."""
+    """NaN/inf are not JSON: as null (for the metadata record's string values)."""
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):
@@ -54,14 +57,12 @@ def _clean(v: Any) -> Any:
 
 
 def encode(data: dict[str, Any]) -> bytes:
-    """Compact JSON bytes of `data`; non-finite floats become null. Raises ValueError."""
+    """Compact JSON bytes of `data` (orjson: floats in their shortest round-trip form, as
+    json.dumps writes them; NaN and infinities become null). Raises ValueError."""
     try:
-        text = _encoder.encode(data)
-    except TypeError as exc:
+        return orjson.dumps(data, default=_default, option=_OPTIONS)
+    except TypeError as exc:          # orjson.JSONEncodeError is a TypeError
         raise ValueError(f"session message is not JSON-serialisable: {exc}") from None
-    if "NaN" in text or "Infinity" in text:
-        text = json.dumps(_clean(json.loads(text)), separators=(",", ":"), allow_nan=False)
-    return text.encode()
 
 
 def git_commit(start: Path | None = None) -> str | None:
@@ -114,7 +115,7 @@ class SessionWriter:
         self.write_json(topic, t_ns, encode(data))
 
     def write_json(self, topic: str, t_ns: int, payload: bytes) -> None:
-        """Append one message whose JSON the caller already encoded (see schema.pose_json)."""
+        """Append one message whose JSON the caller already encoded."""
         cid = self._channels.get(topic)
         if cid is None:
             raise ValueError(f"unknown session topic {topic!r} (known: {', '.join(SCHEMAS)})")
