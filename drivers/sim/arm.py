@@ -124,6 +124,7 @@ class SimArm:
         self._limits = tuple(a.tolist() for a in params.axis_limits())
         self._draws: list[float] = []
         self._draw = 0
+        self._sigma = params.sigma_mm
         self._drift_v = params.drift.as_array().tolist()
         self._drifts = any(v != 0.0 for v in self._drift_v)
         self._state = ArmState.IDLE
@@ -145,7 +146,11 @@ class SimArm:
         s = self._reference(now)
         p = self.params
         ox, oy, oz, oa, ob, oc = self._offset
-        sx, sy, sz = self._scatter()
+        if self._draw >= len(self._draws):       # repeatability scatter: 3 draws x sigma, mm
+            self._refill()
+        i, sigma = self._draw, self._sigma
+        self._draw = i + 3
+        sx, sy, sz = self._draws[i] * sigma, self._draws[i + 1] * sigma, self._draws[i + 2] * sigma
         # angles: take the shortest way round (180 and -180 deg are the same orientation)
         end = [target.x + ox + sx, target.y + oy + sy, target.z + oz + sz,
                s[3] + (target.a + oa - s[3] + 180.0) % 360.0 - 180.0,
@@ -186,16 +191,11 @@ class SimArm:
         else:
             self._profile = Trapezoid.plan(v_u, a_u)
 
-    def _scatter(self) -> list[float]:
-        """The next three repeatability draws, mm. Drawn 1024 at a time: the same numbers, in the
-        same order, as three `normal(0, sigma)` draws per move, for a fraction of the cost."""
-        if self._draw >= len(self._draws):
-            self._draws = self.rng.standard_normal(3 * 1024).tolist()
-            self._draw = 0
-        i = self._draw
-        self._draw += 3
-        sigma = self.params.sigma_mm
-        return [self._draws[i] * sigma, self._draws[i + 1] * sigma, self._draws[i + 2] * sigma]
+    def _refill(self) -> None:
+        """The next repeatability draws, drawn 1024 moves at a time: the same numbers, in the
+        same order, as three `normal(0, 1)` draws per move, for a fraction of the cost."""
+        self._draws = self.rng.standard_normal(3 * 1024).tolist()
+        self._draw = 0
 
     def stop(self, now: float) -> None:
         """Halt: the reference freezes where it is at `now`; the servo brakes onto it."""
@@ -261,7 +261,10 @@ class SimArm:
         if self._profile is None:
             return list(self._end)
         u = self._profile.u(now - self._t0)
-        return [a + (b - a) * u for a, b in zip(self._start, self._end)]
+        s0, s1, s2, s3, s4, s5 = self._start
+        e0, e1, e2, e3, e4, e5 = self._end
+        return [s0 + (e0 - s0) * u, s1 + (e1 - s1) * u, s2 + (e2 - s2) * u,
+                s3 + (e3 - s3) * u, s4 + (e4 - s4) * u, s5 + (e5 - s5) * u]
 
     def _actual(self) -> list[float]:
         return self._servo.y.tolist() if self._servo is not None else self._reference(self._t)
