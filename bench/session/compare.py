@@ -73,7 +73,7 @@ class Side:
         if self.last_target is None:
             return
         if not label:
-            self.tracking.add(pose.distance_to(self.last_target))
+            self.tracking.add(math.dist((pose.x, pose.y, pose.z), self._xyz))
             return
         cycle = self.visits.get(label, 0) + 1
         self.visits[label] = cycle

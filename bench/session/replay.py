@@ -98,9 +98,11 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     t_wall = time.perf_counter()
     rec = SessionRecorder(record_to, scenario=sc) if record_to else None
     obs = observer or RunObserver()
-    if rec:
+    if rec and observer:
         from bench.observer import Observers
-        obs = Observers([rec] + ([observer] if observer else []))
+        obs = Observers([rec, observer])
+    elif rec:
+        obs = rec
     # a profile on a request/reply link in wire mode: the real TCP impairment proxy (as `run`);
     # recorded delays and pipelined streams: message-level wrappers around the arm
     proxied = (mode == "wire" and link_kind == net_mod.REQUEST_REPLY
