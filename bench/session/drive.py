@@ -138,20 +138,13 @@ class _Player:
             self.orig.error = str((d.get("detail") or {}).get("message", "error"))
 
 
-def _messages(reader: SessionReader, topics: list[str]):
-    loads = orjson.loads
-    skip_polls = T_NETWORK not in topics
-    for topic, t, payload in reader.raw(topics):
-        if skip_polls and topic == T_STATUS and b'"arrived"' not in payload:
-            continue                 # polls of a moving arm: the replay polls its own arm
-        yield topic, t, loads(payload)
-
-
 def _by_messages(reader: SessionReader, p: _Player) -> None:
     loads, wait, command, pose = orjson.loads, p.wait_until, p.command, p.pose
     for topic, t, payload in reader.raw([T_COMMAND, T_POSE, T_STATUS, T_EVENT]):
         if topic == T_STATUS:
-            if b'"arrived"' in payload:      # polls of a moving arm: the replay polls its own
+            # only arrivals matter: the original's polls of a moving arm are not repeated one
+            # by one, the replay polls its own arm where the original waited (see `_gate`)
+            if b'"arrived"' in payload:
                 p.status(t, loads(payload), read=False)
             continue
         wait(t)
@@ -167,7 +160,9 @@ def _by_calls(reader: SessionReader, p: _Player) -> None:
     calls: deque[tuple[str, int]] = deque()
     pending: dict[str, deque[tuple[int, dict[str, Any]]]] = {
         T_COMMAND: deque(), T_POSE: deque(), T_STATUS: deque()}
-    for topic, t, d in _messages(reader, [T_COMMAND, T_POSE, T_STATUS, T_EVENT, T_NETWORK]):
+    loads = orjson.loads
+    for topic, t, payload in reader.raw([T_COMMAND, T_POSE, T_STATUS, T_EVENT, T_NETWORK]):
+        d = loads(payload)
         if topic == T_NETWORK:
             call = d.get("call")
             if call in _TOPIC_OF_CALL and d.get("dir") == "up" and d.get("attempt", 1) == 1:
