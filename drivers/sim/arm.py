@@ -222,7 +222,7 @@ class SimArm:
         """The measured pose at `now`: actual + drift + noise, quantised to the encoders."""
         self._advance(now)
         p = self.params
-        x = self._reference(self._t) if self._servo is None else self._servo.y.tolist()
+        x = self._actual()
         if self._drifts:
             x = [a + b for a, b in zip(x, self._drift(now))]
         if p.noise_mm > 0:
