@@ -87,18 +87,24 @@ def _kill_and_check(proc: subprocess.Popen, path: Path, after_s: float) -> dict:
     return info
 
 
+
+def _started_then_killed(proc: subprocess.Popen, path: Path, after_s: float) -> dict:
+    """Wait for the recorder `proc` to start writing `path`, SIGKILL it `after_s` later and check
+    the file it left (see `_kill_and_check`); the process is reaped whatever happens."""
+    try:
+        _wait_started(path, proc)
+        return _kill_and_check(proc, path, after_s)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
 @pytest.mark.parametrize("after_s", [0.0, 0.17, 0.45])
 def test_sigkill_during_a_scenario_run(tmp_path: Path, after_s: float) -> None:
     path = tmp_path / "killed.mcap"
     proc = subprocess.Popen([sys.executable, "-c", SCENARIO_CHILD, str(path)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_started(path, proc)
-        info = _kill_and_check(proc, path, after_s)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    info = _started_then_killed(proc, path, after_s)
     if after_s > 0:
         # the runner polls the pose while moving and the status once the arm stands still
         polled = info["topics"][T_STATUS] + info["topics"][T_POSE]
@@ -119,13 +125,7 @@ def test_sigkill_the_record_cli_while_following_a_simulator(tmp_path: Path) -> N
                 [sys.executable, "-m", "bench", "record", "--follow", "--rate", "100",
                  "--connect", f"{host}:{port}", "-o", str(path), "-q"],
                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            try:
-                _wait_started(path, proc)
-                info = _kill_and_check(proc, path, after_s)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                proc.wait()
+            info = _started_then_killed(proc, path, after_s)
             assert info["topics"][T_POSE] >= after_s * 100 * 0.3
 
 
