@@ -74,8 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                "--device-id 2\n"
                f"transports: {', '.join(SERVER_TRANSPORTS)}")
     s.add_argument("--lab", default="sim", help="lab name or file (default: sim)")
-    s.add_argument("--device", default="robot", choices=["robot", "modem"],
-                   help="which device to serve (default: robot)")
+    s.add_argument("--device", default="robot", choices=["robot", "modem", "instrument"],
+                   help="which device to serve (default: robot); instrument: the lab's "
+                        "simulated tracker (NDI on a pty, or OpenIGTLink), or a Polaris Vega")
     s.add_argument("--robot", action="append", metavar="MAP", default=None,
                    help="serve a simulated arm with this register map (built-in name or file; "
                         "`grbl`: the G-code controller simulator) "
@@ -83,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--transport", choices=sorted(set(SERVER_TRANSPORTS) | {"pty"}),
                    default=None,
                    help="robot: " + ", ".join(SERVER_TRANSPORTS) + " (default tcp for --robot, "
-                        "else the lab's); modem: pty or tcp (default: the lab's)")
+                        "else the lab's); modem, instrument: pty or tcp (default: the lab's)")
     s.add_argument("--device-id", type=int, default=None,
                    help="Modbus device id for --robot (default 1)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
@@ -129,6 +130,11 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
         if args.transport not in (None, "pty", "tcp"):
             raise ConfigError(f"--transport {args.transport}: the modem is served on pty or tcp")
         return serve_modem(args, lab)
+    if args.device == "instrument":
+        from bench.cli.sim_instrument import serve_instrument
+        sim = lab.robot.simulator
+        home = arm_params_from_section(sim.fresh()).home if sim else ArmParams().home
+        return serve_instrument(args, lab, home)
     spec = lab.robot.spec
     if spec.driver == GRBL:
         return [Endpoint(None, _lab_params(lab, args.seed), _grbl_transport(args.transport),
