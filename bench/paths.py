@@ -35,6 +35,8 @@ def resolve(name: str, kind: str) -> Path:
         raise ConfigError(f"unknown {kind} {name!r} (built-in: {', '.join(builtin_names(kind))}; "
                           f"or give a path to a .yaml file)")
     path = Path(name)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a file")
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     return path

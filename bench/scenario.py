@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.bounds import MAX_CYCLES, MAX_SEED
 from bench.control.modes import CONTROL_MODES, ControlSettings
 from bench.limits import Limit, limit_from_section
 from bench.paths import resolve
@@ -128,7 +129,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         if not poses:
             raise top.error("poses", "at least one pose is needed")
         top.raw("cube", None)
-    n = top.get("cycles", int, 30)
+    n = top.get("cycles", int, 30, max=MAX_CYCLES)
     if n < 1:
         raise top.error("cycles", "must be at least 1")
     tol = top.section("tolerances", None)
@@ -156,7 +157,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         settle_s=top.quantity("settle", "s", 0.05, min=0.0),
         poll_s=top.quantity("poll", "s", 0.005, min=1e-4),
         move_timeout_s=top.quantity("move_timeout", "s", 10.0, min=0.01),
-        seed=top.get("seed", int, 1),
+        seed=top.get("seed", int, 1, min=0, max=MAX_SEED),
         tolerances=tolerances,
         lines=lines,
         control=_control(top),

@@ -2,11 +2,15 @@
 
 Used by the drivers (register maps) and by the bench (labs, scenarios, profiles). Every problem is a
 `ConfigError` whose message starts with ``<file>:<line>: <dotted.key>:``; unknown keys and wrong types
-are errors, never silently ignored.
+are errors, never silently ignored. Numbers must be finite (NaN and infinity are refused: no
+physical setting of this bench is infinite), and a YAML file may be at most `MAX_YAML_BYTES` long and
+nested at most `MAX_YAML_DEPTH` levels deep (a bigger or deeper file is refused before it can use
+the machine's memory or stack).
 """
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
@@ -17,6 +21,11 @@ from drivers.units import UnitError, parse_quantity
 
 T = TypeVar("T")
 _REQUIRED: Any = object()
+
+#: the largest configuration file read (labs, maps, scenarios, profiles are a few kB)
+MAX_YAML_BYTES = 4 * 1024 * 1024
+#: the deepest nesting of mappings and lists (real files use fewer than 10 levels)
+MAX_YAML_DEPTH = 64
 
 
 class LineDict(dict):
@@ -38,7 +47,19 @@ class LineList(list):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # PyYAML composes recursively: a deep file would end in RecursionError, so count levels
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"line {mark.line + 1}: nested deeper than {MAX_YAML_DEPTH} "
+                                  f"levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -89,7 +110,14 @@ def load_yaml_file(path: str | Path) -> Any:
     """Read and parse a YAML file; a missing or unreadable file is a ConfigError naming it."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.is_dir():
+            raise ConfigError(f"{p}: is a folder, not a file")
+        with p.open("rb") as f:
+            data = f.read(MAX_YAML_BYTES + 1)
+        if len(data) > MAX_YAML_BYTES:
+            raise ConfigError(f"{p}: larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB; not a "
+                              f"configuration file")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -157,8 +185,12 @@ class Section:
         return self.data[key]
 
     def get(self, key: str, kind: type | tuple, default: Any = _REQUIRED,
-            *, choices: Iterable | None = None) -> Any:
-        """A value of python type `kind` (int accepted where float is asked)."""
+            *, choices: Iterable | None = None, min: float | None = None,
+            max: float | None = None, nonzero: bool = False) -> Any:
+        """A value of python type `kind` (int accepted where float is asked).
+
+        Floats must be finite; numbers must lie in [`min`, `max`] and, with `nonzero`, not be 0.
+        """
         value = self.raw(key, default)
         if key not in self.data:
             return value
@@ -169,6 +201,15 @@ class Section:
             raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
         if not isinstance(value, kinds):
             raise self.error(key, f"expected {_kind_name(kinds)}, got {_describe(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if min is not None and value < min:
+                raise self.error(key, f"must be >= {min}, got {value!r}")
+            if max is not None and value > max:
+                raise self.error(key, f"must be <= {max}, got {value!r}")
+            if nonzero and value == 0:
+                raise self.error(key, "must not be 0")
         if choices is not None:
             allowed = list(choices)
             if value not in allowed:

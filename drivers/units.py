@@ -37,7 +37,7 @@ def parse_quantity(value: object, base: str) -> float:
     """Return `value` converted to `base` units (a key of the table above).
 
     Accepts int/float (already in base units) or a string ``"<number> <unit>"``.
-    Raises UnitError for booleans, non-numbers, unknown or mismatched units, NaN.
+    Raises UnitError for booleans, non-numbers, unknown or mismatched units, NaN and infinity.
     """
     if base not in _UNITS:
         raise KeyError(base)
@@ -59,4 +59,6 @@ def parse_quantity(value: object, base: str) -> float:
         raise UnitError(f"expected a number in {base}, got {type(value).__name__} {value!r}")
     if math.isnan(out):
         raise UnitError(f"expected a number in {base}, got NaN")
+    if math.isinf(out):     # also "1e400 mm", which float() reads as infinity
+        raise UnitError(f"expected a finite number in {base}, got {value!r}")
     return out

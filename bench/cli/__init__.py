@@ -1,13 +1,19 @@
 """`hil-bench` command line: one module per subcommand, each with `register(subparsers)`.
 
-Exit codes (the same for every subcommand):
+Exit codes (the same for every subcommand; docs/reliability.md says what produces each):
   0 pass (or marginal)   1 a tolerance failed   2 bad input or configuration
-  3 device or runtime error   130 interrupted (Ctrl-C / SIGTERM)
+  3 device or runtime error   70 internal error (a bug: please report it)
+  130 interrupted (Ctrl-C / SIGTERM)
 Errors are printed as one line, ``hil-bench: error: ...``; set HIL_BENCH_DEBUG=1 for tracebacks.
+`main` is the only place that turns exceptions into exit codes: a `BenchError` keeps its own, an
+OSError on a named path is bad input (2) unless the disk itself failed (3), anything else is an
+internal error (70, never 1: 1 means a robot missed its tolerance, and a CI pipeline must not
+read a crash as an accuracy failure).
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -26,6 +32,12 @@ from bench.cli import sweep as sweep_cmd
 from drivers.errors import BenchError
 
 EXIT_PASS, EXIT_FAIL, EXIT_CONFIG, EXIT_DEVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: an exception nobody meant to raise (a bug); 70 is EX_SOFTWARE of BSD sysexits.h
+EXIT_INTERNAL = 70
+DEBUG_ENV = "HIL_BENCH_DEBUG"
+
+#: OS errors that say the storage failed, not that the user named a wrong path: runtime errors
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
 
 #: subcommand modules; a new command adds its module here
 COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd, modem_cmd,
@@ -33,7 +45,8 @@ COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, rep
 
 EPILOG = """\
 exit codes: 0 pass (or marginal), 1 a tolerance failed, 2 bad input or configuration,
-            3 device or runtime error, 130 interrupted.
+            3 device or runtime error, 70 internal error (a bug; rerun with
+            HIL_BENCH_DEBUG=1 and report the traceback), 130 interrupted.
 examples:
   hil-bench run                      ISO 9283 test on the built-in simulator (30 cycles)
   hil-bench run iso9283 --cycles 5   fewer cycles
@@ -61,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code (never raises, never 1 for an
+    error: see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -70,10 +84,49 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except BenchError as exc:
-        if os.environ.get("HIL_BENCH_DEBUG"):
-            traceback.print_exc()
-        print(f"hil-bench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         print("hil-bench: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:           # `| head` went away: nothing more to say
+        _silence_stdout()
+        return EXIT_PASS
+    except OSError as exc:
+        return _os_error(exc)
+    except Exception as exc:          # noqa: BLE001 - the last line of defence, by design
+        return _internal(exc)
+
+
+def _fail(message: str, code: int) -> int:
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exc()
+    print(f"hil-bench: error: {message}", file=sys.stderr)
+    return code
+
+
+def _os_error(exc: OSError) -> int:
+    """An OSError nobody turned into a BenchError: name the path and the reason."""
+    reason = exc.strerror or type(exc).__name__
+    path = exc.filename
+    where = f"{path}: " if path is not None else ""
+    if exc.filename2 is not None:
+        where = f"{path} -> {exc.filename2}: "
+    if exc.errno in _STORAGE_ERRNOS:
+        return _fail(f"{where}{reason} (storage failed)", EXIT_DEVICE)
+    if path is None:
+        return _internal(exc)
+    return _fail(f"{where}{reason}", EXIT_CONFIG)
+
+
+def _internal(exc: BaseException) -> int:
+    text = " ".join(str(exc).split())[:200]
+    return _fail(f"internal error: {type(exc).__name__}{': ' + text if text else ''} "
+                 f"(a bug in hil-bench; rerun with {DEBUG_ENV}=1 for the traceback and report it)",
+                 EXIT_INTERNAL)
+
+
+def _silence_stdout() -> None:
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for the exit
+    except OSError:
+        pass

@@ -21,6 +21,7 @@ import time
 from datetime import datetime
 from typing import Iterator
 
+from bench.bounds import check_number
 from drivers.errors import ConfigError, DeviceError, DeviceTimeout, ProtocolError
 from drivers.modbus.transport import LinkSettings
 from drivers.modem.at import ATSettings
@@ -71,8 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 @contextlib.contextmanager
 def open_modem(args: argparse.Namespace) -> Iterator[Modem]:
     """The modem the arguments name, connected (a lab's simulator started around it)."""
-    if args.timeout <= 0:
-        raise ConfigError("--timeout: must be positive")
+    check_number(args.timeout, "--timeout", low=0.0, low_open=True)
     if (args.url is None) == (args.lab is None):
         raise ConfigError("give either a modem URL or --lab LAB")
     if args.lab is not None:
@@ -122,8 +122,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 def watch(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        raise ConfigError("--interval: must be positive")
+    check_number(args.interval, "--interval", low=0.0, low_open=True)
     if args.count < 0:
         raise ConfigError("--count: must be 0 or more")
     with open_modem(args) as modem:

@@ -17,9 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import __version__
+from bench.bounds import check_cycles, check_number, check_seed
 from bench.cli import run as run_cmd
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.lab import load_lab
+from bench.outputs import check_output_file
 from bench.session import network as net_mod
 from bench.session.recorder import SessionRecorder
 from bench.session.streamer import StreamSpec, run_stream
@@ -59,18 +61,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def record(args: argparse.Namespace) -> int:
-    out = Path(args.output)
-    if args.rate is not None and not args.rate > 0:
-        raise ConfigError("--rate: must be > 0")
-    if args.duration is not None and not args.duration > 0:
-        raise ConfigError("--duration: must be > 0")
+    out = check_output_file(Path(args.output), "-o")
+    check_number(args.rate, "--rate", low=0.0, high=10_000.0, low_open=True)
+    check_number(args.duration, "--duration", low=0.0, low_open=True)
+    check_number(args.amplitude, "--amplitude", low=0.0)
+    check_seed(args.seed)
+    check_cycles(args.cycles)
     if args.stream or args.follow:
         return _record_arm(args, out)
     args.session = str(out)
     if args.out:
         return run_cmd.run(args)
     with tempfile.TemporaryDirectory(prefix="hil-bench-record-") as tmp:
-        args.out = tmp
+        args.out, args.report_kept = tmp, False
         try:
             return run_cmd.run(args)
         finally:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from bench.bounds import check_number, check_seed
+from bench.outputs import check_output_file
 from bench.session.compare import Comparison
 from bench.session.replay import MODES, replay_session
 from drivers.errors import DeviceError
@@ -72,6 +75,10 @@ def print_comparison(c: Comparison, out=sys.stdout) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_number(args.speed, "--speed", low=0.0, high=1000.0, low_open=True)
+    check_seed(args.seed)
+    if args.out:
+        check_output_file(Path(args.out), "--out")
     c = replay_session(args.session, mode=args.mode, network=args.network, speed=args.speed,
                        record_to=args.out, lab=args.lab, seed=args.seed)
     if args.json:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bench import __version__
+from bench.bounds import check_cycles, check_seed
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
 from bench.impair import ImpairedArm, Profile, load_profile
@@ -25,6 +26,7 @@ from bench.lab import Lab, load_lab
 from bench.limits import Outcome
 from bench.linksample import LinkSampler, link_sampling
 from bench.observer import Observers, RunObserver
+from bench.outputs import claim_run_dir
 from bench.paths import builtin_names
 from bench.report import build_report, print_table, traces_for_report
 from bench.progress import Progress
@@ -55,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"built-in scenarios: {scen}\n"
                "exit codes: 0 pass/marginal, 1 tolerance failed, 2 bad input or configuration,\n"
-               "            3 device or runtime error, 130 interrupted\n"
+               "            3 device or runtime error, 70 internal error, 130 interrupted\n"
                "examples:\n  hil-bench run\n  hil-bench run iso9283 --cycles 5 --out /tmp/r1\n"
                "  hil-bench run my-scenario.yaml --lab hardware/my-lab.yaml --arm")
     p.add_argument("scenario", nargs="?", default="iso9283",
@@ -64,7 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="lab file or built-in name (default: sim, everything simulated)")
     p.add_argument("--cycles", type=int, default=None, help="override the scenario's cycles")
     p.add_argument("--out", default=None,
-                   help="output folder (default: a new timestamped folder under runs/)")
+                   help="output folder (default: a new timestamped folder under runs/); refused "
+                        "when it already holds files (see --force) or another run is using it")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out folder that already holds files (they are replaced)")
     p.add_argument("--mode", choices=["wire", "virtual"], default="wire",
                    help="wire: real sockets, real time (default); virtual: in-process simulator "
                         "on a virtual clock (simulated labs only)")
@@ -186,14 +191,14 @@ def interrupts_as_keyboardinterrupt() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    with interrupts_as_keyboardinterrupt():
-        return _run(args)
+    with interrupts_as_keyboardinterrupt(), contextlib.ExitStack() as owned:
+        return _run(args, owned)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
+    check_cycles(args.cycles)
+    check_seed(args.seed)
     sc: Scenario = load_scenario(args.scenario, args.cycles)
-    if args.cycles is not None and args.cycles < 1:
-        raise ConfigError("--cycles: must be at least 1")
     lab = load_lab(args.lab)
     armed = args.arm or os.environ.get(ARM_ENV, "") in {"1", "true", "yes"}
     if lab.has_real_hardware and not armed:
@@ -204,7 +209,9 @@ def _run(args: argparse.Namespace) -> int:
     seed = sc.seed if args.seed is None else args.seed
     net_name = args.network or (DEFAULT_NETWORK if lab.robot.simulate else None)
     network = load_profile(net_name) if net_name else None
-    out = _out_dir(args.out, sc.name)
+    # the run folder is checked and owned before any device is opened
+    out = owned.enter_context(claim_run_dir(_out_dir(args.out, sc.name), "--out",
+                                            getattr(args, "force", False)))
     clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
@@ -285,6 +292,7 @@ def _run(args: argparse.Namespace) -> int:
         log(f"run aborted after {len(samples)} samples; partial data in {out / 'report.json'}")
         raise error
     print_table(sc, ev, sys.stdout)
-    print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json'}   "
-          f"session: {session_path}")
+    kept = getattr(args, "report_kept", True)
+    print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json' if kept else '(not kept)'}"
+          f"   session: {session_path}")
     return 1 if ev.outcome is Outcome.FAIL else 0

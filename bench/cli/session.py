@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from bench.outputs import check_output_file
 from bench.session.info import export_csv, export_jsonl, session_info
 from bench.session.schema import TOPICS
 from drivers.errors import ConfigError
@@ -67,6 +68,8 @@ def export(args: argparse.Namespace) -> int:
         unknown = [t for t in args.topic if t not in TOPICS]
         if unknown:
             raise ConfigError(f"--topic: unknown topic {unknown[0]!r} (known: {', '.join(TOPICS)})")
+    if args.out:
+        check_output_file(Path(args.out), "--out")
     out = open(Path(args.out), "w", encoding="utf-8", newline="") if args.out else sys.stdout
     try:
         if args.format == "csv":

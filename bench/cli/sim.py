@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.bounds import check_seed
 from bench.lab import load_lab
 from drivers.errors import ConfigError
 from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
@@ -103,6 +104,7 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
         raise ConfigError("--device-id: must be 1..247")
     if not 0 <= args.port < 65536:
         raise ConfigError("--port: must be 0..65535")
+    check_seed(args.seed)
     if args.robot:
         lab = load_lab(args.lab) if args.lab != "sim" else None
         base = ArmParams() if lab is None else _lab_params(lab, args.seed)

@@ -13,7 +13,9 @@ import json
 import sys
 from pathlib import Path
 
+from bench.bounds import check_cycles, check_seed
 from bench.control.modes import CONTROL_MODES
+from bench.outputs import claim_run_dir
 from bench.progress import Progress
 from bench.sweep import parse_range, sweep
 from drivers.errors import ConfigError
@@ -41,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: 2)")
     p.add_argument("--out", default=None, help="also write report.json/junit.xml/report.html here")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out folder that already holds files")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -58,14 +62,23 @@ def run(args: argparse.Namespace) -> int:
     if bad or not controls:
         raise ConfigError(f"--control: unknown mode {', '.join(bad) or '(none)'} "
                           f"(known: {', '.join(CONTROL_MODES)})")
-    if not 0.0 <= args.loss < 1.0:
+    if not 0.0 <= args.loss < 1.0:      # also refuses NaN
         raise ConfigError("--loss: must be a probability in [0, 1)")
-    if args.cycles is not None and args.cycles < 2:
-        raise ConfigError("--cycles: at least 2 (repeatability RP needs two visits per pose)")
+    # repeatability RP needs two visits per pose
+    check_cycles(args.cycles, least=2)
+    check_seed(args.seed)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
     delays = parse_range(args.delay)
     jitter = parse_range(args.jitter, "--jitter")[0]
+    if args.out:        # checked and owned before the first point runs
+        with claim_run_dir(Path(args.out), "--out", args.force):
+            return _sweep(args, controls, delays, jitter)
+    return _sweep(args, controls, delays, jitter)
+
+
+def _sweep(args: argparse.Namespace, controls: list[str], delays: list[float],
+           jitter: float) -> int:
     progress = Progress("sweep", stream=sys.stderr, quiet=args.json)
     result = sweep(args.scenario, args.lab, controls, delays, jitter, args.loss, args.cycles,
                    args.seed, args.jobs,

@@ -146,12 +146,13 @@ def _jitter(s: Section, key: str) -> JitterSpec:
     if not isinstance(value, dict):
         return JitterSpec(base_s=s.quantity(key, "s", min=0.0))
     d = s.section(key)
+    correlation = _prob(d, "correlation")
+    if correlation >= 1.0:      # checked before JitterSpec, which refuses it with a bare ValueError
+        raise d.error("correlation", "must be below 1 (1 would never move from its first value)")
     spec = JitterSpec(base_s=d.quantity("base", "s", 0.0, min=0.0),
                       jitter_s=d.quantity("jitter", "s", 0.0, min=0.0),
                       distribution=d.get("distribution", str, "uniform", choices=SHAPES),
-                      correlation=_prob(d, "correlation"))
-    if spec.correlation >= 1.0:
-        raise d.error("correlation", "must be below 1")
+                      correlation=correlation)
     d.done()
     return spec
 

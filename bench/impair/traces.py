@@ -14,6 +14,7 @@ Failure mode: ConfigError ``<file>:<line>: <problem>`` for unreadable or malform
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -85,6 +86,9 @@ def _columns(path: Path, rows: list[tuple[int, str]], header: list[str], time_co
         except (IndexError, ValueError):
             raise ConfigError(f"{path}:{lineno}: expected numbers in columns {time_col!r} and "
                               f"{delay_col!r}, got {text[:60]!r}") from None
+        if not (math.isfinite(t[-1]) and math.isfinite(d[-1])):
+            raise ConfigError(f"{path}:{lineno}: time and delay must be finite numbers, "
+                              f"got {text[:60]!r}")
         if d[-1] < 0:
             raise ConfigError(f"{path}:{lineno}: negative delay {d[-1]}")
         if len(t) > 1 and t[-1] < t[-2]:
