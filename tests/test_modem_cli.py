@@ -41,7 +41,7 @@ def test_modem_status_reads_the_simulator_on_a_pty(pty_modem: PtyModemServer) ->
     r = hil_bench("modem", "status", pty_modem.url, "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert list(data) == ["rat", "state", "cells"]
+    assert list(data) == ["rat", "state", "cells", "warnings", "notes"]
     assert list(data["cells"][0]) == ["rat", "mcc", "mnc", "cell_id", "pci", "tac", "arfcn",
                                       "band", "rsrp_dbm", "rsrq_db", "sinr_db"]
     # the multi-line EN-DC answer, SINR raw-encoded by the RM520N and decoded back
@@ -120,3 +120,31 @@ def test_a_lab_with_a_modbus_router_is_served_and_read(tmp_path: Path) -> None:
     cell = json.loads(r.stdout)["cells"][0]
     assert (cell["rat"], cell["cell_id"], cell["pci"], cell["band"], cell["rsrp_dbm"]) == (
         "LTE", "1A2B3C4", 12, "B3", -101.5)
+
+
+@pytest.mark.parametrize("lab", ["sim5g-huawei", "sim5g-quectel-early"])
+def test_status_of_simulated_field_modules_shows_every_field_and_odd_ones(lab: str) -> None:
+    path = Path(__file__).parent.parent / "hardware" / f"{lab}.yaml"
+    r = hil_bench("modem", "status", "--lab", str(path), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    keys = ["rat", "mcc", "mnc", "cell_id", "pci", "tac", "arfcn", "band", "rsrp_dbm",
+            "rsrq_db", "sinr_db"]
+    assert all(list(c) == keys for c in data["cells"])
+    if lab == "sim5g-huawei":
+        # MONSC + HFREQINFO + C5GREG + CGPADDR: every field of the NR cell is known
+        assert data["rat"] == "NR5G-SA" and data["state"] == "connected"
+        (nr,) = data["cells"]
+        assert all(nr[k] is not None for k in keys), nr
+        assert (nr["pci"], nr["tac"], nr["cell_id"], nr["band"]) == (276, "14225C", "C027F5065",
+                                                                      "n41")
+        assert data["warnings"] == []
+    else:
+        # early RM500Q NSA firmware: NR SINR printed in 0.1 dB steps -> unknown, with a warning;
+        # the LTE anchor and the rest of the NR leg are kept
+        assert data["rat"] == "NR5G-NSA"
+        lte, nr = data["cells"]
+        assert all(lte[k] is not None for k in keys)
+        assert (nr["pci"], nr["rsrp_dbm"], nr["rsrq_db"], nr["sinr_db"]) == (500, -75.0, -11.0,
+                                                                              None)
+        assert data["warnings"] == ["NR5G-NSA SINR: 185 is outside -25..45"]

@@ -108,16 +108,29 @@ def test_quectel_searching_has_no_cells() -> None:
     [],
     ["garbage"],
     ['+QENG: "servingcell","DANCING","LTE"'],
-    ['+QENG: "servingcell","NOCONN","LTE","FDD",2x4,01'],
-    ['+QENG: "servingcell","NOCONN","LTE","FDD",214,01,ZZZZ,188'],
-    ['+QENG: "servingcell","NOCONN","LTE","FDD",214,01,7676A09,99999'],
     ['+QENG: "servingcell","CONNECT","5G-WHATEVER",1,2,3'],
     ['+QENG: "servingcell","CONNECT"'],            # camped but no RAT line
-    ['+QENG: "servingcell","NOCONN","LTE","FDD",214,01,7676A09,188,6300,20,3,3,603,nan'],
+    ['+QENG: "servingcell","NOCONN","LTE","DUPLEX",214,01'],
 ])
-def test_quectel_garbage_raises_parse_error(lines: list[str]) -> None:
+def test_quectel_unsplittable_reply_raises_parse_error(lines: list[str]) -> None:
     with pytest.raises(ATParseError):
         quectel.parse_servingcell(lines)
+
+
+@pytest.mark.parametrize("line, field_name, raw", [
+    ('+QENG: "servingcell","NOCONN","LTE","FDD",2x4,01,7676A09,188,6300,20', "LTE MCC", "2x4"),
+    ('+QENG: "servingcell","NOCONN","LTE","FDD",214,01,ZZZZ,188,6300,20', "LTE cellID", "ZZZZ"),
+    ('+QENG: "servingcell","NOCONN","LTE","FDD",214,01,7676A09,99999,6300,20', "LTE PCID",
+     "99999"),
+    ('+QENG: "servingcell","NOCONN","LTE","FDD",214,01,7676A09,188,6300,20,3,3,603,nan', "LTE RSRP",
+     "nan"),
+])
+def test_quectel_one_odd_field_is_none_with_a_warning(line: str, field_name: str, raw: str) -> None:
+    link = quectel.parse_servingcell([line], "2v-20")
+    (c,) = link.cells
+    assert link.rat == "LTE" and c.band == "B20"            # the rest of the reply is kept
+    assert any(w.startswith(field_name) and raw in w for w in link.warnings), link.warnings
+    assert len(link.warnings) == 1
 
 
 def test_quectel_qnwinfo_qrsrp_qcsq() -> None:
@@ -130,20 +143,31 @@ def test_quectel_qnwinfo_qrsrp_qcsq() -> None:
     rsrp = quectel.parse_qrsrp(["+QRSRP: -79,-99,-105,-32768,NR5G",
                                 "+QRSRP: -90,-92,-32768,-32768,LTE"])
     assert rsrp == {"NR5G": [-79.0, -99.0, -105.0, None], "LTE": [-90.0, -92.0, None, None]}
-    assert quectel.parse_qcsq(['+QCSQ: "NR5G-SA",-51,-80,2,-11']) == {
-        "sysmode": "NR5G-SA", "rssi_dbm": -51.0, "rsrp_dbm": -80.0, "sinr": 2.0,
-        "rsrq_db": -11.0}
+    # +QCSQ: the layout follows the system mode (NR5G: RSRP,SINR,RSRQ; LTE: RSSI,RSRP,SINR,RSRQ)
+    assert quectel.parse_qcsq(['+QCSQ: "NR5G",-75,4,-11']) == [
+        {"sysmode": "NR5G", "rsrp_dbm": -75.0, "sinr_db": 4.0, "rsrq_db": -11.0}]
+    both = quectel.parse_qcsq(['+QCSQ: "LTE",-62,-90,150,-11', '+QCSQ: "NR5G",-85,12,-12'])
+    assert both[0] == {"sysmode": "LTE", "rssi_dbm": -62.0, "rsrp_dbm": -90.0, "sinr_db": 10.0,
+                       "rsrq_db": -11.0}
+    assert both[1]["rsrp_dbm"] == -85.0 and both[1]["sinr_db"] == 12.0
+    assert quectel.parse_qcsq(['+QCSQ: "NOSERVICE"']) == [{"sysmode": "NOSERVICE"}]
+    warn: list[str] = []
+    unsigned = quectel.parse_qcsq(['+QCSQ: "LTE",85,-124,55,-18'], warn)[0]
+    assert unsigned["rssi_dbm"] is None and unsigned["rsrp_dbm"] == -124.0
+    assert warn == ["QCSQ LTE RSSI: 85 is outside -130..-10"]
     for fn, bad in ((quectel.parse_qnwinfo, ["+QNWINFO: ,x"]), (quectel.parse_qrsrp, ["+QRSRP: x,NR5G"]),
-                    (quectel.parse_qcsq, ['+QCSQ: "LTE",a']), (quectel.parse_qrsrp, ["OK"])):
+                    (quectel.parse_qcsq, ['+QCSQ: "LTE",a']), (quectel.parse_qrsrp, ["OK"]),
+                    (quectel.parse_qcsq, ['+QCSQ: "NR5G-SA",-51,-80,2,-11'])):
         with pytest.raises(ATParseError):
             fn(bad)
 
 
 # -- Huawei --------------------------------------------------------------------------------------
 def test_huawei_hcsq_index_decoding() -> None:
+    # NR RSRQ is on the firmware's own 1 dB table (-40 + v), not LTE's 0.5 dB CESQ one
     nr = huawei.parse_hcsq(['^HCSQ: "NR",58,165,22'])
     assert nr == {"sysmode": "NR", "rsrp_dbm": -83.0, "sinr_db": pytest.approx(12.8),
-                  "rsrq_db": -9.0}
+                  "rsrq_db": -18.0}
     lte = huawei.parse_hcsq(['^HCSQ: "LTE",50,40,255,20'])
     assert lte["rssi_dbm"] == -71.0 and lte["rsrp_dbm"] == -101.0
     assert lte["sinr_db"] is None and lte["rsrq_db"] == -10.0        # 255 = invalid
@@ -161,16 +185,22 @@ def test_huawei_monsc_nr_and_lte_layouts() -> None:
     assert (nr.rat, nr.mcc, nr.mnc, nr.arfcn, nr.cell_id, nr.pci, nr.tac) == (
         "NR5G", "460", "00", 636648, "10321", 0x1FA, "2F01")
     assert (nr.rsrp_dbm, nr.rsrq_db, nr.sinr_db) == (-83.0, -9.0, 12.8)
-    lte = huawei.parse_monsc(["^MONSC: LTE,460,00,1650,0C027F5065,58,14225C,-98,-14,-65"])
+    # LTE: PCI printed with %X like cell id and TAC (so DF is PCI 223)
+    lte = huawei.parse_monsc(["^MONSC: LTE,460,11,1750,B26F9B2,DF,5D63,-91,-14,-56"])
     assert lte is not None
     assert (lte.rat, lte.arfcn, lte.cell_id, lte.pci, lte.tac, lte.rsrp_dbm, lte.rsrq_db,
-            lte.sinr_db) == ("LTE", 1650, "0C027F5065", 58, "14225C", -98.0, -14.0, None)
+            lte.sinr_db) == ("LTE", 1750, "B26F9B2", 0xDF, "5D63", -91.0, -14.0, None)
     assert huawei.parse_monsc(["^MONSC: NONE"]) is None
     short = huawei.parse_monsc(["^MONSC: NR,460,00,636648,0,10321,1FA,2F01,-83"])
     assert short is not None and short.rsrq_db is None and short.sinr_db is None
-    for bad in (["^MONSC: GSM,1,2"], ["^MONSC: NR,460,00,x"], []):
+    assert huawei.parse_monsc(["^MONSC: GSM,460,00,1,12,49,2D54,57B2,-68,,"]) is None
+    for bad in (["^MONSC: WIMAX,1,2"], ["^MONSC: NR,460,00,x"], []):
         with pytest.raises(ATParseError):
             huawei.parse_monsc(bad)
+    warn: list[str] = []
+    odd = huawei.parse_monsc(["^MONSC: LTE,460,00,41332,789F6BB,403,11D6,-114,-6,-88"], warn)
+    assert odd is not None and odd.pci is None and odd.rsrp_dbm == -114.0   # 0x403 > 503
+    assert warn == ["^MONSC LTE PCI: 403 (= 1027) is outside 0..503"]
 
 
 # -- Sierra --------------------------------------------------------------------------------------
@@ -184,7 +214,7 @@ GSTATUS_LTE = ["!GSTATUS: ", "System mode:   LTE        PS state:    Attached",
                "LTE band:      B3        LTE bw:      20 MHz",
                "PCC RxM RSRP:  -119      PCC RxD RSRP: -121",
                "RSRQ (dB):     -11.6     SINR (dB):   12.2", "RRC state:     RRC Idle",
-               "Cell ID:       0A1B2C3   TAC:         1F4"]
+               "Cell ID:       0A1B2C3   TAC:         01F4"]
 
 
 def test_sierra_gstatus_by_label() -> None:
@@ -197,7 +227,7 @@ def test_sierra_gstatus_by_label() -> None:
     assert (lte.rat, lte.state) == ("LTE", "idle")
     c = lte.cells[0]
     assert (c.band, c.rsrp_dbm, c.rsrq_db, c.sinr_db, c.cell_id, c.tac) == (
-        "B3", -119.0, -11.6, 12.2, "0A1B2C3", "1F4")
+        "B3", -119.0, -11.6, 12.2, "A1B2C3", "1F4")       # ids keep their value, not padding
 
 
 def test_sierra_order_and_extra_lines_do_not_matter() -> None:
@@ -211,12 +241,19 @@ def test_sierra_missing_and_dash_values() -> None:
     assert sierra.parse_gstatus(["System mode: NONE"]).rat == ""
 
 
-@pytest.mark.parametrize("lines", [[], ["garbage"], ["System mode: WIMAX"],
-                                   ["System mode: LTE", "PCC RxM RSRP: loud"],
-                                   ["System mode: NR5G", "NR5G band: nXY"]])
+@pytest.mark.parametrize("lines", [[], ["garbage"], ["System mode: WIMAX"]])
 def test_sierra_garbage(lines: list[str]) -> None:
     with pytest.raises(ATParseError):
         sierra.parse_gstatus(lines)
+
+
+def test_sierra_odd_value_is_none_with_a_warning() -> None:
+    link = sierra.parse_gstatus(["System mode: LTE", "PCC RxM RSRP: loud", "LTE band: B3"])
+    assert link.cells[0].rsrp_dbm is None and link.cells[0].band == "B3"
+    assert link.warnings == ("!GSTATUS PCC RxM RSRP: 'loud' is not a number",)
+    nr = sierra.parse_gstatus(["System mode: NR5G", "NR5G band: nXY", "NR5G RSRP (dBm): -90"])
+    assert nr.cells[0].band is None and nr.cells[0].rsrp_dbm == -90.0
+    assert nr.warnings == ("!GSTATUS NR5G band: 'nXY' is not a band",)
 
 
 # -- generic 3GPP --------------------------------------------------------------------------------
@@ -230,6 +267,12 @@ def test_generic_commands() -> None:
     assert (reg.stat, reg.tac, reg.ci, reg.act, reg.registered) == (1, "4E", "5C4225714", 11,
                                                                      True)
     assert generic.parse_reg(["+CEREG: 0,2"]).registered is False
+    # Balong pads the 36-bit NR cell id to 16 hex digits; the value is what counts
+    padded = generic.parse_reg(['+C5GREG: 2,1,"14225C","0000000C027F5065",11,1,"01"'], "+C5GREG:")
+    assert (padded.ci, padded.tac) == ("C027F5065", "14225C")
+    warn: list[str] = []
+    wide = generic.parse_reg(['+C5GREG: 2,1,"14225C","1000000C027F5065",11'], "+C5GREG:", warn)
+    assert wide.ci is None and wide.registered and "wider than 36 bits" in warn[0]
     assert generic.parse_cgpaddr(['+CGPADDR: 1,"10.45.0.5"', "+CGPADDR: 2"]) == {
         1: ["10.45.0.5"], 2: []}
     dual = generic.parse_cgpaddr(['+CGPADDR: 1,"10.45.0.5","38.0.0.1.154.112.0.0.0.0.0.0.0.0.0.1"'])

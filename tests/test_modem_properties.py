@@ -107,6 +107,9 @@ def test_huawei_print_then_parse_keeps_cell(link: LinkState) -> None:
     assert (cell.rat, cell.cell_id, cell.pci, cell.tac, cell.rsrp_dbm, cell.rsrq_db) == (
         want.rat, want.cell_id, want.pci, want.tac, want.rsrp_dbm, want.rsrq_db)
     hcsq = huawei.parse_hcsq(modem_render.huawei("^HCSQ?", link))
-    # index encoding: RSRP 1 dB steps, SINR 0.2 dB, RSRQ 0.5 dB (clamped to the code range)
+    # index encoding: RSRP 1 dB steps, SINR 0.2 dB, RSRQ 0.5 dB on LTE and 1 dB on NR; each index
+    # is the lower edge of its step (clamped to the table)
     assert hcsq["rsrp_dbm"] == max(-141.0, min(-44.0, want.rsrp_dbm))
-    assert abs(hcsq["sinr_db"] - want.sinr_db) <= 0.1 + 1e-9
+    assert 0 <= want.sinr_db - hcsq["sinr_db"] < 0.2 + 1e-9
+    top = -6.0 if want.rat == "NR5G" else -3.0     # NR table: index 34 = "-6 dB or more"
+    assert hcsq["rsrq_db"] == min(top, want.rsrq_db)

@@ -113,6 +113,10 @@ def _print_link(link: LinkState, as_json: bool, name: str) -> None:
         vals = "  ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
                          for k, v in c.as_dict().items() if v is not None and k != "rat")
         print(f"cell {i}: {c.rat}  {vals}")
+    for w in link.warnings:
+        print(f"warning: {w}")
+    for n in link.notes:
+        print(f"note:   {n}")
 
 
 def status(args: argparse.Namespace) -> int:

@@ -3,8 +3,13 @@
 Field names are part of the bench's public vocabulary (JSON keys, report columns): rat, state and
 cells; each cell has rat, mcc, mnc, cell_id, pci, tac, arfcn, band, rsrp_dbm, rsrq_db, sinr_db.
 Units: dBm for RSRP, dB for RSRQ and SINR. Anything the modem did not report is None.
-cell_id and tac are upper-case hex strings (as modems print them), mcc/mnc strings (leading
-zeros matter: "01" is not "1").
+cell_id and tac are upper-case hex strings without leading zeros (modules pad them differently:
+the value identifies the cell), mcc/mnc strings (leading zeros matter: "01" is not "1").
+
+`warnings` names each field the modem printed but that could not be used (the field is None; the
+rest of the reading is kept), e.g. ``NR5G-NSA SINR: 180 is outside -25..45``. `notes` says which
+assumptions a reading rests on, e.g. the LTE SINR encoding assumed for an unknown model. Neither
+takes part in equality: two readings of the same link are equal whatever was noted on the way.
 """
 from __future__ import annotations
 
@@ -52,6 +57,8 @@ class LinkState:
     rat: str = ""
     state: str = "searching"
     cells: tuple[ServingCell, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def primary(self) -> ServingCell | None:
@@ -62,13 +69,22 @@ class LinkState:
         return self.cells[0] if self.cells else None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: {"rat", "state", "cells": [{rat, mcc, mnc, cell_id, ...}, ...]}."""
-        return {"rat": self.rat, "state": self.state, "cells": [c.as_dict() for c in self.cells]}
+        """JSON-ready: {"rat", "state", "cells": [{rat, mcc, ...}, ...], "warnings", "notes"}."""
+        return {"rat": self.rat, "state": self.state, "cells": [c.as_dict() for c in self.cells],
+                "warnings": list(self.warnings), "notes": list(self.notes)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LinkState":
         return cls(rat=data.get("rat", ""), state=data.get("state", "searching"),
-                   cells=tuple(ServingCell.from_dict(c) for c in data.get("cells", [])))
+                   cells=tuple(ServingCell.from_dict(c) for c in data.get("cells", [])),
+                   warnings=tuple(data.get("warnings", ())), notes=tuple(data.get("notes", ())))
+
+    def with_remarks(self, warnings: list[str] | tuple[str, ...] = (),
+                     notes: list[str] | tuple[str, ...] = ()) -> "LinkState":
+        """A copy with more warnings / notes appended (duplicates dropped, order kept)."""
+        w = tuple(dict.fromkeys((*self.warnings, *warnings)))
+        n = tuple(dict.fromkeys((*self.notes, *notes)))
+        return LinkState(self.rat, self.state, self.cells, w, n)
 
     def summary(self) -> dict[str, Any]:
         """A flat sample for logs and reports: rat, state and the primary cell's main fields."""

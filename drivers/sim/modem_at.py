@@ -37,9 +37,11 @@ MANUFACTURER = {"quectel": "Quectel", "huawei": "Huawei Technologies Co., Ltd.",
 def vendor_renderers(params: ModemSimParams) -> list[modem_render.Renderer]:
     """The renderers a vendor's module answers with, most specific first."""
     table: dict[str, list[modem_render.Renderer]] = {
-        "quectel": [modem_render.quectel(params.lte_sinr,
-                                         lte_multiline=params.model.upper().startswith("RM520"))],
-        "huawei": [modem_render.huawei],
+        "quectel": [modem_render.quectel(
+            params.lte_sinr, lte_multiline=params.model.upper().startswith("RM520"),
+            early=params.firmware == "early",
+            nsa_space=not params.model.upper().startswith(("RM500Q", "RG500Q")))],
+        "huawei": [modem_render.huawei],         # before generic: its own +C5GREG padding
         "sierra": [modem_render.sierra],
         "generic": [],
     }

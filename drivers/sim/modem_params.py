@@ -5,6 +5,8 @@
       model: RM520N-GL         # what ATI / AT+CGMM say (default per vendor)
       transport: pty           # pty (a real tty pair) or tcp (for socket:// URLs)
       lte_sinr: 2v-20          # Quectel: how LTE SINR is encoded (default from the model)
+      firmware: early          # Quectel: print early RM500Q firmware's quirks (NR SINR in 0.1 dB,
+                               # short NSA line, unsigned +QCSQ RSSI); default: current firmware
       profile:                 # either a trace ...
         trace: cicv5g_w2s_n8_v30_run01   # name in fixtures/traces/ or a path
         rat: NR5G-SA
@@ -35,6 +37,8 @@ SIM_VENDORS = ("quectel", "huawei", "sierra", "generic")
 DEFAULT_MODELS = {"quectel": "RM520N-GL", "huawei": "MH5000-31", "sierra": "EM9190",
                   "generic": "HB-SIM-5G"}
 TRANSPORTS = ("pty", "tcp")
+#: firmware generations the simulator can imitate (quirks in drivers/sim/modem_render.py)
+FIRMWARES = ("current", "early")
 _CELL_KEYS = ("mcc", "mnc", "cell_id", "pci", "tac", "arfcn", "band", "rsrp_dbm", "rsrq_db",
               "sinr_db")
 
@@ -49,6 +53,7 @@ class ModemSimParams:
     transport: str = "pty"
     lte_sinr: str = "2v-20"
     faults: tuple[Fault, ...] = ()
+    firmware: str = "current"
 
 
 def resolve_trace(name: str, base_dir: Path | None) -> Path:
@@ -139,6 +144,7 @@ def modem_sim_from_section(section: Section, default_vendor: str = "quectel",
     model = section.get("model", str, DEFAULT_MODELS[vendor])
     transport = section.get("transport", str, "pty", choices=TRANSPORTS)
     lte_sinr = section.get("lte_sinr", str, lte_sinr_for_model(model), choices=list(LTE_SINR))
+    firmware = section.get("firmware", str, "current", choices=FIRMWARES)
     if section.has("profile"):
         profile = _profile(section.section("profile"), base_dir)
     else:
@@ -149,4 +155,4 @@ def modem_sim_from_section(section: Section, default_vendor: str = "quectel",
     faults = tuple(faults_from_section(section))
     section.done()
     return ModemSimParams(profile=profile, vendor=vendor, model=model, transport=transport,
-                          lte_sinr=lte_sinr, faults=faults)
+                          lte_sinr=lte_sinr, faults=faults, firmware=firmware)
