@@ -153,7 +153,8 @@ def parse_hfreqinfo(lines: list[str], warn: Warnings | None = None) -> str | Non
 
 class HuaweiModem(ATModem):
     """Balong: cell and signal from ``AT^MONSC``, the band from ``AT^HFREQINFO?``, the LTE SINR
-    (absent from MONSC) from ``AT^HCSQ?``, the state from +C5GREG/+CEREG and +CGPADDR.
+    (absent from MONSC) and in EN-DC the NR leg's RSRP/SINR/RSRQ from ``AT^HCSQ?``, the state
+    from +C5GREG/+CEREG and +CGPADDR.
 
     Only MONSC is required; a failing or odd secondary reply leaves its field None and adds a
     warning to the reading."""
@@ -174,6 +175,7 @@ class HuaweiModem(ATModem):
         if cell is None:
             state = REG_STATE.get(reg.stat, "searching") if reg else "searching"
             return LinkState("", state, (), tuple(warn))
+        nr_leg: ServingCell | None = None
         freq = self._optional("AT^HFREQINFO?", warn)
         if freq is not None:
             try:
@@ -193,8 +195,15 @@ class HuaweiModem(ATModem):
             sinr = next((r.get("sinr_db") for r in rows if r.get("sysmode") == "LTE"), None)
             if isinstance(sinr, float):
                 cell = replace(cell, sinr_db=sinr)
+            # EN-DC: the firmware prints the secondary node's NR line after the LTE one
+            # (AT_FormatHcsqQryResult, mrdcFlag); ^MONSC only has the LTE anchor
+            nr_row = next((r for r in rows if r.get("sysmode") == "NR"), None)
+            if nr_row is not None:
+                nr_leg = ServingCell(rat="NR5G", **{k: v for k, v in nr_row.items()
+                                                      if k in ("rsrp_dbm", "sinr_db", "rsrq_db")
+                                                      and isinstance(v, float)})
         rat = "NR5G-SA" if cell.rat == "NR5G" else "LTE"
-        if reg is not None and reg.act == 13:
+        if (reg is not None and reg.act == 13) or nr_leg is not None:
             rat = "NR5G-NSA"
         state = "idle"
         if reg is not None and not reg.registered:
@@ -205,4 +214,5 @@ class HuaweiModem(ATModem):
                     state = "connected"
             except (DeviceFault, ATParseError) as exc:
                 warn.append(f"AT+CGPADDR: {exc}")
-        return LinkState(rat, state, (cell,), tuple(warn))
+        cells = (cell,) if nr_leg is None else (cell, nr_leg)
+        return LinkState(rat, state, cells, tuple(warn))

@@ -106,4 +106,5 @@ class LinkState:
                 v = s[key]
                 text = f"{v:g}" if isinstance(v, float) else str(v)
                 parts.append(f"{label} {text}{units.get(key, '')}")
+        parts += [f"warning: {w}" for w in self.warnings]
         return "  ".join(parts)

@@ -184,7 +184,7 @@ def parse_servingcell(lines: list[str], lte_sinr: str | None = None, *,
         overall = "NR5G-NSA" if has_nr or rat == "NR5G-NSA" else ("LTE" if cells else "")
         if not cells and state in ("idle", "connected"):
             raise ATParseError("servingcell reports a camped state but no LTE or NR5G-NSA line")
-    if not any(c.rat == "LTE" and c.sinr_db is not None for c in cells):
+    if not any(c.rat == "LTE" for c in cells):      # the assumption only matters with an LTE cell
         notes = [n for n in notes if not n.startswith("LTE SINR")]
     return LinkState(overall, state, tuple(cells), tuple(warn), tuple(notes))
 
