@@ -24,7 +24,9 @@ STAMP = VENV / ".hil-bench-installed"
 
 
 def _fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    # setup.py maps the data folders into the packages: a change there needs a reinstall too
+    return hashlib.sha256(b"".join((ROOT / f).read_bytes()
+                                   for f in ("pyproject.toml", "setup.py"))).hexdigest()
 
 
 def ensure_venv() -> None:

@@ -1,5 +1,5 @@
-"""Data, not code: lab descriptions (`*.yaml`) and register maps (`maps/*.yaml`).
+"""Data, not code: lab descriptions (`*.yaml`); register maps are in `maps/`.
 
-This file only makes the folder installable so `hil-bench` finds its built-in labs from any
-working directory.
+Installed, this folder is the package `bench.data.labs` (and `maps/` is `drivers.data.maps`; see
+setup.py), so `hil-bench` finds its built-in labs from any working directory.
 """

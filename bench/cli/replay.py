@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.bounds import check_number, check_seed
 from bench.outputs import check_output_file
+from bench.paths import resolve
 from bench.session.compare import Comparison
 from bench.session.replay import MODES, replay_session
 from drivers.errors import DeviceError
@@ -27,11 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "protocol, simulator processes for simulated labs), under the recorded "
                     "network delays or another profile, and compare with the original.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  hil-bench replay fixtures/sessions/iso-cube.mcap\n"
-               "  hil-bench replay fixtures/sessions/teleop-stream.mcap --network "
+        epilog="built-in sessions: iso-cube, screw-guide, teleop-stream\n"
+               "examples:\n  hil-bench replay iso-cube\n"
+               "  hil-bench replay teleop-stream --network "
                "telesurgery-300ms --json\n"
                "  hil-bench replay runs/x/session.mcap --mode wire --out /tmp/replayed.mcap")
-    p.add_argument("session", help="session file (.mcap)")
+    p.add_argument("session", help="session file (.mcap) or built-in session name (iso-cube)")
     p.add_argument("--network", default=None,
                    help="recorded (default: the delays recorded in the session), ideal, or a "
                         "network profile name or file")
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     if args.out:
         check_output_file(Path(args.out), "--out")
-    c = replay_session(args.session, mode=args.mode, network=args.network, speed=args.speed,
+    c = replay_session(str(resolve(args.session, "session")), mode=args.mode, network=args.network, speed=args.speed,
                        record_to=args.out, lab=args.lab, seed=args.seed)
     if args.json:
         print(json.dumps(c.as_dict(), indent=2))

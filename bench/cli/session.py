@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bench.outputs import check_output_file
+from bench.paths import resolve
 from bench.session.info import export_csv, export_jsonl, session_info
 from bench.session.schema import TOPICS
 from drivers.errors import ConfigError
@@ -26,14 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "record or replay.")
     ss = p.add_subparsers(dest="session_command", metavar="ACTION")
     pi = ss.add_parser("info", help="topics, message counts, duration, truncated or not")
-    pi.add_argument("file", help="session file (.mcap)")
+    pi.add_argument("file", help="session file (.mcap) or built-in session name (iso-cube)")
     pi.add_argument("--json", action="store_true", help="print one JSON object")
     pi.set_defaults(func=info)
     pe = ss.add_parser("export", help="write the messages as CSV or JSON Lines",
                        epilog="examples:\n  hil-bench session export run/session.mcap "
                               "--format csv --topic /robot/pose > poses.csv",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    pe.add_argument("file", help="session file (.mcap)")
+    pe.add_argument("file", help="session file (.mcap) or built-in session name (iso-cube)")
     pe.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
     pe.add_argument("--topic", action="append", default=None,
                     help=f"only this topic (repeatable; one of {', '.join(TOPICS)})")
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def info(args: argparse.Namespace) -> int:
+    args.file = str(resolve(args.file, "session"))
     data = session_info(args.file)
     try:
         _print_info(args, data)
@@ -64,6 +66,7 @@ def _print_info(args: argparse.Namespace, data: dict) -> None:
 
 
 def export(args: argparse.Namespace) -> int:
+    args.file = str(resolve(args.file, "session"))
     if args.topic:
         unknown = [t for t in args.topic if t not in TOPICS]
         if unknown:

@@ -10,6 +10,7 @@ import argparse
 import json
 
 from bench.impair.traces import READERS, load_trace
+from drivers.data import trace_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Summarise a trace: rows, duration, round-trip time "
                                     "median, p99 and max in ms.",
                         formatter_class=argparse.RawDescriptionHelpFormatter,
-                        epilog="example:\n  hil-bench trace info "
-                               "fixtures/traces/cicv5g_w2s_n8_v30_run01.txt --json")
-    i.add_argument("file", help="trace file")
+                        epilog="shipped traces (CICV5G, CC BY 4.0): "
+                               "cicv5g_urban_n78_v0_run01 (urban-n78), cicv5g_urban_n8_v20_run01 "
+                               "(urban-n8), cicv5g_w2s_n8_v30_run01 (w2s)\n"
+                               "examples:\n  hil-bench trace info urban-n78\n"
+                               "  hil-bench trace info my-trace.csv --json")
+    i.add_argument("file", help="trace file, or a shipped trace's name or short name (urban-n78)")
     i.add_argument("--format", default="auto", choices=["auto", *READERS],
                    help="file format (default: auto-detect)")
     i.add_argument("--json", action="store_true", help="print one JSON object")
@@ -31,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def info(args: argparse.Namespace) -> int:
-    summary = load_trace(args.file, args.format).info()
+    summary = load_trace(trace_path(args.file), args.format).info()
     if args.json:
         print(json.dumps(summary))
         return 0

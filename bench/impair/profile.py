@@ -10,15 +10,16 @@ Format (all keys optional except `name`; see docs/network.md for the full refere
     outage: {schedule: [{at: 5 s, duration: 2 s}], markov: {mean_up: 60 s, mean_down: 3 s}}
     rate: {rate: 10 Mbit/s, burst: 3 kB}            # token bucket
     delivery: traces/link.mahimahi                  # mahimahi delivery opportunities
-    trace: {file: ../traces/x.txt, format: auto, split: 0.5, start: 0 s, measure: rtt}
+    trace: {file: cicv5g_urban_n78_v0_run01, format: auto, split: 0.5, start: 0 s, measure: rtt}
     duplicate: 0.1 %                # serial frames only
     corrupt: 0.1 %                  # serial frames only: one bit flipped
     uplink: {delay: ..., loss: ...} # per-direction overrides of delay, loss, rate, delivery,
     downlink: {...}                 #   duplicate, corrupt
 
 `delay` is one-way per direction; `trace` replaces it with a round-trip trace split by `split`
-(the uplink's share). Probabilities are fractions (0.01) or percentages ("1 %"). Paths are
-relative to the profile file. Failure mode: ConfigError naming the file, line and key.
+(the uplink's share); its `file` is a shipped trace's name (`hil-bench trace info --help`) or a
+path. Probabilities are fractions (0.01) or percentages ("1 %"). Paths are relative to the
+profile file. Failure mode: ConfigError naming the file, line and key.
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from bench.impair.rate import DeliveryTrace, TokenBucket
 from bench.impair.traces import READERS, TraceDelay, load_trace
 from bench.paths import resolve
 from drivers.config import Section, load_yaml_file
+from drivers.data import find_trace
+from drivers.errors import ConfigError
 
 DIRECTION_KEYS = ("delay", "loss", "rate", "delivery", "duplicate", "corrupt")
 
@@ -199,6 +202,20 @@ def _direction(s: Section, base: DirectionSpec, root: Path) -> DirectionSpec:
     return DirectionSpec(**{**base.__dict__, **kw})
 
 
+def _trace_file(s: Section, key: str, root: Path) -> Path:
+    """A shipped trace's name (`cicv5g_urban_n78_v0_run01`, see drivers.data.find_trace), else a
+    path relative to the profile's folder."""
+    name = s.get(key, str)
+    if "/" not in name:
+        try:
+            shipped = find_trace(name)
+        except ConfigError as exc:
+            raise s.error(key, str(exc)) from None
+        if shipped is not None:
+            return shipped
+    return _path(s, key, root)
+
+
 def _path(s: Section, key: str, root: Path) -> Path:
     p = Path(s.get(key, str))
     p = p if p.is_absolute() else root / p
@@ -241,7 +258,7 @@ def parse_profile(data: Any, source: str, root: Path) -> Profile:
         fmt = t.get("format", str, "auto", choices=("auto", *READERS))
         if fmt == "mahimahi":
             raise t.error("format", "a mahimahi trace is a capacity trace: use `delivery:`")
-        trace = TraceSpec(path=_path(t, "file", root), format=fmt,
+        trace = TraceSpec(path=_trace_file(t, "file", root), format=fmt,
                           split=_prob(t, "split", 0.5),
                           start_s=t.quantity("start", "s", 0.0, min=0.0),
                           one_way=t.get("measure", str, "rtt", choices=("rtt", "one-way"))

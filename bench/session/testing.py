@@ -9,34 +9,29 @@ deterministic, faster than real time). Failure modes: ConfigError for an unknown
 """
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from bench.session.compare import Comparison
 from bench.session.replay import replay_session
-from drivers.errors import ConfigError
+from bench.paths import builtin_dir, builtin_names, resolve
 
 
 def sessions_dir() -> Path:
     """The folder of the fixture sessions shipped with the package."""
-    return Path(str(files("fixtures") / "sessions"))
+    return builtin_dir("session")
 
 
 def fixture_names() -> list[str]:
-    return sorted(p.stem for p in sessions_dir().glob("*.mcap"))
+    return builtin_names("session")
 
 
-def session_path(name: str) -> Path:
-    """A fixture session by name, or `name` itself when it is an existing file."""
-    p = Path(name)
-    if p.suffix == ".mcap" and p.is_file():
-        return p
-    candidate = sessions_dir() / f"{name}.mcap"
-    if not candidate.is_file():
-        raise ConfigError(f"unknown session {name!r} (fixtures: {', '.join(fixture_names())}; "
-                          f"or give a path to a .mcap file)")
-    return candidate
+def session_path(name: str | Path) -> Path:
+    """A fixture session by name, or `name` itself when it is an existing file.
+
+    Raises ConfigError listing the fixtures for an unknown name, naming the file when a path
+    does not exist."""
+    return resolve(str(name), "session")
 
 
 def replay(name: str, network: str | None = None, mode: str = "virtual",

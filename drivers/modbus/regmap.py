@@ -341,14 +341,15 @@ def _check_overlaps(src: str, fields: dict[str, Field]) -> None:
 
 def resolve_map(name: str, base_dir: Path | None = None) -> Path:
     """Find a register map: a bare name (``native``, ``ur``) is a built-in map in
-    `hardware/maps/`; anything else is a path, relative to `base_dir` (the lab file's folder).
-    Raises ConfigError listing the built-in maps when a bare name is unknown."""
+    `hardware/maps/` (installed as `drivers.data.maps`); anything else is a path, relative to
+    `base_dir` (the lab file's folder). Raises ConfigError listing the built-in maps when a bare
+    name is unknown."""
     if "/" not in name and not name.endswith((".yaml", ".yml")):
-        from importlib.resources import files
-        builtin = files("hardware") / "maps"
+        from drivers.data import data_dir
+        builtin = data_dir("maps")
         candidate = builtin / f"{name}.yaml"
         if candidate.is_file():
-            return Path(str(candidate))
+            return candidate
         known = sorted(p.name.removesuffix(".yaml") for p in builtin.iterdir()
                        if p.name.endswith(".yaml"))
         raise ConfigError(f"unknown register map {name!r} (built-in maps: {', '.join(known)}; "

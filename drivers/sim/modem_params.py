@@ -21,11 +21,11 @@ Unknown keys, bad units and unreadable traces raise ConfigError naming the file,
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from drivers.config import Section
+from drivers.data import find_trace, trace_names
 from drivers.errors import ConfigError
 from drivers.modem.link import RATS, STATES, LinkState, ServingCell
 from drivers.modem.quectel import LTE_SINR, lte_sinr_for_model
@@ -57,15 +57,14 @@ class ModemSimParams:
 
 
 def resolve_trace(name: str, base_dir: Path | None) -> Path:
-    """A bare name is a trace shipped in fixtures/traces/ (".txt" optional); else a path."""
+    """A bare name is a trace shipped in fixtures/traces/ (".txt" optional, short forms as in
+    `drivers.data.find_trace`); else a path, relative to `base_dir`."""
     if "/" not in name:
-        stem = name.removesuffix(".txt")
-        candidate = Path(str(files("fixtures") / "traces" / f"{stem}.txt"))
-        if candidate.is_file():
+        candidate = find_trace(name)
+        if candidate is not None:
             return candidate
         if not name.endswith(".txt"):
-            shipped = sorted(p.name.removesuffix(".txt") for p in candidate.parent.glob("*.txt"))
-            raise ConfigError(f"unknown trace {name!r} (shipped: {', '.join(shipped)}; "
+            raise ConfigError(f"unknown trace {name!r} (shipped: {', '.join(trace_names())}; "
                               f"or give a path)")
     path = Path(name)
     return path if path.is_absolute() or base_dir is None else base_dir / path
