@@ -29,14 +29,14 @@ SA = LinkState("NR5G-SA", "connected", (ServingCell(
 def serve_router() -> Iterator:
     stops: list = []
 
-    def start(map_name: str, profile: LinkProfile) -> int:
+    def start(map_name: str, profile: LinkProfile, clock=None) -> int:
         mm = load_modem_map(resolve_modem_map(map_name))
         box: dict = {}
         ready = threading.Event()
 
         def run() -> None:
             async def main() -> None:
-                server, port, regs = await start_modem_modbus_server(mm, profile)
+                server, port, regs = await start_modem_modbus_server(mm, profile, clock=clock)
                 box.update(server=server, port=port, loop=asyncio.get_running_loop())
                 ready.set()
                 await server.serving
@@ -83,14 +83,18 @@ def test_vendor_map_amit_iog761(serve_router) -> None:
 def test_router_follows_a_trace_and_cli_reads_it(serve_router) -> None:
     rows = read_cicv5g(Path(__file__).parent.parent / "fixtures/traces/cicv5g_w2s_n8_v30_run01.txt")
     profile = TraceProfile(rows, LinkState("NR5G-SA", "connected", (ServingCell(rat="NR5G"),)))
-    port = serve_router("modem-native", profile)
+    # the router's trace time stands at 30 s: a CLI that starts slowly on a loaded machine still
+    # reads the row of that instant (on the wall clock the trace moves on every 50 ms)
+    port = serve_router("modem-native", profile, clock=lambda: 30.0)
     r = subprocess.run([sys.executable, "-m", "bench", "modem", "status",
                         f"modbus://127.0.0.1:{port}", "--json"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     link = LinkState.from_dict(json.loads(r.stdout))
+    row = profile.row_at(30.0)
+    assert row is not rows[0] and row.t_s == pytest.approx(30.0, abs=0.2)
     assert (link.cells[0].cell_id, link.cells[0].rsrp_dbm, link.cells[0].sinr_db) == (
-        rows[0].cell_id, rows[0].rsrp_dbm, rows[0].sinr_db)
+        row.cell_id, row.rsrp_dbm, row.sinr_db)
 
 
 @pytest.mark.skipif(shutil.which("mbpoll") is None, reason="mbpoll not installed (.ci/run "
