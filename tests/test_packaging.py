@@ -113,3 +113,15 @@ def test_installed_wheel_works_from_another_directory(wheel: Path, tmp_path: Pat
     assert out["session"]["rc"] == 0 and out["session"]["result"]["messages"] > 100
     assert out["lab"][0] == "sim5g" and out["lab"][1].startswith(str(site))
     assert out["map"] and out["profile"].startswith(str(site / "drivers/data/traces"))
+
+
+def test_wheel_brings_pytest_for_its_plugin(wheel: Path) -> None:
+    """The plugin is a main use (docs/pytest-plugin.md): installing must be enough to run it."""
+    z = zipfile.ZipFile(wheel)
+    dist_info = next(n.split("/")[0] for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [line.split(":", 1)[1].strip() for line in
+                z.read(f"{dist_info}/METADATA").decode().splitlines()
+                if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert any(r.replace(" ", "").startswith("pytest>=") for r in requires), requires
+    entry_points = z.read(f"{dist_info}/entry_points.txt").decode()
+    assert "[pytest11]" in entry_points and "bench.pytest_plugin.plugin" in entry_points

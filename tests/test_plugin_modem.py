@@ -46,7 +46,8 @@ def test_lab_without_modem_skips_modem_tests(pytester: pytest.Pytester) -> None:
 
 
 def test_hw_mode_probes_the_real_modem(pytester: pytest.Pytester) -> None:
-    """A lab declaring a real modem on a port that does not exist: MISSING, test skipped."""
+    """A lab declaring a real modem on a port that does not exist: MISSING; in hw mode its tests
+    fail naming the device and the probe's reason, skipped only with --bench-allow-missing."""
     text = (REPO / "hardware" / "sim5g.yaml").read_text()
     head, _, _ = text.partition("modem:\n")
     lab = pytester.path / "lab.yaml"
@@ -54,6 +55,12 @@ def test_hw_mode_probes_the_real_modem(pytester: pytest.Pytester) -> None:
                    "  vendor: quectel\n  timeout: 0.3 s\n")
     pytester.makepyfile(test_modem=MODEM_TESTS)
     res = run(pytester, "-rs", "--bench-mode", "hw", "--bench-hardware", str(lab))
+    res.assert_outcomes(failed=2)
+    res.stdout.fnmatch_lines(["*--bench-mode hw*modem not available: modem: MISSING (cannot open "
+                              "AT port /dev/hil-bench-no-such-port*",
+                              "*modem: MISSING (cannot open AT port /dev/hil-bench-no-such-port*"])
+    assert res.ret == 1
+    res = run(pytester, "-rs", "--bench-mode", "hw", "--bench-hardware", str(lab),
+              "--bench-allow-missing")
     res.assert_outcomes(skipped=2)
-    res.stdout.fnmatch_lines(["*modem: MISSING (cannot open AT port /dev/hil-bench-no-such-port*",
-                              "*modem not available: modem: MISSING*"])
+    res.stdout.fnmatch_lines(["*modem not available: modem: MISSING*"])

@@ -1,7 +1,9 @@
 """The pytest plugin's modes, on real inner pytest sessions against real simulators (pytester).
 
-sim mode runs the example lab suite; hw mode without devices skips hardware tests with the
-documented reason; --bench-strict fails them; auto mode falls back to the simulator and says so;
+sim mode runs the example lab suite; hw mode fails tests whose declared device is missing (with
+the probe's reason) and skips them only under --bench-allow-missing; hw mode with a lab of
+simulators is a usage error; --bench-strict also fails fallbacks; auto mode falls back to the
+simulator and says so;
 a "real" robot (a Modbus server on loopback declared as hardware) never moves unarmed.
 """
 from __future__ import annotations
@@ -59,10 +61,33 @@ def test_sim_mode_runs_the_example_suite(pytester: pytest.Pytester) -> None:
     assert "profile 5g-urban" in cube_log and " net    up   45 B delay " in cube_log
 
 
-def test_hw_mode_without_devices_skips_with_how_to_run(pytester: pytest.Pytester) -> None:
+def test_hw_mode_with_a_missing_robot_fails_naming_device_and_reason(
+        pytester: pytest.Pytester) -> None:
     lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=False)
     pytester.makepyfile(test_robot=ROBOT_TESTS)
-    res = run(pytester, "-rs", "--bench-mode", "hw", "--bench-hardware", str(lab))
+    res = run(pytester, "--bench-mode", "hw", "--bench-hardware", str(lab))
+    res.assert_outcomes(failed=2)
+    res.stdout.fnmatch_lines([
+        "--bench-mode hw (--bench-allow-missing skips instead): needs the real robot*MISSING "
+        "(cannot connect*",
+        "--bench-mode hw (--bench-allow-missing skips instead): robot not available: robot: "
+        "MISSING (cannot connect*",
+        "*= hil-bench =*", "*robot: MISSING (cannot connect*"])
+    assert res.ret == 1
+
+
+def test_hw_mode_with_a_lab_of_simulators_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    res = run(pytester, "--bench-mode", "hw")           # default lab: sim, everything simulated
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*--bench-mode hw: lab sim (*sim.yaml) declares no real device*"])
+
+
+def test_allow_missing_skips_with_how_to_run(pytester: pytest.Pytester) -> None:
+    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=False)
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    res = run(pytester, "-rs", "--bench-mode", "hw", "--bench-hardware", str(lab),
+              "--bench-allow-missing")
     res.assert_outcomes(skipped=2)
     res.stdout.fnmatch_lines([
         "*robot: MISSING*",
@@ -71,15 +96,28 @@ def test_hw_mode_without_devices_skips_with_how_to_run(pytester: pytest.Pytester
     assert res.ret == 0
 
 
-def test_strict_turns_missing_hardware_into_failures(pytester: pytest.Pytester) -> None:
-    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=False)
+def test_strict_also_fails_a_test_whose_robot_fell_back(pytester: pytest.Pytester) -> None:
+    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=True)
     pytester.makepyfile(test_robot=ROBOT_TESTS)
-    res = run(pytester, "--bench-mode", "hw", "--bench-hardware", str(lab), "--bench-strict")
-    res.assert_outcomes(failed=2)
-    res.stdout.fnmatch_lines(["--bench-strict: needs the real robot*MISSING*",
-                              "--bench-strict: robot not available*",
+    res = run(pytester, "--bench-mode", "auto", "--bench-hardware", str(lab), "--bench-strict")
+    res.assert_outcomes(failed=1, passed=1)
+    res.stdout.fnmatch_lines(["--bench-strict: needs the real robot*simulated (fallback: *cannot "
+                              "connect*",
                               "FAILED test_robot.py::test_needs_real_robot - Failed*"])
     assert res.ret == 1
+    res = run(pytester, "--bench-mode", "auto", "--bench-hardware", str(lab), "--bench-strict",
+              "--bench-allow-missing")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*--bench-strict and --bench-allow-missing contradict*"])
+
+
+def test_auto_mode_without_a_simulator_to_fall_back_on_fails(pytester: pytest.Pytester) -> None:
+    lab = real_lab(pytester.path / "lab.yaml", closed_port(), with_simulator=False)
+    pytester.makepyfile(test_robot=ROBOT_TESTS)
+    res = run(pytester, "--bench-mode", "auto", "--bench-hardware", str(lab))
+    res.assert_outcomes(failed=2)
+    res.stdout.fnmatch_lines(["--bench-mode auto (--bench-allow-missing skips instead): needs the "
+                              "real robot*MISSING (cannot connect*"])
 
 
 def test_strict_from_the_environment(pytester: pytest.Pytester,
@@ -90,6 +128,9 @@ def test_strict_from_the_environment(pytester: pytest.Pytester,
     monkeypatch.setenv("HIL_BENCH_HARDWARE", str(lab))
     monkeypatch.setenv("HIL_BENCH_STRICT", "1")
     run(pytester).assert_outcomes(failed=2)
+    monkeypatch.delenv("HIL_BENCH_STRICT")
+    monkeypatch.setenv("HIL_BENCH_ALLOW_MISSING", "1")
+    run(pytester).assert_outcomes(skipped=2)
 
 
 def test_auto_mode_falls_back_to_the_simulator_and_says_so(pytester: pytest.Pytester) -> None:

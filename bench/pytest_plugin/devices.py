@@ -4,8 +4,12 @@ Decided once per run (on the xdist controller, before workers start) so every wo
 the terminal summary can say what happened:
 
 - ``sim``  mode: every device is simulated (its lab `simulator:` section);
-- ``hw``   mode: devices declared real are probed; one that does not answer is *missing*;
-- ``auto`` mode: like hw, but a device that does not answer falls back to its simulator.
+- ``hw``   mode: devices declared real are probed; one that does not answer is *missing* and
+  a test that needs it fails with the probe's reason (state.fail_rule). A lab that declares no
+  real device is a usage error in hw mode (`mode_problem`): asking for hardware and silently
+  getting simulators would be green without testing anything real;
+- ``auto`` mode: like hw, but a device that does not answer falls back to its simulator, and
+  the terminal summary says so.
 
 A probe opens the device with its own driver and reads its status, in a helper thread bounded by
 the probe timeout, so an unreachable device costs at most that long (the driver's own timeouts
@@ -94,6 +98,18 @@ def probe_modem(lab: Lab, timeout_s: float) -> str | None:
             modem.read_link()
         return modem.name
     return probe(check, timeout_s)
+
+
+def mode_problem(lab: Lab, mode: str) -> str | None:
+    """Why `mode` cannot be run with `lab` (one line for pytest.UsageError), or None."""
+    declared_real = [name for name, simulate in (
+        ("robot", lab.robot.simulate),
+        ("modem", lab.modem.simulate if lab.modem is not None else True)) if not simulate]
+    if mode == "hw" and not declared_real:
+        return (f"--bench-mode hw: lab {lab.name} ({lab.path}) declares no real device (every "
+                f"device has simulate: true); give a lab with real devices "
+                f"(--bench-hardware LAB.yaml) or use --bench-mode sim")
+    return None
 
 
 def resolve_devices(lab: Lab, mode: str, timeout_s: float) -> dict[str, DeviceState]:

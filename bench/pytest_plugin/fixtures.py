@@ -60,7 +60,7 @@ def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
         yield Unavailable(item.stash[FAIL_REASON])  # type: ignore[misc]
         return
     if dev.use in (MISSING, ABSENT):
-        unavailable(item, st, f"robot not available: {dev.describe()}")
+        unavailable(item, st, f"robot not available: {dev.describe()}", dev=dev)
         yield Unavailable(item.stash[FAIL_REASON])  # type: ignore[misc]
         return
     inner = bench.robot_arm()
@@ -157,7 +157,7 @@ def modem(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
         yield Unavailable(item.stash[FAIL_REASON])
         return
     if dev.use in (MISSING, ABSENT):
-        unavailable(item, st, f"modem not available: {dev.describe()}")
+        unavailable(item, st, f"modem not available: {dev.describe()}", dev=dev)
         yield Unavailable(item.stash[FAIL_REASON])
         return
     inner = bench.modem_device()
@@ -177,7 +177,7 @@ def network(request: pytest.FixtureRequest, robot: RobotArm) -> net.NetworkContr
     Starts with the test's profile (its network mark, else --bench-network, else ideal).
     """
     impaired = request.node.stash.get(IMPAIRED, None)
-    if impaired is None:        # no robot: --bench-strict fails this test before its body runs
+    if impaired is None:        # no robot: a fail rule (state.fail_rule) fails this test first
         return Unavailable(request.node.stash.get(FAIL_REASON, "network: no robot link"))
     return net.NetworkControl(impaired)
 

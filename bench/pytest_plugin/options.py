@@ -19,6 +19,7 @@ ENV = {
     "bench_hardware": ("--bench-hardware", "HIL_BENCH_HARDWARE"),
     "bench_mode": ("--bench-mode", "HIL_BENCH_MODE"),
     "bench_strict": ("--bench-strict", "HIL_BENCH_STRICT"),
+    "bench_allow_missing": ("--bench-allow-missing", "HIL_BENCH_ALLOW_MISSING"),
     "bench_network": ("--bench-network", "HIL_BENCH_NETWORK"),
     "bench_record": ("--bench-record", "HIL_BENCH_RECORD"),
     "bench_arm": ("--bench-arm", "HIL_BENCH_ARM"),
@@ -34,12 +35,17 @@ def add_options(parser: pytest.Parser) -> None:
                 help="lab file or built-in lab name (env HIL_BENCH_HARDWARE; default: sim, "
                      "everything simulated)")
     g.addoption("--bench-mode", dest="bench_mode", default=None, choices=MODES,
-                help="sim: simulators for every device (default); hw: the lab's real devices; "
-                     "auto: probe the real devices, fall back to simulators for those that do "
-                     "not answer (env HIL_BENCH_MODE)")
+                help="sim: simulators for every device (default); hw: the lab's real devices, "
+                     "a test whose device does not answer FAILS (a lab without real devices is "
+                     "a usage error); auto: probe the real devices, fall back to simulators for "
+                     "those that do not answer and say so (env HIL_BENCH_MODE)")
     g.addoption("--bench-strict", dest="bench_strict", action="store_true", default=None,
-                help="a device a test needs that is not there fails the test instead of "
-                     "skipping it (env HIL_BENCH_STRICT=1)")
+                help="in hw/auto mode also fail (instead of skip) tests whose device fell back "
+                     "to its simulator or is not in the lab (env HIL_BENCH_STRICT=1)")
+    g.addoption("--bench-allow-missing", dest="bench_allow_missing", action="store_true",
+                default=None,
+                help="in hw/auto mode skip (instead of fail) tests whose declared device is "
+                     "missing (env HIL_BENCH_ALLOW_MISSING=1)")
     g.addoption("--bench-network", dest="bench_network", metavar="NAME|FILE", default=None,
                 help="network impairment profile for every bench test (env HIL_BENCH_NETWORK)")
     g.addoption("--bench-record", dest="bench_record", metavar="DIR", default=None,
@@ -62,6 +68,7 @@ class Settings:
     hardware: str = "sim"
     mode: str = "sim"
     strict: bool = False
+    allow_missing: bool = False
     network: str | None = None
     record: Path | None = None
     arm: bool = False
@@ -70,6 +77,7 @@ class Settings:
 
     def as_dict(self) -> dict:
         return {"hardware": self.hardware, "mode": self.mode, "strict": self.strict,
+                "allow_missing": self.allow_missing,
                 "network": self.network, "record": str(self.record) if self.record else None,
                 "arm": self.arm, "out": str(self.out) if self.out else None,
                 "probe_timeout_s": self.probe_timeout_s}
@@ -104,11 +112,15 @@ def settings_from_config(config: pytest.Config) -> Settings:
                                 f"seconds") from None
     if not 0.01 <= probe <= 60:
         raise pytest.UsageError("--bench-probe-timeout: must be between 0.01 and 60 s")
+    strict, allow_missing = _flag(config, "bench_strict"), _flag(config, "bench_allow_missing")
+    if strict and allow_missing:
+        raise pytest.UsageError("--bench-strict and --bench-allow-missing contradict each other: "
+                                "give one")
     record = _raw(config, "bench_record")
     out = _raw(config, "bench_out")
     network = _raw(config, "bench_network")
     return Settings(hardware=str(_raw(config, "bench_hardware") or "sim"), mode=mode,
-                    strict=_flag(config, "bench_strict"),
+                    strict=strict, allow_missing=allow_missing,
                     network=str(network) if network else None,
                     record=Path(str(record)) if record else None,
                     arm=_flag(config, "bench_arm"),

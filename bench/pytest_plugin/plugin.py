@@ -21,7 +21,8 @@ from bench.pytest_plugin import network as net
 # the fixtures are registered by being attributes of this plugin module
 from bench.pytest_plugin.fixtures import (bench, bench_recorder, measure, modem,  # noqa: F401
                                           network, robot, traffic_log)
-from bench.pytest_plugin.devices import ABSENT, MISSING, REAL, DeviceState, resolve_devices
+from bench.pytest_plugin.devices import (ABSENT, MISSING, REAL, DeviceState, mode_problem,
+                                         resolve_devices)
 from bench.pytest_plugin.measure import MEASUREMENTS, describe, failed_measurements
 from bench.pytest_plugin.options import add_options, settings_from_config
 from bench.pytest_plugin.state import (FAIL_REASON, IMPAIRED, OUTCOME, RECORDING, ROBOT_NAME,
@@ -31,7 +32,8 @@ from drivers.errors import BenchError
 
 MARKS = [
     "hardware(*devices): needs the real devices (robot, modem; none named: robot); skipped with "
-    "how to run it when they are not there, failed under --bench-strict",
+    "how to run it when they are not there (sim mode, auto fallback), failed when a declared "
+    "device is missing in hw/auto mode (--bench-allow-missing skips) or under --bench-strict",
     "sim_only: acts on a device simulator itself (fault injection); skipped on real hardware",
     "network(profile): run this test under a network impairment profile (name or file)",
 ]
@@ -68,6 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = dataclasses.replace(
             settings, hardware=str(lab.path.resolve()),
             record=(base / settings.record) if settings.record else None)
+        problem = mode_problem(lab, settings.mode)
+        if problem:
+            raise pytest.UsageError(problem)
         devices = resolve_devices(lab, settings.mode, settings.probe_timeout_s)
         out_dir = settings.out if settings.out else Path(
             "runs") / f"pytest-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -113,7 +118,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 if dev.use != REAL:
                     unavailable(item, st, f"needs the real {name}, which this run does not have "
                                            f"({dev.describe()}); {how_to_run(st)}",
-                                 at_collection=True)
+                                 at_collection=True, dev=dev)
                     break
         if item.get_closest_marker("sim_only") is not None:
             real = [d.name for d in st.devices.values() if d.use == REAL]

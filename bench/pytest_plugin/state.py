@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench.lab import Lab
-from bench.pytest_plugin.devices import DeviceState
+from bench.pytest_plugin.devices import MISSING, DeviceState
 from bench.pytest_plugin.options import Settings
 from bench.pytest_plugin.results import RunRecord
 from bench.pytest_plugin.traffic import TrafficLog
@@ -54,10 +54,29 @@ def how_to_run(st: State) -> str:
     return f"run on the bench with: pytest --bench-mode hw --bench-hardware {lab} --bench-arm"
 
 
-def unavailable(item: pytest.Item, st: State, reason: str, at_collection: bool = False) -> None:
-    """Skip the test, or under --bench-strict in hw/auto mode mark it to fail in its call."""
-    if st.settings.strict and st.settings.mode != "sim":
-        item.stash[FAIL_REASON] = f"--bench-strict: {reason}"
+def fail_rule(st: State, dev: DeviceState | None) -> str | None:
+    """Why a test that cannot have `dev` fails instead of skipping; None when it skips.
+
+    sim mode: skip (nobody expects hardware there). hw/auto mode: a device the lab declares real
+    that did not answer (MISSING) fails, unless --bench-allow-missing; under --bench-strict
+    every unavailable device fails (also a fallback to the simulator or a device the lab lacks).
+    """
+    s = st.settings
+    if s.mode == "sim":
+        return None
+    if s.strict:
+        return "--bench-strict"
+    if dev is not None and dev.use == MISSING and not s.allow_missing:
+        return f"--bench-mode {s.mode} (--bench-allow-missing skips instead)"
+    return None
+
+
+def unavailable(item: pytest.Item, st: State, reason: str, at_collection: bool = False,
+                dev: DeviceState | None = None) -> None:
+    """Skip the test, or mark it to fail in its call when `fail_rule` says so."""
+    rule = fail_rule(st, dev)
+    if rule is not None:
+        item.stash[FAIL_REASON] = f"{rule}: {reason}"
     elif at_collection:
         item.add_marker(pytest.mark.skip(reason=reason))
     else:
