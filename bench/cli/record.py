@@ -21,7 +21,9 @@ from bench.bounds import check_cycles, check_number, check_seed
 from bench.cli import run as run_cmd
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.lab import load_lab
+from bench.observer import Observers, RunObserver
 from bench.outputs import check_output_file
+from bench.progress import TimeProgress
 from bench.session import network as net_mod
 from bench.session.recorder import SessionRecorder
 from bench.session.streamer import StreamSpec, run_stream
@@ -108,24 +110,34 @@ def _record_arm(args: argparse.Namespace, out: Path) -> int:
             "link": net_mod.PIPELINED if args.stream else net_mod.REQUEST_REPLY,
             "command": "hil-bench " + " ".join(sys.argv[1:])}
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    # progress on stderr in session seconds, as `run` shows its cycles
+    progress = TimeProgress("  stream" if args.stream else "  follow",
+                            spec.duration_s if args.stream else (args.duration or 0.0),
+                            quiet=args.quiet, what="commands" if args.stream else "samples")
+    watch = Observers([rec, progress])
     verdict, error = "n/a", None
     try:
         with run_cmd.interrupts_as_keyboardinterrupt(), _open(lab, args, seed, clock0) as base:
             arm, clock = base, clock0
             if args.stream:
                 arm, clock = net_mod.wrap(base, clock0, network or "ideal", lab=lab, seed=seed,
-                                          observer=rec, link_kind=net_mod.PIPELINED)
+                                          observer=watch, link_kind=net_mod.PIPELINED)
             meta["lab"]["robot"] = base.name
             rec.on_start(clock.now_ns(), meta)
+            progress.on_start(clock.now_ns(), meta)
             log(f"hil-bench {__version__}: recording {meta['recording']} from {base.name} "
                 f"to {out}")
             if args.stream:
-                samples = run_stream(spec, arm, clock, rec)
+                samples = run_stream(spec, arm, clock, watch)
+                progress.finish(clock.now_ns())
                 err = samples[0].commanded.distance_to(samples[0].attained)
                 verdict = spec.tolerances["AP"].judge(err).value
                 log(f"  final error {err:.4f} mm: {verdict}")
             else:
-                _follow(arm, clock, rec, args.rate or 50.0, args.duration)
+                try:
+                    _follow(arm, clock, watch, args.rate or 50.0, args.duration)
+                finally:
+                    progress.finish(clock.now_ns())
     except KeyboardInterrupt:
         if args.stream:
             rec.on_end(clock.now_ns(), "error", "interrupted")
@@ -157,7 +169,7 @@ def _open(lab, args: argparse.Namespace, seed: int, clock: Clock):
             yield arm
 
 
-def _follow(arm, clock: Clock, rec: SessionRecorder, rate_hz: float,
+def _follow(arm, clock: Clock, rec: RunObserver, rate_hz: float,
             duration_s: float | None) -> None:
     period = 1.0 / rate_hz
     t0 = clock.now()

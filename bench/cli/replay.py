@@ -15,8 +15,10 @@ from pathlib import Path
 from bench.bounds import check_number, check_seed
 from bench.outputs import check_output_file
 from bench.paths import resolve
+from bench.progress import TimeProgress
 from bench.session.compare import Comparison
 from bench.session.replay import MODES, replay_session
+from bench.session.schema import T_COMMAND
 from drivers.errors import DeviceError
 
 
@@ -45,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="simulator seed (default: recorded)")
     p.add_argument("--out", default=None, help="write the replay as a new session file")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress lines (progress goes to stderr, in session seconds)")
     p.set_defaults(func=run)
 
 
@@ -76,13 +80,34 @@ def print_comparison(c: Comparison, out=sys.stdout) -> None:
               f"{'' if c.max_difference_mm is None else f', largest pose difference {c.max_difference_mm:.4f} mm'}\n")
 
 
+def session_commands(path: str) -> int:
+    """Commands in a session, from its MCAP summary (0 when a cut-short file has none)."""
+    from mcap.reader import make_reader
+    try:
+        with open(path, "rb") as f:
+            summary = make_reader(f).get_summary()
+    except Exception:  # noqa: BLE001 - a damaged file: no total, the replay reports the damage
+        return 0
+    if summary is None or summary.statistics is None:
+        return 0
+    return sum(n for cid, n in summary.statistics.channel_message_counts.items()
+               if cid in summary.channels and summary.channels[cid].topic == T_COMMAND)
+
+
 def run(args: argparse.Namespace) -> int:
     check_number(args.speed, "--speed", low=0.0, high=1000.0, low_open=True)
     check_seed(args.seed)
     if args.out:
         check_output_file(Path(args.out), "--out")
-    c = replay_session(str(resolve(args.session, "session")), mode=args.mode, network=args.network, speed=args.speed,
-                       record_to=args.out, lab=args.lab, seed=args.seed)
+    path = str(resolve(args.session, "session"))
+    # progress on stderr by commands re-issued: a wire-mode replay runs as long as the original
+    progress = TimeProgress("  replay", total_commands=session_commands(path), quiet=args.quiet)
+    try:
+        c = replay_session(path, mode=args.mode, network=args.network, speed=args.speed,
+                           record_to=args.out, lab=args.lab, seed=args.seed,
+                           observer=None if args.quiet else progress)
+    finally:
+        progress.bar.close()
     if args.json:
         print(json.dumps(c.as_dict(), indent=2))
     else:
