@@ -33,6 +33,8 @@ class Lab:
     path: Path
     robot: RobotEntry
     modem: ModemEntry | None = None
+    #: the scenario `hil-bench run --lab NAME` runs when none is given (built-in name or path)
+    scenario: str = "iso9283"
 
     @property
     def has_real_hardware(self) -> bool:
@@ -45,6 +47,9 @@ def load_lab(name_or_path: str) -> Lab:
     top = Section(load_yaml_file(path), str(path))
     name = top.get("name", str)
     top.get("description", str, "")
+    scenario = top.get("scenario", str, "iso9283")
+    if "/" in scenario or scenario.endswith((".yaml", ".yml")):
+        scenario = str(path.parent / scenario)      # a path is relative to the lab file
     rs = top.section("robot")
     driver = rs.get("driver", str, choices=sorted(ROBOT_DRIVERS))
     simulate = rs.get("simulate", bool, False)
@@ -67,4 +72,4 @@ def load_lab(name_or_path: str) -> Lab:
     modem = load_modem_section(top.section("modem"), path.parent) if top.has("modem") else None
     top.done()
     return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, simulator, workspace),
-               modem=modem)
+               modem=modem, scenario=scenario)

@@ -32,6 +32,16 @@ SCENARIO_TOLERANCE_UNITS = {"AD": "mm", "RD": "mm"}
 
 
 @dataclass(frozen=True)
+class FollowSettings:
+    """A scenario the robot runs by its own program while the bench only reads (bench/follow.py):
+    a visit is a rest (the pose moved less than `still_mm` over the scenario's `settle`) within
+    `capture_mm` of the pose expected next."""
+
+    capture_mm: float = 5.0
+    still_mm: float = 0.02
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated pose scenario."""
 
@@ -49,6 +59,8 @@ class Scenario:
     control: ControlSettings = field(default_factory=ControlSettings)
     band_mm: float = 0.1
     distance_pair: tuple[str, str] | None = None
+    #: None: the bench commands the poses; else it follows a robot moved by its own program
+    follow: FollowSettings | None = None
     #: line of each pose ("pose:NAME") and setting ("speed") in the file, for error messages
     lines: dict[str, int] = field(default_factory=dict)
 
@@ -101,6 +113,19 @@ def _control(top: Section) -> ControlSettings:
         deadband_mm=cs.quantity("deadband", "mm", d.deadband_mm, min=1e-6),
         max_speed_mm_s=cs.quantity("max_speed", "mm/s", d.max_speed_mm_s, min=1e-3))
     cs.done()
+    return out
+
+
+def _follow(top: Section) -> FollowSettings | None:
+    """``follow: {capture: 5 mm, still: 0.02 mm}``: the robot moves by itself (read-only run)."""
+    if not top.has("follow"):
+        top.raw("follow", None)
+        return None
+    fs = top.section("follow")
+    d = FollowSettings()
+    out = FollowSettings(capture_mm=fs.quantity("capture", "mm", d.capture_mm, min=1e-3),
+                         still_mm=fs.quantity("still", "mm", d.still_mm, min=1e-6))
+    fs.done()
     return out
 
 
@@ -163,6 +188,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         control=_control(top),
         band_mm=top.quantity("band", "mm", 0.1, min=1e-6),
         distance_pair=pair,
+        follow=_follow(top),
     )
     top.done()
     return sc

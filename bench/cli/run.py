@@ -32,6 +32,8 @@ from bench.report import build_report, print_table, traces_for_report
 from bench.progress import Progress
 from bench.reports.collect import PlotData
 from bench.reports.write import write_run_reports
+from bench.fit import check_fits
+from bench.follow import run_follow_scenario
 from bench.runner import Sample, check_scenario, run_pose_scenario
 from bench.scenario import Scenario, load_scenario
 from bench.session.recorder import SessionRecorder
@@ -60,8 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                "            3 device or runtime error, 70 internal error, 130 interrupted\n"
                "examples:\n  hil-bench run\n  hil-bench run iso9283 --cycles 5 --out /tmp/r1\n"
                "  hil-bench run my-scenario.yaml --lab hardware/my-lab.yaml --arm")
-    p.add_argument("scenario", nargs="?", default="iso9283",
-                   help="built-in scenario name or YAML file (default: iso9283)")
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="built-in scenario name or YAML file (default: the one the lab names, "
+                        "else iso9283)")
     p.add_argument("--lab", default="sim",
                    help="lab file or built-in name (default: sim, everything simulated)")
     p.add_argument("--cycles", type=int, default=None, help="override the scenario's cycles")
@@ -82,6 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arm", action="store_true",
                    help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--no-html", action="store_true",
+                   help="write report.json and junit.xml only (drawing report.html's plots takes "
+                        "a few seconds: for many runs in CI)")
     p.set_defaults(func=run)
 
 
@@ -198,10 +204,13 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     check_cycles(args.cycles)
     check_seed(args.seed)
-    sc: Scenario = load_scenario(args.scenario, args.cycles)
     lab = load_lab(args.lab)
+    # no scenario given: the one the lab names (a linear axis runs along its axis, a read-only
+    # robot is followed), else the ISO 9283 cube
+    sc: Scenario = load_scenario(args.scenario or lab.scenario, args.cycles)
+    check_fits(sc, lab)
     armed = args.arm or os.environ.get(ARM_ENV, "") in {"1", "true", "yes"}
-    if lab.has_real_hardware and not armed:
+    if lab.has_real_hardware and not armed and sc.follow is None:     # a follow run sends nothing
         raise SafetyError(f"{lab.path}: the robot is real hardware; motion needs --arm "
                           f"(or {ARM_ENV}=1). Nothing was sent.")
     if lab.robot.workspace is not None:
@@ -257,8 +266,11 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
                 meta["lab"]["modem"] = link.modem.name
                 log(f"  modem: {link.modem.name}, link sampled every {link.interval_s:g} s")
             observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
-            run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers,
-                              into=samples)
+            if sc.follow is not None:
+                run_follow_scenario(sc, arm, clock, progress, observers, into=samples)
+            else:
+                run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers,
+                                  into=samples)
         if link is not None and (lost := link.lost()):
             raise DeviceError(lost)
     except BenchError as exc:
@@ -283,7 +295,7 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     report["delays"] = plot_data.delays
     if not report.get("link") and plot_data.link:
         report["link"] = plot_data.link
-    write_run_reports(out, report)
+    write_run_reports(out, report, html=not getattr(args, "no_html", False))
     if interrupted:
         log(f"interrupted: the robot was sent a stop; partial data ({len(samples)} samples) in "
             f"{out / 'report.json'}")

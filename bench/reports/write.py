@@ -21,14 +21,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_run_reports(out: Path, report: dict[str, Any]) -> None:
-    """junit.xml, report.html and report.json for one run."""
+def write_run_reports(out: Path, report: dict[str, Any], html: bool = True) -> None:
+    """junit.xml, report.html (unless `html` is False) and report.json for one run."""
     sc = report.get("scenario", {})
     _write_atomic(out / "junit.xml", junit_xml(
         f"hil-bench.{sc.get('name', 'run')}", report.get("measurements", []), report.get("error"),
         {"verdict": report.get("verdict"), "seed": report.get("seed"),
          "mode": report.get("mode"), "control": sc.get("control")}))
-    _write_atomic(out / "report.html", run_html(report).encode("utf-8"))
+    if html:
+        _write_atomic(out / "report.html", run_html(report).encode("utf-8"))
     write_json_atomic(out / "report.json", report)
 
 

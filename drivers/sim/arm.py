@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.sim.profile import Profile, SCurve, Trapezoid
 from drivers.sim.servo import Servo
+
+if TYPE_CHECKING:
+    from drivers.sim.program import Program
 
 RP_PER_SIGMA = 3.54  # expected ISO 9283 RP / sigma for isotropic 3-D Gaussian scatter, n = 30
 FAULT_INVALID_COMMAND = 2   # target not finite or speed not positive
@@ -72,6 +76,9 @@ class ArmParams:
     drift_tau_s: float = 1800.0
     watchdog_s: float = 0.0
     seed: int = 0
+    #: the robot's own motion, run by the simulator itself (drivers/sim/program.py); None: it
+    #: moves only when commanded
+    program: Program | None = None
 
     @property
     def sigma_mm(self) -> float:

@@ -21,6 +21,7 @@ from typing import Callable
 from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.sim.arm import ArmParams, SimArm
+from drivers.sim.program import sim_arm
 from drivers.sim.pty import raw_pty
 
 BANNER = b"\r\nGrbl 1.1h ['$' for help]\r\n"
@@ -41,7 +42,7 @@ class GrblSim:
     def __init__(self, params: ArmParams, output: Callable[[bytes], None],
                  clock: Callable[[], float] = time.monotonic,
                  wco: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
-        self.arm = SimArm(params, clock())
+        self.arm = sim_arm(params, clock(), params.program)
         self.clock = clock
         self.out = output
         self.wco = wco

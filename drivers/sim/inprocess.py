@@ -10,6 +10,7 @@ from typing import Callable
 from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
 from drivers.sim.arm import ArmParams, SimArm
+from drivers.sim.program import sim_arm
 
 
 class InProcessArm(RobotArm):
@@ -24,7 +25,7 @@ class InProcessArm(RobotArm):
 
     def connect(self) -> None:
         if self.arm is None:
-            self.arm = SimArm(self.params, self.time_fn())
+            self.arm = sim_arm(self.params, self.time_fn(), self.params.program)
 
     def close(self) -> None:
         pass

@@ -31,6 +31,7 @@ from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.rotation import fixed_xyz_from_rotvec_deg, rotvec_deg_from_fixed_xyz
 from drivers.sim.arm import ArmParams, SimArm
+from drivers.sim.program import sim_arm
 from drivers.sim.faults import Fault, FaultPlan
 from drivers.sim.pty import PtyLink
 
@@ -277,7 +278,7 @@ async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "
     unknown transport.
     """
     framer, on_pty = SERVER_TRANSPORTS[transport]
-    arm = SimArm(params, clock())
+    arm = sim_arm(params, clock(), params.program)
     regs = ArmRegisters(regmap, arm, clock, faults, journal)
     device = regs.device(device_id)
     trace = regs.corrupt if faults else None

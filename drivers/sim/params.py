@@ -5,7 +5,8 @@ Keys (all optional; units may be written, e.g. ``0.03 mm``, ``15 Hz``, ``2 s``):
   profile (trapezoidal | jerk_limited), repeatability, offset {x..c}, home {x..c},
   servo {frequency, damping, in_position}, encoder {resolution, angle_resolution},
   noise, backlash, drift {x..c}, drift_time_constant, watchdog (0 = off), seed,
-  preset (ideal | cobot): where the defaults of the other keys come from (default ideal).
+  preset (ideal | cobot): where the defaults of the other keys come from (default ideal),
+  program {poses, dwell, speed}: the robot moves by itself (drivers/sim/program.py).
 See `drivers.sim.arm` for what each one does.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from drivers.config import Section
 from drivers.pose import AXES, Pose
 from drivers.sim.arm import PRESETS, PROFILES, ArmParams
+from drivers.sim.program import program_from_section
 
 
 def _pose(section: Section, key: str, default: Pose, unit_pos: str = "mm") -> Pose:
@@ -61,6 +63,7 @@ def arm_params_from_section(section: Section, seed: int | None = None) -> ArmPar
         drift_tau_s=section.quantity("drift_time_constant", "s", d.drift_tau_s, min=1e-3),
         watchdog_s=section.quantity("watchdog", "s", d.watchdog_s, min=0.0),
         seed=section.get("seed", int, d.seed) if seed is None else seed,
+        program=program_from_section(section),
     )
     if not 0.05 <= params.servo_damping <= 5:
         raise servo.error("damping", "must be between 0.05 and 5")
