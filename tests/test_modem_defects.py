@@ -25,7 +25,7 @@ def test_balong_nr_rsrq_is_on_the_nr_table_and_agrees_with_monsc() -> None:
     # AT_ConvertCerssiRsrq (1 dB steps from -40 dB), not LTE's 0.5 dB CESQ table.
     hcsq = huawei.parse_hcsq(S["huawei-hcsq-nr-mt5700m"].lines)
     monsc = huawei.parse_monsc(S["huawei-monsc-nr-mt5700m"].lines)
-    assert monsc is not None
+    assert monsc is not None and monsc.rsrp_dbm is not None and monsc.sinr_db is not None
     assert hcsq["rsrq_db"] == monsc.rsrq_db == -9.0
     assert isinstance(hcsq["rsrp_dbm"], float) and isinstance(hcsq["sinr_db"], float)
     assert abs(hcsq["rsrp_dbm"] - monsc.rsrp_dbm) <= 1.0          # index = lower step edge

@@ -82,7 +82,8 @@ def _tokens(line: str) -> tuple[str, list[str]]:
     """(prefix with its spacing, raw comma tokens honouring quotes)."""
     head, _, rest = line.partition(":")
     spaced = rest[:1] == " "
-    return head + (": " if spaced else ":"), re.findall(r'"[^"]*"|[^,]+|(?<=,)(?=,|$)', rest.strip())
+    tokens = re.findall(r'"[^"]*"|[^,]+|(?<=,)(?=,|$)', rest.strip())
+    return head + (": " if spaced else ":"), tokens
 
 
 def _kind(tokens: list[str], sample: Sample) -> tuple[str, int]:
@@ -162,4 +163,4 @@ def test_balong_quirks_in_the_simulator() -> None:
     assert render_huawei("^MONSC", lte) == ["^MONSC: LTE,460,11,1750,B26F9B2,DF,5D63,-91,-14,-66"]
     nsa = LinkState("NR5G-NSA", "connected", (
         lte.cells[0], ServingCell(rat="NR5G", rsrp_dbm=-64.0, sinr_db=28.0, rsrq_db=-9.0)))
-    assert render_huawei("^HCSQ?", nsa)[1:] == ["", '^HCSQ: "NR",77,241,31']
+    assert (render_huawei("^HCSQ?", nsa) or [])[1:] == ["", '^HCSQ: "NR",77,241,31']

@@ -7,7 +7,8 @@ ELS-AN00_02_HM_opensource/drivers/hisi/modem/tafnew/common/at/: ``^MONSC`` forma
 is checked on real MT5700M-CN replies (LianXia233/luci-app-mt5700, corpus in tests/data/at-field):
 
 ``^MONSC:`` (plain dBm / dB, identities in hex):
-  NR   ^MONSC: NR,<mcc>,<mnc>,<arfcn %u>,<scs>,<cellid hex>,<pci %X>,<tac %X>,<rsrp>,<rsrq>,<sinr %d>
+  NR   ^MONSC: NR,<mcc>,<mnc>,<arfcn %u>,<scs>,<cellid hex>,<pci %X>,<tac %X>,<rsrp>,<rsrq>,
+                  <sinr %d>
   LTE  ^MONSC: LTE,<mcc>,<mnc>,<earfcn %u>,<cellid %X>,<pci %X>,<tac %X>,<rsrp>,<rsrq>,<rssi>
   (LTE has no SINR; its PCI is hex too, so ``DF`` is PCI 223.)
 ``^HCSQ:`` index-encoded, 255 = invalid, one line per RAT (EN-DC: the MN line, a blank line, the
@@ -199,9 +200,11 @@ class HuaweiModem(ATModem):
             # (AT_FormatHcsqQryResult, mrdcFlag); ^MONSC only has the LTE anchor
             nr_row = next((r for r in rows if r.get("sysmode") == "NR"), None)
             if nr_row is not None:
-                nr_leg = ServingCell(rat="NR5G", **{k: v for k, v in nr_row.items()
-                                                      if k in ("rsrp_dbm", "sinr_db", "rsrq_db")
-                                                      and isinstance(v, float)})
+                def num(key: str) -> float | None:
+                    v = nr_row.get(key)
+                    return v if isinstance(v, float) else None
+                nr_leg = ServingCell(rat="NR5G", rsrp_dbm=num("rsrp_dbm"),
+                                     sinr_db=num("sinr_db"), rsrq_db=num("rsrq_db"))
         rat = "NR5G-SA" if cell.rat == "NR5G" else "LTE"
         if (reg is not None and reg.act == 13) or nr_leg is not None:
             rat = "NR5G-NSA"

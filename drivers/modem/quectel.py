@@ -236,7 +236,8 @@ QCSQ_LAYOUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def parse_qcsq(lines: list[str], warn: Warnings | None = None) -> list[dict[str, float | str | None]]:
+def parse_qcsq(lines: list[str], warn: Warnings | None = None
+               ) -> list[dict[str, float | str | None]]:
     """``+QCSQ: "<sysmode>",...`` lines (EN-DC prints one per RAT) -> one dict per line with
     ``sysmode`` and the quantities its layout has: ``rssi_dbm``, ``rsrp_dbm``, ``rsrq_db``,
     ``sinr_db`` (NR5G: dB as printed; LTE-class modes: 1/5 dB steps, v/5-20).
