@@ -4,7 +4,8 @@ Per pose: AP, RP, worst single error and (with orientation) APa/b/c, RPa/b/c fro
 `bench.metrics.iso9283`; time-domain figures from each approach's robot-side trace
 (`bench.metrics.timedomain`), reduced to the **worst over the cycles** (a limit on overshoot is a
 limit on every approach, not on the average). Scenario-wide: AD/RD between the scenario's distance
-pair (ISO 9283 7.4, P2 -> P4 by default). Signed figures (APa/b/c, AD) are judged by magnitude.
+pair (ISO 9283 7.4, P2 -> P4 by default). Which figures exist, their units, scopes and whether
+they are signed (a limit judges a signed figure's magnitude) come from `bench.metrics.catalogue`.
 Per pose, also ISO 9283 7.5/7.6 stabilisation time and overshoot (mean over cycles, informative) and,
 in stream mode, AT/RT (8.2) of the streamed segment into each pose (informative).
 A pose or figure with no data is NaN, and NaN fails any limit. Exception: when no sample carries
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
@@ -24,15 +26,15 @@ from bench.metrics.iso9283 import PoseStats, pose_table
 from bench.metrics.path import path_stats
 from bench.metrics.stabilisation import stabilisation
 from bench.runner import Sample
-from bench.scenario import SCENARIO_TOLERANCE_UNITS, TOLERANCE_UNITS, Scenario
+from bench.metrics import catalogue
+from bench.scenario import Scenario
 
-#: time-domain figures kept per pose (worst over cycles), with their units
-DYNAMIC_UNITS = {"overshoot": "mm", "settling": "s", "time_to_target": "s", "excursion": "mm",
-                 "corrective_moves": ""}
+#: time-domain figures kept per pose (worst over cycles): catalogue name -> MoveFigures field
 _FIGURE_FIELDS = {"overshoot": "overshoot_mm", "settling": "settling_s",
                   "time_to_target": "time_to_target_s", "excursion": "excursion_mm",
                   "corrective_moves": "corrective_moves"}
-SIGNED = {"APa", "APb", "APc", "AD"}
+#: figures that need time-resolved traces (not judged on trace-less data)
+TRACE_FIGURES = frozenset(catalogue.names(data="trace"))
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,15 @@ class Evaluation:
         return Outcome.worst([m.outcome for m in self.measurements])
 
     def figure(self, pose: str, key: str) -> float | None:
-        """A per-pose figure by tolerance name (None when not computed)."""
-        if key in DYNAMIC_UNITS:
-            return self.dynamics.get(pose, {}).get(key)
-        v = getattr(self.poses[pose], key, None)
+        """A per-pose figure by catalogue name (None when not computed)."""
+        if key in self.dynamics.get(pose, {}):
+            return self.dynamics[pose][key]
+        v = getattr(self.poses[pose], key, None) if pose in self.poses else None
         return None if v is None else float(v)
 
 
 def _dynamics(samples: list[Sample], band_mm: float) -> dict[str, float]:
-    out = {k: float("nan") for k in DYNAMIC_UNITS}
+    out = {k: float("nan") for k in _FIGURE_FIELDS}
     figs = []
     for s in samples:
         if s.trace is None:
@@ -100,8 +102,14 @@ def _path_figures(sc: Scenario, samples: list[Sample]) -> dict[str, dict[str, fl
     return out
 
 
-def evaluate(sc: Scenario, samples: list[Sample]) -> Evaluation:
-    """Compute every figure and judge each against the scenario's tolerances."""
+def evaluate(sc: Scenario, samples: list[Sample],
+             extra_figures: Mapping[str, Mapping[str, float | None]] | None = None) -> Evaluation:
+    """Compute every figure and judge each against the scenario's tolerances.
+
+    `extra_figures` ({subject: {catalogue name: value}}) adds figures computed elsewhere: a pose
+    name as subject adds per-pose figures, any other subject scenario-wide ones. Every figure
+    with a tolerance is judged (a missing one fails); headline figures are listed without one.
+    """
     stats: dict[str, PoseStats] = {}
     if samples:
         cols = 6                           # Pose always carries orientation
@@ -118,22 +126,26 @@ def evaluate(sc: Scenario, samples: list[Sample]) -> Evaluation:
         for name, figs in _path_figures(sc, samples).items():
             dynamics[name].update(figs)
     ev_poses = {name: stats[name] for name in sc.poses}
-    ev = Evaluation(ev_poses, measurements, dynamics)
     traced = any(s.trace is not None for s in samples) or not samples
-    not_judged = [] if traced else sorted(k for k in sc.tolerances if k in DYNAMIC_UNITS)
+    not_judged = [] if traced else sorted(k for k in sc.tolerances if k in TRACE_FIGURES)
     if not traced:
         dynamics.clear()
+    scenario_figs: dict[str, dict[str, float | None]] = {}
+    for subject, figs in (extra_figures or {}).items():
+        if subject in sc.poses:
+            dynamics.setdefault(subject, {}).update(figs)     # type: ignore[arg-type]
+        else:
+            scenario_figs.setdefault(subject, {}).update(figs)
+    ev = Evaluation(ev_poses, measurements, dynamics)
     for name in sc.poses:
-        for key, unit in TOLERANCE_UNITS.items():
-            if key in not_judged or (not traced and key in DYNAMIC_UNITS):
+        for m in catalogue.CATALOGUE:
+            if m.scope != "pose" or (not traced and m.data == "trace"):
                 continue
-            lim = sc.tolerances.get(key)
-            if lim is None and key not in ("AP", "RP", "worst", "overshoot"):
+            lim = sc.tolerances.get(m.name)
+            if lim is None and not m.headline:
                 continue                   # only report what is judged, plus the headline figures
-            v = ev.figure(name, key)
-            if v is not None and key in SIGNED:
-                v = abs(v)
-            measurements.append(Measurement(key, v, unit, lim, subject=name))
+            v = catalogue.judged_value(m.name, ev.figure(name, m.name))
+            measurements.append(Measurement(m.name, v, m.unit, lim, subject=name))
     dist = None
     if sc.distance_pair:
         a, b = sc.distance_pair
@@ -143,11 +155,24 @@ def evaluate(sc: Scenario, samples: list[Sample]) -> Evaluation:
             dist = distance_stats(sc.poses[a].as_array(), sc.poses[b].as_array(),
                                   np.array([by_cycle[(a, c)].attained.as_array() for c in cycles]),
                                   np.array([by_cycle[(b, c)].attained.as_array() for c in cycles]))
-        for key, unit in SCENARIO_TOLERANCE_UNITS.items():
-            if key in sc.tolerances:
-                v = getattr(dist, key) if dist else None
-                if v is not None and key in SIGNED and math.isfinite(v):
-                    v = abs(v)
-                measurements.append(Measurement(key, v, unit, sc.tolerances[key],
-                                                subject=f"{a}-{b}"))
+        figs = {k: (float(v) if isinstance(v, float) else None)
+                for k, v in (dist.as_dict() if dist else {}).items() if k != "n"}
+        scenario_figs.setdefault(f"{a}-{b}", {}).update(
+            {k: figs.get(k) for k in catalogue.names(scope="scenario")
+             if catalogue.BY_NAME[k].clause == "7.4"})
+    for m in catalogue.CATALOGUE:
+        if m.scope != "scenario":
+            continue
+        subjects = [subj for subj, figs in scenario_figs.items() if m.name in figs]
+        lim = sc.tolerances.get(m.name)
+        if lim is None and not m.headline:
+            continue
+        if not subjects and lim is not None:
+            subjects = [""]                # asked for, never computed: judged as missing
+        for subj in subjects:
+            v = scenario_figs.get(subj, {}).get(m.name)
+            if v is not None and not math.isfinite(v):
+                v = None
+            measurements.append(Measurement(m.name, catalogue.judged_value(m.name, v), m.unit,
+                                            lim, subject=subj))
     return Evaluation(ev_poses, measurements, dynamics, dist, not_judged)

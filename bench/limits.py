@@ -9,7 +9,9 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from typing import Any
 
+from bench.metrics import catalogue
 from drivers.config import Section
 
 
@@ -64,7 +66,10 @@ class Measurement:
         return self.limit.judge(self.value) if self.limit else Outcome.PASS
 
     def as_dict(self) -> dict:
+        """JSON-ready; ``clause`` is the ISO 9283 clause from the measurement catalogue ("" when
+        the figure is not an ISO one, None for a name the catalogue does not know)."""
         v = self.value
+        entry = catalogue.get(self.name)
         return {
             "name": self.name,
             "subject": self.subject,
@@ -73,13 +78,25 @@ class Measurement:
             "limit": self.limit.max if self.limit else None,
             "marginal": self.limit.marginal if self.limit else None,
             "outcome": self.outcome.value,
+            "clause": entry.clause if entry else None,
         }
+
+
+def _bound(s: Section, key: str, unit: str, default: object) -> Any:
+    """A limit value >= 0 in `unit`; a unitless count (unit "") is a bare number."""
+    if unit:
+        return s.quantity(key, unit, min=0.0) if default is ... else \
+            s.quantity(key, unit, default, min=0.0)
+    v = s.get(key, float) if default is ... else s.get(key, float, default)
+    if v is not None and (not math.isfinite(v) or v < 0):
+        raise s.error(key, f"must be a finite number >= 0, got {v!r}")
+    return v
 
 
 def limit_from_section(s: Section, name: str, unit: str) -> Limit:
     """Parse ``{max: 1.0 mm, marginal: 0.8 mm}`` (bare numbers are in `unit`)."""
-    mx = s.quantity("max", unit, min=0.0)
-    marginal = s.quantity("marginal", unit, None, min=0.0)
+    mx = _bound(s, "max", unit, ...)
+    marginal = _bound(s, "marginal", unit, None)
     s.done()
     if marginal is not None and marginal > mx:
         raise s.error("marginal", f"must not exceed max ({mx:g} {unit})")

@@ -15,21 +15,11 @@ import numpy as np
 from bench.bounds import MAX_CYCLES, MAX_SEED
 from bench.control.modes import CONTROL_MODES, ControlSettings
 from bench.limits import Limit, limit_from_section
+from bench.metrics import catalogue
 from bench.paths import resolve
 from drivers.config import Section, load_yaml_file
+from drivers.errors import ConfigError
 from drivers.pose import AXES, Pose
-
-#: the per-pose measurements a scenario can set limits on, with their units. Signed figures
-#: (APa/b/c) are judged by their magnitude; time-domain figures are the worst over the cycles.
-TOLERANCE_UNITS = {
-    "AP": "mm", "RP": "mm", "worst": "mm",                  # ISO 9283 7.2 (+ worst single error)
-    "APa": "deg", "APb": "deg", "APc": "deg", "RPa": "deg", "RPb": "deg", "RPc": "deg",
-    "overshoot": "mm", "settling": "s", "time_to_target": "s", "excursion": "mm",
-    "corrective_moves": "",                                 # time-domain, per move
-}
-#: scenario-wide measurements (distance accuracy/repeatability between two poses, ISO 9283 7.4)
-SCENARIO_TOLERANCE_UNITS = {"AD": "mm", "RD": "mm"}
-
 
 @dataclass(frozen=True)
 class FollowSettings:
@@ -63,6 +53,15 @@ class Scenario:
     follow: FollowSettings | None = None
     #: line of each pose ("pose:NAME") and setting ("speed") in the file, for error messages
     lines: dict[str, int] = field(default_factory=dict)
+
+    def check_cycles(self, option: str = "--cycles") -> None:
+        """Refuse a run whose cycles cannot give a figure it has a tolerance on (RP and every
+        other sample deviation need 2 cycles): ConfigError naming the tolerance's line."""
+        for key in self.tolerances:
+            m = catalogue.get(key)
+            if m is not None and self.cycles < m.min_cycles:
+                raise ConfigError(f"{self.where('tolerance:' + key)}: tolerances.{key}: needs at "
+                                  f"least {m.min_cycles} cycles ({option} {self.cycles})")
 
     def where(self, key: str) -> str:
         """``file:line`` of a pose (``pose:P1``) or setting, for messages."""
@@ -159,11 +158,14 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         raise top.error("cycles", "must be at least 1")
     tol = top.section("tolerances", None)
     tolerances = {}
-    known = {**TOLERANCE_UNITS, **SCENARIO_TOLERANCE_UNITS}
     for key in tol.keys():
-        if key not in known:
-            raise tol.error(key, f"unknown tolerance (known: {', '.join(known)})")
-        tolerances[key] = limit_from_section(tol.section(key), key, known[key])
+        m = catalogue.get(str(key))
+        if m is None:
+            raise tol.error(key, f"unknown tolerance (known: {', '.join(catalogue.names())})")
+        tolerances[key] = limit_from_section(tol.section(key), key, m.unit)
+        lines[f"tolerance:{key}"] = tol.line_of(key)
+        if cycles is None and n < m.min_cycles:   # the file asks for what it cannot compute
+            raise tol.error(key, f"needs at least {m.min_cycles} cycles (cycles: {n})")
     pair = None
     if top.has("distance"):
         names = top.sequence("distance")
@@ -172,9 +174,9 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         pair = (str(names[0]), str(names[1]))
     elif "P2" in poses and "P4" in poses:
         pair = ("P2", "P4")              # ISO 9283 7.4 uses P2 -> P4
-    if pair is None and any(k in tolerances for k in SCENARIO_TOLERANCE_UNITS):
-        raise tol.error("AD" if "AD" in tolerances else "RD",
-                        "distance tolerances need a `distance: [A, B]` pose pair")
+    distance_keys = [k for k in tolerances if catalogue.BY_NAME[k].clause == "7.4"]
+    if pair is None and distance_keys:
+        raise tol.error(distance_keys[0], "distance tolerances need a `distance: [A, B]` pose pair")
     sc = Scenario(
         name=name, source=str(path), poses=poses, description=description,
         cycles=n if cycles is None else cycles,

@@ -157,10 +157,12 @@ def test_help_teaches_exit_codes_and_examples() -> None:
     assert top.returncode == 0 and "run" in top.stdout and "sim" in top.stdout
 
 
-def test_single_cycle_cannot_pass_rp(tmp_path: Path) -> None:
-    """RP needs at least two visits; one cycle yields NaN, which is a fail, never a pass."""
+def test_single_cycle_is_refused_when_rp_is_asked(tmp_path: Path) -> None:
+    """RP needs at least two visits: one cycle cannot give it, so the run is refused before any
+    motion (exit 2, one line naming the scenario's RP tolerance), never judged."""
     res = hb("run", "--cycles", "1", "--mode", "virtual", "--out", str(tmp_path / "o"), "-q")
-    assert res.returncode == 1
-    report = json.loads((tmp_path / "o" / "report.json").read_text())
-    assert report["verdict"] == "fail"
-    assert all(p["RP"] is None for p in report["poses"].values())
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "iso9283.yaml:" in lines[0] and "tolerances.RP" in lines[0]
+    assert "at least 2 cycles (--cycles 1)" in lines[0]
+    assert not (tmp_path / "o").exists()

@@ -80,3 +80,69 @@ def test_table_with_orientation_matches_single_pose():
     tab = pose_table(np.zeros(30, int), cmd, att)[0]
     assert one == tab
     assert set(one.as_dict()) >= {"APa", "APb", "APc", "RPa", "RPb", "RPc"}
+
+
+# --- orientation as ISO 9283 7.2.1 / 7.2.2 define it, computed by hand -------------------------
+
+def test_iso_orientation_tool_down_by_hand():
+    """a = 180 deg (tool pointing down), the most common tool orientation."""
+    cmd = [400, 0, 300, 180.0, 0.0, 0.0]
+    att = [[400, 0, 300, 179.8, 0.10, -0.05],      # a - a_c wraps: -0.2
+           [400, 0, 300, -179.9, 0.30, 0.05],      # +0.1 (not -359.9)
+           [400, 0, 300, 179.9, -0.10, 0.15]]      # -0.1
+    st = pose_stats(cmd, att)
+    # a: differences -0.2, 0.1, -0.1 -> mean -1/15; deviations -2/15, 1/6, -1/30
+    assert st.APa == pytest.approx(-1 / 15, abs=1e-12)
+    assert st.RPa == pytest.approx(math.sqrt(21) / 10, abs=1e-12)    # 3 sqrt((42/900) / 2)
+    # b: 0.1, 0.3, -0.1 -> mean 0.1, deviations 0, 0.2, -0.2 -> S 0.2
+    assert st.APb == pytest.approx(0.1, abs=1e-12) and st.RPb == pytest.approx(0.6, abs=1e-12)
+    # c: -0.05, 0.05, 0.15 -> mean 0.05, deviations -0.1, 0, 0.1 -> S 0.1
+    assert st.APc == pytest.approx(0.05, abs=1e-12) and st.RPc == pytest.approx(0.3, abs=1e-12)
+    # the command-frame rotation vector (not ISO) sees b and c with the opposite sign here
+    assert st.AP_rot_y == pytest.approx(-0.1, abs=1e-4)
+    assert st.AP_rot_z == pytest.approx(-0.05, abs=1e-4)
+    assert st.AP_rot == pytest.approx(math.sqrt(st.AP_rot_x ** 2 + 0.1 ** 2 + 0.05 ** 2), abs=1e-4)
+
+
+def test_iso_orientation_general_pose_by_hand():
+    cmd = [0, 0, 0, 30.0, -20.0, 45.0]
+    att = [[0, 0, 0, 30.2, -19.9, 44.7], [0, 0, 0, 29.9, -20.3, 45.1]]
+    st = pose_stats(cmd, att)
+    # two samples: mean of the two differences; S = |d1 - d2| / sqrt(2)
+    assert (st.APa, st.APb, st.APc) == pytest.approx((0.05, -0.1, -0.1), abs=1e-12)
+    assert st.RPa == pytest.approx(3 * 0.3 / math.sqrt(2), abs=1e-12)
+    assert st.RPb == pytest.approx(3 * 0.4 / math.sqrt(2), abs=1e-12)
+    assert st.RPc == pytest.approx(3 * 0.4 / math.sqrt(2), abs=1e-12)
+    # at a general orientation the tool-frame rotation vector mixes the components
+    rot = (st.AP_rot_x, st.AP_rot_y, st.AP_rot_z)
+    assert rot != pytest.approx((st.APa, st.APb, st.APc), abs=0.01)
+    assert st.AP_rot == pytest.approx(math.hypot(*rot), abs=1e-12)
+
+
+def test_iso_orientation_across_the_wrap_by_hand():
+    # c commanded at 179.95; attained on both sides of +-180
+    cmd = [0, 0, 0, -180.0, 0.0, 179.95]
+    att = [[0, 0, 0, 180.0, 0.0, -179.95],         # c - c_c = +0.1; a: -180 and 180 are equal
+           [0, 0, 0, 180.0, 0.0, 179.85],          # -0.1
+           [0, 0, 0, -180.0, 0.0, -179.85]]        # +0.2
+    st = pose_stats(cmd, att)
+    assert st.APc == pytest.approx(0.2 / 3, abs=1e-9)
+    assert st.RPc == pytest.approx(3 * np.std([0.1, -0.1, 0.2], ddof=1), abs=1e-9)
+    assert st.APa == pytest.approx(0, abs=1e-12) and st.RPa == pytest.approx(0, abs=1e-12)
+    # a naive mean of the raw angles would put c near 60 deg, and 360 deg jumps in S
+    assert abs(np.mean([-179.95, 179.85, -179.85]) - 179.95) > 100
+
+
+def test_table_orientation_matches_bare_numpy():
+    rng = np.random.default_rng(9)
+    labels = np.arange(300) % 3
+    centres = np.array([[0, 0, 0, 180, 0, -179.9], [1, 0, 0, 10, 20, 30], [2, 0, 0, -179.99, 5, 90]])
+    cmd = centres[labels]
+    att = cmd + rng.normal(0, 0.05, cmd.shape)
+    att[:, 3:] = (att[:, 3:] + 180) % 360 - 180          # as a controller reports them
+    table = pose_table(labels, cmd, att)
+    for k in range(3):
+        d = (att[labels == k, 3:] - centres[k, 3:] + 180) % 360 - 180
+        st = table[k]
+        assert (st.APa, st.APb, st.APc) == pytest.approx(tuple(d.mean(0)), abs=1e-12)
+        assert (st.RPa, st.RPb, st.RPc) == pytest.approx(tuple(3 * d.std(0, ddof=1)), abs=1e-12)

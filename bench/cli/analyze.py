@@ -1,8 +1,10 @@
 """`hil-bench analyze FILE.csv [--json] [--scenario S]`: ISO 9283 figures of external measurements.
 
 Reads a laser/optical tracker export (see `bench.instrument` for the columns), computes per pose
-AP (with x/y/z components), RP, n and, with orientation columns, APa/b/c and RPa/b/c; prints a
-table or, with --json, {"poses": {name: {...}}}. With --scenario, the figures are also judged
+the catalogue's static figures (`bench.metrics.catalogue`): AP (with x/y/z components), RP, worst,
+n and, with orientation columns, APa/b/c and RPa/b/c as ISO 9283 defines them (wrapped angle
+differences) plus the command-frame rotation vector AP_rot (not ISO); prints a table or, with
+--json, {"poses": {name: {...}}}. With --scenario, the figures are also judged
 against that scenario's tolerances (time-domain limits cannot be judged from static
 measurements and are listed as not judged). Exit codes: 0 done (or pass/marginal with
 --scenario), 1 a tolerance failed, 2 bad input.
@@ -13,14 +15,18 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import fields
 
 from bench.instrument import read_instrument_csv
 from bench.limits import Measurement, Outcome
-from bench.metrics.iso9283 import pose_table
-from bench.scenario import TOLERANCE_UNITS, load_scenario
+from bench.metrics import catalogue
+from bench.metrics.iso9283 import PoseStats, pose_table
+from bench.scenario import load_scenario
 from drivers.errors import ConfigError
 
-SIGNED = {"APa", "APb", "APc"}
+#: the figures a file of measured poses gives (the rest of the catalogue needs traces, approach
+#: directions, drift blocks or paths, and is listed as not judged)
+STATIC = [f.name for f in fields(PoseStats) if f.name in catalogue.BY_NAME]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,11 +63,10 @@ def run(args: argparse.Namespace) -> int:
         sc = load_scenario(args.scenario)
         for name, st in table.items():
             for key, lim in sc.tolerances.items():
-                if key not in TOLERANCE_UNITS or not hasattr(st, key):
+                if key not in STATIC:
                     continue
-                v = getattr(st, key)
-                v = None if v is None else (abs(v) if key in SIGNED else v)
-                measurements.append(Measurement(key, v, TOLERANCE_UNITS[key], lim, str(name)))
+                v = catalogue.judged_value(key, getattr(st, key))
+                measurements.append(Measurement(key, v, lim.unit, lim, str(name)))
         judged = {m.name for m in measurements}
         out["measurements"] = [m.as_dict() for m in measurements]
         out["not_judged"] = sorted(k for k in sc.tolerances if k not in judged)
@@ -71,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         def f(v: object) -> str:
             return "       -" if v is None else f"{v:8.4f}"
-        extra = ["APa", "APb", "APc", "RPa", "RPb", "RPc"] if data.has_orientation else []
-        print(f"{'pose':<8}{'n':>4}  {'AP mm':>8} {'APx':>8} {'APy':>8} {'APz':>8} {'RP mm':>8} "
-              f"{'worst':>8}" + "".join(f" {k + ' deg':>8}" for k in extra))
+        cols = [k for k in STATIC if any(k in st for st in out["poses"].values())]
+        print(f"{'pose':<8}{'n':>4}  " + " ".join(
+            f"{k:>8}" for k in cols) + "\n" + " " * 14 + " ".join(
+            f"{catalogue.BY_NAME[k].unit:>8}" for k in cols))
         for name, st in out["poses"].items():
-            print(f"{name:<8}{st['n']:>4}  " + " ".join(
-                f(st.get(k)) for k in ("AP", "APx", "APy", "APz", "RP", "worst", *extra)))
+            print(f"{name:<8}{st['n']:>4}  " + " ".join(f(st.get(k)) for k in cols))
         if args.scenario:
             for m in measurements:
                 if m.outcome is not Outcome.PASS:

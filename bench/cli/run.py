@@ -209,6 +209,7 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     # robot is followed), else the ISO 9283 cube
     sc: Scenario = load_scenario(args.scenario or lab.scenario, args.cycles)
     check_fits(sc, lab)
+    sc.check_cycles()                 # e.g. RP asked for with --cycles 1: refused, exit 2
     armed = args.arm or os.environ.get(ARM_ENV, "") in {"1", "true", "yes"}
     if lab.has_real_hardware and not armed and sc.follow is None:     # a follow run sends nothing
         raise SafetyError(f"{lab.path}: the robot is real hardware; motion needs --arm "

@@ -18,6 +18,7 @@ from bench.control.modes import CONTROL_MODES
 from bench.outputs import claim_run_dir
 from bench.progress import Progress
 from bench.sweep import parse_range, sweep
+from bench.scenario import load_scenario
 from drivers.errors import ConfigError
 
 
@@ -64,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
                           f"(known: {', '.join(CONTROL_MODES)})")
     if not 0.0 <= args.loss < 1.0:      # also refuses NaN
         raise ConfigError("--loss: must be a probability in [0, 1)")
-    # repeatability RP needs two visits per pose
-    check_cycles(args.cycles, least=2)
+    check_cycles(args.cycles)
     check_seed(args.seed)
+    # RP and every other sample deviation need 2 cycles: refused like `run` and `analyze` do
+    load_scenario(args.scenario, args.cycles).check_cycles()
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs: must be at least 1")
     delays = parse_range(args.delay)

@@ -6,12 +6,19 @@ Positions in mm, angles in degrees. Other characteristics live next to this modu
 
 - Pose accuracy (7.2.1): the barycentre G = (x̄, ȳ, z̄) of the n attained positions and
   AP_p = |G - Pc|, with AP_x = x̄ - x_c, AP_y = ȳ - y_c, AP_z = z̄ - z_c. The reference is the
-  **commanded** pose, never the first attained one nor the mean of all poses. Orientation:
-  AP_a = ā - a_c (likewise b, c), where each a_j - a_c is the signed error about the command frame's
-  x axis (see `rotation.orientation_error`).
+  **commanded** pose, never the first attained one nor the mean of all poses. Orientation, as the
+  standard defines it on the pose's own angles a, b, c (rotations about the base X, Y, Z axes; the
+  bench's angles are fixed X-Y-Z, see `drivers.pose`): AP_a = ā - a_c (likewise b, c), where ā is
+  a_c plus the mean of the differences a_j - a_c, each **wrapped to +-180 deg** first (179.9 vs
+  -179.9 is a 0.2 deg difference; raw angles near +-180 are never averaged).
 - Pose repeatability (7.2.2): l_j = |P_j - G|, RP_l = l̄ + 3 S_l with the **sample** standard
-  deviation S_l = sqrt(sum (l_j - l̄)^2 / (n - 1)); orientation RP_a = +-3 S_a (likewise b, c),
-  reported as the positive half-width 3 S_a.
+  deviation S_l = sqrt(sum (l_j - l̄)^2 / (n - 1)); orientation RP_a = +-3 S_a (likewise b, c)
+  with S_a over the wrapped differences a_j - ā (n - 1), reported as the positive half-width 3 S_a.
+- `AP_rot` (not an ISO 9283 figure): the rotation from the commanded orientation to the mean
+  attained orientation (angles ā, b̄, c̄ as above) as a rotation vector in the **command frame**,
+  magnitude and x/y/z components, degrees. For small errors about the tool it is the better
+  physical quantity (the ISO angles mix and flip sign with the tool's orientation: at a = 180 deg
+  the tool's y and z axes point against the base's), which is why it is kept under its own name.
 - Everything is per commanded pose; poses are never pooled (`pose_table` groups by pose name).
 - `worst` (not an ISO characteristic): the largest single-visit distance |P_j - Pc|, mm, for a
   surgical "no single placement beyond 2 mm" requirement.
@@ -52,6 +59,10 @@ class PoseStats:
     RPa: float | None = None
     RPb: float | None = None
     RPc: float | None = None
+    AP_rot: float | None = None
+    AP_rot_x: float | None = None
+    AP_rot_y: float | None = None
+    AP_rot_z: float | None = None
 
     def as_dict(self) -> dict[str, float | int]:
         """Figures as a dict; orientation keys only when measured."""
@@ -90,6 +101,11 @@ def pose_repeatability(attained: np.ndarray) -> float:
         return NAN
     l = np.linalg.norm(p - p.mean(axis=0), axis=1)
     return float(l.mean() + 3.0 * l.std(ddof=1))
+
+
+def wrap_deg(d: np.ndarray) -> np.ndarray:
+    """Angle differences in degrees wrapped to [-180, 180)."""
+    return np.remainder(np.asarray(d, dtype=float) + 180.0, 360.0) - 180.0
 
 
 def pose_stats(commanded: np.ndarray, attained: np.ndarray) -> PoseStats:
@@ -148,7 +164,10 @@ def pose_table(labels: Sequence | np.ndarray, commanded: np.ndarray,
             return np.where(count > 1, np.sqrt(ss / np.maximum(count - 1, 1)), np.nan)
 
     cfirst = cmd[first]                                      # one command per pose
-    spread = np.abs(cmd - cfirst[inv]).max(axis=1)
+    diff = cmd - cfirst[inv]
+    if diff.shape[1] == 6:                                   # 180 and -180 deg are one angle
+        diff[:, 3:] = wrap_deg(diff[:, 3:])
+    spread = np.abs(diff).max(axis=1)
     if np.any(spread > 1e-6):
         bad = uniq[inv[np.argmax(spread)]]
         raise ValueError(f"pose {bad!r} has more than one commanded pose")
@@ -165,22 +184,22 @@ def pose_table(labels: Sequence | np.ndarray, commanded: np.ndarray,
     np.maximum.at(worst, inv, single)
     orient = None
     if att.shape[1] == 6:
-        # errors per row against the pose's command; commands repeat, so convert them once
-        oe = np.empty((len(att), 3))
-        for i in range(k):
-            rows = inv == i if k > 1 else slice(None)
-            oe[rows] = orientation_error(cfirst[i, 3:], att[rows, 3:])
-        om = np.stack([gmean(oe[:, i]) for i in range(3)], axis=1)
-        osd = np.stack([3.0 * gstd(oe[:, i], om[:, i]) for i in range(3)], axis=1)
-        orient = (om, osd)
+        # ISO 9283 7.2: differences of the pose's own angles, each wrapped before averaging
+        d = wrap_deg(att[:, 3:] - cmd[:, 3:])
+        om = np.stack([gmean(d[:, i]) for i in range(3)], axis=1)
+        osd = np.stack([3.0 * gstd(d[:, i], om[:, i]) for i in range(3)], axis=1)
+        rot = orientation_error(cfirst[:, 3:], cfirst[:, 3:] + om)   # one per pose: cheap
+        orient = (om, osd, rot)
     order = np.argsort(first, kind="stable")
     out = {}
     for i in order:
         extra = {}
         if orient is not None:
-            om, osd = orient
+            om, osd, rot = orient
             extra = dict(APa=float(om[i, 0]), APb=float(om[i, 1]), APc=float(om[i, 2]),
-                         RPa=float(osd[i, 0]), RPb=float(osd[i, 1]), RPc=float(osd[i, 2]))
+                         RPa=float(osd[i, 0]), RPb=float(osd[i, 1]), RPc=float(osd[i, 2]),
+                         AP_rot=float(np.linalg.norm(rot[i])), AP_rot_x=float(rot[i, 0]),
+                         AP_rot_y=float(rot[i, 1]), AP_rot_z=float(rot[i, 2]))
         key = uniq[i].item() if hasattr(uniq[i], "item") else uniq[i]
         out[key] = PoseStats(
             n=int(count[i]), AP=float(math.hypot(*ap[i])), APx=float(ap[i, 0]),

@@ -4,6 +4,8 @@ The same command pose is approached from several directions h (usually three, pa
 base axes), n cycles each. With the barycentre G_h of each direction's attained positions:
   vAP_p = max over h, k of |G_h - G_k|            (mm)
   vAP_a = max over h, k of |ā_h - ā_k|            (likewise b, c; degrees)
+where ā_h is the mean over direction h of the differences a_j - a_c, each wrapped to +-180 deg
+(as for APa in clause 7.2.1).
 This is the figure that shows backlash / lost motion, which a unidirectional AP/RP test hides.
 Failure modes: ValueError with fewer than two directions or a direction without samples.
 """
@@ -13,13 +15,13 @@ from typing import Mapping
 
 import numpy as np
 
-from bench.metrics.rotation import orientation_error
+from bench.metrics.iso9283 import wrap_deg
 
 
 def multidirectional_variation(by_direction: Mapping[str, np.ndarray],
                                commanded: np.ndarray | None = None) -> dict[str, float]:
     """vAP from {direction: attained (n, 3|6)}; orientation (vAPa/b/c) needs 6 columns and the
-    commanded pose (6,), because orientations are compared as errors in the command frame."""
+    commanded pose (6,), because angles are compared as wrapped differences from the command."""
     if len(by_direction) < 2:
         raise ValueError("vAP needs at least two approach directions")
     arrays = {}
@@ -33,7 +35,7 @@ def multidirectional_variation(by_direction: Mapping[str, np.ndarray],
     out = {"vAP": float(pair.max())}
     if commanded is not None and all(a.shape[1] == 6 for a in arrays.values()):
         c = np.asarray(commanded, dtype=float)[3:6]
-        means = np.stack([orientation_error(c, a[:, 3:6]).mean(axis=0) for a in arrays.values()])
+        means = np.stack([wrap_deg(a[:, 3:6] - c).mean(axis=0) for a in arrays.values()])
         spread = means.max(axis=0) - means.min(axis=0)
         out.update(vAPa=float(spread[0]), vAPb=float(spread[1]), vAPc=float(spread[2]))
     return out

@@ -1,11 +1,12 @@
-"""Orientation helpers for the ISO 9283 orientation characteristics, vectorised with numpy.
+"""Orientation helpers, vectorised with numpy: rotation matrices, quaternions, rotation vectors.
 
 Angles follow `drivers.pose`: a, b, c in degrees as fixed-angle (extrinsic) X-Y-Z rotations, so
-R = Rz(c) @ Ry(b) @ Rx(a). Orientation errors are taken as the rotation vector of Rc^T @ R
-(the attained orientation seen from the commanded frame), in degrees: signed small angles about
-the command frame's x, y, z axes. This avoids the two classic mistakes of averaging raw Euler angles
-(wrap-around at +-180 deg) and of using unsigned angles between axes (AP biased away from zero).
-Valid for deviations below about 170 degrees (positioning errors are far smaller).
+R = Rz(c) @ Ry(b) @ Rx(a). `orientation_error` gives the rotation vector of Rc^T @ R (the attained
+orientation seen from the commanded frame), in degrees: signed small angles about the **command
+frame's** x, y, z axes. That is NOT how ISO 9283 defines APa/b/c and RPa/b/c (the standard takes
+differences of the pose's own angles, see `bench.metrics.iso9283`): at a = 180 deg its y and z
+components have the opposite sign of the ISO figures, and at general orientations the components
+mix. The bench reports it under its own name (`AP_rot`). Valid for deviations below about 170 deg.
 """
 from __future__ import annotations
 

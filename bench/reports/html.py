@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from bench.metrics import catalogue
+
 
 _CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;
@@ -39,11 +41,32 @@ def _figure(plot_id: str, svg: str | None, caption: str) -> str:
 def _measurements(ms: list[dict[str, Any]]) -> str:
     rows = "".join(
         f"<tr><td>{_e(m.get('subject', ''))}</td><td>{_e(m['name'])}</td>"
+        f"<td>{_e(m.get('clause') or '-')}</td>"
         f"<td>{_num(m.get('value'))}</td><td>{_e(m.get('unit', ''))}</td>"
         f"<td>{_num(m.get('limit'))}</td><td>{_num(m.get('marginal'))}</td>"
         f"<td class=\"{_e(m['outcome'])}\">{_e(m['outcome'].upper())}</td></tr>" for m in ms)
-    return ("<table><tr><th>subject</th><th>measurement</th><th>value</th><th>unit</th>"
+    return ("<table><tr><th>subject</th><th>measurement</th><th>ISO 9283</th><th>value</th>"
+            "<th>unit</th>"
             f"<th>limit</th><th>marginal above</th><th>outcome</th></tr>{rows}</table>")
+
+
+def _pose_columns(report: dict[str, Any]) -> list[str]:
+    """Per-pose columns, in catalogue order: headline figures, figures with a tolerance, and the
+    ISO 9283 figures the run produced."""
+    poses = report.get("poses", {})
+    tol = (report.get("scenario") or {}).get("tolerances") or {}
+    present = {k for st in poses.values() for k, v in st.items() if v is not None}
+    return [m.name for m in catalogue.CATALOGUE if m.scope == "pose" and m.name in present
+            and (m.headline or m.name in tol or m.iso)]
+
+
+def _definitions(names: list[str]) -> str:
+    """What each shown figure is, from the measurement catalogue (as docs/report-format.md)."""
+    items = "".join(
+        f"<li><b>{_e(m.name)}</b> ({_e(m.unit or 'count')}, "
+        f"{_e('ISO 9283 ' + m.clause if m.clause else 'not ISO 9283')}): {_e(m.description)}</li>"
+        for m in (catalogue.BY_NAME[n] for n in names if n in catalogue.BY_NAME))
+    return f"<details><summary>Definitions</summary><ul>{items}</ul></details>"
 
 
 def run_html(report: dict[str, Any]) -> str:
@@ -52,7 +75,8 @@ def run_html(report: dict[str, Any]) -> str:
     sc = report.get("scenario", {})
     verdict = report.get("verdict", "error")
     poses = report.get("poses", {})
-    keys = ["n", "AP", "APx", "APy", "APz", "RP", "worst", "overshoot", "settling"]
+    figs = _pose_columns(report)
+    keys = ["n", *figs]
     prow = "".join(f"<tr><td>{_e(name)}</td>" + "".join(
         f"<td>{_num(st.get(k))}</td>" for k in keys) + "</tr>" for name, st in poses.items())
     parts = [_HEAD.format(title=_e(f"hil-bench: {sc.get('name', '')}"), css=_CSS),
@@ -65,8 +89,12 @@ def run_html(report: dict[str, Any]) -> str:
     if report.get("error"):
         parts.append(f"<p class=\"error\">run stopped: {_e(report['error'])}</p>")
     parts += ["<h2>Measurements</h2>", _measurements(report.get("measurements", [])),
-              "<h2>Per pose (mm, s)</h2><table><tr><th>pose</th>"
-              + "".join(f"<th>{k}</th>" for k in keys) + f"</tr>{prow}</table>",
+              "<h2>Per pose</h2><table><tr><th>pose</th><th>n</th>"
+              + "".join(f"<th title=\"{_e(catalogue.BY_NAME[k].description)}\">{_e(k)}"
+                        f"{' ' + _e(catalogue.BY_NAME[k].unit) if catalogue.BY_NAME[k].unit else ''}"
+                        "</th>" for k in figs) + f"</tr>{prow}</table>",
+              _definitions(list(dict.fromkeys(
+                  figs + [m.get("name", "") for m in report.get("measurements", [])]))),
               "<h2>Plots</h2>",
               _figure("plot-error", plots.error_per_pose(report),
                       "Position error of every measured visit, per pose and cycle."),

@@ -30,6 +30,8 @@ def junit_xml(suite: str, measurements: list[dict[str, Any]], error: str | None 
         props = ET.SubElement(tc, "properties")
         for key in ("value", "unit", "limit", "marginal", "outcome"):
             _prop(props, key, m.get(key))
+        if m.get("clause"):                  # from the measurement catalogue
+            _prop(props, "iso9283_clause", m["clause"])
         if m["outcome"] == "fail":
             value = "missing (NaN)" if m.get("value") is None else f"{m['value']:.6g}"
             ET.SubElement(tc, "failure", message=f"{m['name']} of {subject} = {value} "

@@ -1,0 +1,70 @@
+"""The measurement catalogue is the one vocabulary: docs, scenario tolerances, reports agree."""
+from pathlib import Path
+
+import pytest
+
+from bench.metrics import catalogue
+from bench.metrics.iso9283 import PoseStats
+from bench.scenario import load_scenario
+from drivers.errors import ConfigError
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "report-format.md"
+
+
+def test_docs_table_is_the_catalogue():
+    block = catalogue.docs_block(DOCS.read_text(encoding="utf-8"))
+    assert block is not None, "docs/report-format.md lost its catalogue markers"
+    assert block == catalogue.markdown_table(), \
+        "docs table and catalogue disagree: run `python -m bench.metrics.catalogue --write`"
+    for m in catalogue.CATALOGUE:
+        assert f"| `{m.name}` | {m.unit or '-'} |" in block
+
+
+def test_entries_are_well_formed():
+    for m in catalogue.CATALOGUE:
+        assert m.scope in ("pose", "scenario") and m.data in ("static", "trace")
+        assert m.unit in ("mm", "deg", "s", "")
+        assert m.description and m.min_cycles >= 1
+        assert m.clause or "not ISO" in m.description, f"{m.name}: say it is not ISO 9283"
+
+
+def test_pose_stats_fields_are_catalogued():
+    from dataclasses import fields
+    for f in fields(PoseStats):
+        assert f.name == "n" or f.name in catalogue.BY_NAME
+
+
+def _scenario(tmp_path, tol: str, cycles: int = 3) -> Path:
+    p = tmp_path / "s.yaml"
+    p.write_text("name: t\nposes:\n  A: {x: 400 mm, y: 0 mm, z: 300 mm}\n  B: {x: 420 mm}\n"
+                 f"distance: [A, B]\ncycles: {cycles}\ntolerances:\n{tol}")
+    return p
+
+
+@pytest.mark.parametrize("name", catalogue.names())
+def test_every_catalogue_name_is_a_tolerance_with_its_unit(tmp_path, name):
+    m = catalogue.BY_NAME[name]
+    sc = load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", cycles=10)))
+    assert sc.tolerances[name].unit == m.unit
+
+
+def test_unknown_tolerance_lists_the_catalogue(tmp_path):
+    with pytest.raises(ConfigError, match=r"s.yaml:\d+: tolerances.APq: unknown tolerance.*AP_rot"):
+        load_scenario(str(_scenario(tmp_path, "  APq: {max: 1 deg}\n")))
+
+
+@pytest.mark.parametrize("name", ["RP", "RPa", "RD", "RT"])
+def test_rp_with_one_cycle_is_refused_at_the_tolerance_line(tmp_path, name):
+    with pytest.raises(ConfigError, match=rf"s.yaml:8: tolerances.{name}: .*at least 2 cycles"):
+        load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", cycles=1)))
+    sc = load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n")), 1)   # --cycles 1
+    with pytest.raises(ConfigError, match=rf"s.yaml:8: tolerances.{name}: .*\(--cycles 1\)"):
+        sc.check_cycles()
+    load_scenario(str(_scenario(tmp_path, "  AP: {max: 1}\n")), 1).check_cycles()   # AP: fine
+
+
+def test_signed_figures_are_judged_by_magnitude():
+    assert catalogue.judged_value("APa", -0.3) == 0.3
+    assert catalogue.judged_value("AD", -0.3) == 0.3
+    assert catalogue.judged_value("RP", 0.3) == 0.3
+    assert catalogue.judged_value("user-figure", -1.0) == -1.0
