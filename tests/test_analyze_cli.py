@@ -67,7 +67,7 @@ def test_judged_against_a_scenario(tmp_path, capsys):
     ("pose,cycle,cmd_x,cmd_y,cmd_z,x,y,z\n", "no measurement rows"),
     ("pose,cycle,cmd_x,cmd_y,cmd_z,x,y,z,a\nP1,1,0,0,0,0,0,0,1\n", "orientation needs all"),
     ("pose,cycle,cmd_x,cmd_y,cmd_z,x,y,z\nP1,1,0,0,0,0,0,0\nP1,2,1,0,0,0,0,0\n",
-     "more than one commanded pose"),
+     ":3: pose P1 commanded at (1, 0, 0) here but at (0, 0, 0) on line 2"),
 ])
 def test_bad_files_exit_2_with_one_line(tmp_path, capsys, text, where):
     f = tmp_path / "bad.csv"

@@ -6,8 +6,11 @@ n and, with orientation columns, APa/b/c and RPa/b/c as ISO 9283 defines them (w
 differences) plus the command-frame rotation vector AP_rot (not ISO); prints a table or, with
 --json, {"poses": {name: {...}}}. With --scenario, the figures are also judged
 against that scenario's tolerances (time-domain limits cannot be judged from static
-measurements and are listed as not judged). Exit codes: 0 done (or pass/marginal with
---scenario), 1 a tolerance failed, 2 bad input.
+measurements and are listed as not judged). The file is read strictly (`bench.instrument`):
+a duplicated column or (pose, cycle) row, a pose commanded at two places or binary content is
+refused with its line, and so is a pose with a single cycle when the scenario judges RP (or any
+other figure that needs 2 cycles). Exit codes: 0 done (or pass/marginal with --scenario),
+1 a tolerance failed, 2 bad input.
 """
 from __future__ import annotations
 
@@ -17,11 +20,11 @@ import math
 import sys
 from dataclasses import fields
 
-from bench.instrument import read_instrument_csv
+from bench.instrument import InstrumentData, read_instrument_csv
 from bench.limits import Measurement, Outcome
 from bench.metrics import catalogue
 from bench.metrics.iso9283 import PoseStats, pose_table
-from bench.scenario import load_scenario
+from bench.scenario import Scenario, load_scenario
 from drivers.errors import ConfigError
 
 #: the figures a file of measured poses gives (the rest of the catalogue needs traces, approach
@@ -49,18 +52,36 @@ def _clean(v: object) -> object:
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
+def _check_cycles(data: InstrumentData, sc: Scenario) -> None:
+    """Refuse a file whose poses have too few cycles for a figure the scenario judges (RP and
+    every other sample deviation need 2), naming the pose's first line: ConfigError."""
+    counts = data.cycles_of()
+    for key in sc.tolerances:
+        m = catalogue.get(key)
+        if m is None or key not in STATIC or m.min_cycles < 2:
+            continue
+        for pose, (n, line) in counts.items():
+            if n < m.min_cycles:
+                raise ConfigError(
+                    f"{data.source}:{line}: pose {pose}: {n} cycle{'s' if n != 1 else ''}, but "
+                    f"{key} needs at least {m.min_cycles} (tolerance at "
+                    f"{sc.where('tolerance:' + key)})")
+
+
 def run(args: argparse.Namespace) -> int:
     data = read_instrument_csv(args.file)
+    sc = load_scenario(args.scenario) if args.scenario else None
+    if sc is not None:
+        _check_cycles(data, sc)
     try:
         table = pose_table(data.poses, data.commanded, data.attained)
-    except ValueError as exc:
+    except ValueError as exc:                # the reader's checks make this a bug, not bad input
         raise ConfigError(f"{data.source}: {exc}") from None
     out: dict = {"source": data.source, "orientation": data.has_orientation,
                  "poses": {str(k): {kk: _clean(vv) for kk, vv in st.as_dict().items()}
                            for k, st in table.items()}}
     measurements: list[Measurement] = []
-    if args.scenario:
-        sc = load_scenario(args.scenario)
+    if sc is not None:
         for name, st in table.items():
             for key, lim in sc.tolerances.items():
                 if key not in STATIC:
