@@ -23,7 +23,7 @@ import numpy as np
 from bench.limits import Measurement, Outcome
 from bench.metrics.distance import DistanceStats, distance_stats
 from bench.metrics.iso9283 import PoseStats, pose_table
-from bench.metrics.path import path_stats
+from bench.evaluate_figures import drift_figures, multidir_figures, path_figures
 from bench.metrics.stabilisation import stabilisation
 from bench.runner import Sample
 from bench.metrics import catalogue
@@ -46,6 +46,8 @@ class Evaluation:
     dynamics: dict[str, dict[str, float]] = field(default_factory=dict)
     distance: DistanceStats | None = None
     not_judged: list[str] = field(default_factory=list)
+    #: ISO 9283 7.3: per pose approached from several directions, {vAP, vAPa, vAPb, vAPc}
+    multidir: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def outcome(self) -> Outcome:
@@ -82,26 +84,6 @@ def _dynamics(samples: list[Sample], band_mm: float) -> dict[str, float]:
     return out
 
 
-def _path_figures(sc: Scenario, samples: list[Sample]) -> dict[str, dict[str, float]]:
-    """ISO 9283 8.2 AT/RT of each streamed segment (previous pose -> pose), from the traces
-    of every cycle that started at the previous pose (cycle 1's first move starts at home)."""
-    names = list(sc.poses)
-    out: dict[str, dict[str, float]] = {}
-    for i, name in enumerate(names):
-        prev = sc.poses[names[i - 1]].position
-        goal = sc.poses[name].position
-        if np.linalg.norm(goal - prev) < 1.0:
-            continue
-        paths = [s.trace.positions for s in samples if s.pose == name and s.trace is not None
-                 and not (s.cycle == 1 and i == 0)]
-        if len(paths) < 2:
-            continue
-        cmd = prev + np.linspace(0.02, 0.98, 25)[:, None] * (goal - prev)   # m = 25 points
-        st = path_stats(cmd, paths)
-        out[name] = {"AT": st["AT"], "RT": st["RT"]}
-    return out
-
-
 def evaluate(sc: Scenario, samples: list[Sample],
              extra_figures: Mapping[str, Mapping[str, float | None]] | None = None) -> Evaluation:
     """Compute every figure and judge each against the scenario's tolerances.
@@ -119,17 +101,23 @@ def evaluate(sc: Scenario, samples: list[Sample],
         stats = {str(k): v for k, v in table.items()}
     dynamics: dict[str, dict[str, float]] = {}
     measurements: list[Measurement] = []
-    for name in sc.poses:
+    for name in sc.measured:
         stats.setdefault(name, PoseStats.empty())
         dynamics[name] = _dynamics([s for s in samples if s.pose == name], sc.band_mm)
+        if name in sc.paths:             # approach figures mean nothing on a closed path
+            for key in (*_FIGURE_FIELDS, "iso_stabilisation", "iso_overshoot"):
+                dynamics[name].pop(key, None)
     if sc.control.mode == "stream":
-        for name, figs in _path_figures(sc, samples).items():
+        for name, figs in path_figures(sc, samples).items():
             dynamics[name].update(figs)
-    ev_poses = {name: stats[name] for name in sc.poses}
+    ev_poses = {name: stats[name] for name in sc.measured}
     traced = any(s.trace is not None for s in samples) or not samples
     not_judged = [] if traced else sorted(k for k in sc.tolerances if k in TRACE_FIGURES)
     if not traced:
         dynamics.clear()
+    for name, figs in drift_figures(sc, samples).items():       # static: judged without traces
+        dynamics.setdefault(name, {}).update(figs)
+    multidir = multidir_figures(sc, samples)
     scenario_figs: dict[str, dict[str, float | None]] = {}
     for subject, figs in (extra_figures or {}).items():
         if subject in sc.poses:
@@ -137,15 +125,18 @@ def evaluate(sc: Scenario, samples: list[Sample],
         else:
             scenario_figs.setdefault(subject, {}).update(figs)
     ev = Evaluation(ev_poses, measurements, dynamics)
-    for name in sc.poses:
+    subjects = [(name, False) for name in sc.measured] + [(b, True) for b in multidir]
+    for name, group in subjects:
         for m in catalogue.CATALOGUE:
-            if m.scope != "pose" or (not traced and m.data == "trace"):
+            if m.scope != "pose" or (not traced and m.data == "trace") \
+                    or (m.clause == "7.3") != group:        # vAP: per pose approached h ways
                 continue
             lim = sc.tolerances.get(m.name)
-            if lim is None and not m.headline:
+            v = multidir[name].get(m.name) if group else ev.figure(name, m.name)
+            if lim is None and not (m.headline and v is not None):
                 continue                   # only report what is judged, plus the headline figures
-            v = catalogue.judged_value(m.name, ev.figure(name, m.name))
-            measurements.append(Measurement(m.name, v, m.unit, lim, subject=name))
+            measurements.append(Measurement(m.name, catalogue.judged_value(m.name, v), m.unit,
+                                            lim, subject=name))
     dist = None
     if sc.distance_pair:
         a, b = sc.distance_pair
@@ -175,4 +166,4 @@ def evaluate(sc: Scenario, samples: list[Sample],
                 v = None
             measurements.append(Measurement(m.name, catalogue.judged_value(m.name, v), m.unit,
                                             lim, subject=subj))
-    return Evaluation(ev_poses, measurements, dynamics, dist, not_judged)
+    return Evaluation(ev_poses, measurements, dynamics, dist, not_judged, multidir)

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from bench.evaluate import Evaluation
+from bench.metrics.path import polyline_length
 from bench.scenario import Scenario
 
 REPORT_SCHEMA = "hil-bench/report/1"
@@ -58,7 +59,11 @@ def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, 
                      "speed_mm_s": sc.speed_mm_s, "seed": sc.seed,
                      "tolerances": {k: {"max": v.max, "marginal": v.marginal, "unit": v.unit}
                                     for k, v in sc.tolerances.items()},
-                     "control": sc.control.mode, "band_mm": sc.band_mm},
+                     "control": sc.control.mode, "band_mm": sc.band_mm,
+                     "drift": {"block": sc.drift_block, "pause_s": sc.pause_s}
+                     if sc.drift_block else None,
+                     "paths": {k: round(polyline_length(v), 3) for k, v in sc.paths.items()},
+                     "via": sorted(sc.via)},
         **meta,
         "poses": {name: {k: _num(v) if isinstance(v, float) else v
                          for k, v in {**st.as_dict(), **ev.dynamics.get(name, {})}.items()}
@@ -66,6 +71,9 @@ def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, 
         "distance": None if ev.distance is None else {
             "poses": list(sc.distance_pair or ()),
             **{k: _num(v) if isinstance(v, float) else v for k, v in ev.distance.as_dict().items()}},
+        "multidir": {base: {**{k: _num(v) for k, v in figs.items()},
+                            "directions": sc.directions.get(base, {})}
+                     for base, figs in ev.multidir.items()},
         "traces": traces or [],
         "not_judged": list(ev.not_judged),
         "measurements": [m.as_dict() for m in ev.measurements],
@@ -102,5 +110,12 @@ def print_table(sc: Scenario, ev: Evaluation, out: TextIO) -> None:
         worst = "fail" if "fail" in outcomes else "marginal" if "marginal" in outcomes else "pass"
         out.write(f"{name:<6}{st.n:>4}  {fmt(st.AP)}  {fmt(st.APx)} {fmt(st.APy)} {fmt(st.APz)}  "
                   f"{fmt(st.RP)}  {worst.upper()}\n")
+    shown = {"AP", "APx", "APy", "APz", "RP"}
+    for m in ev.measurements:            # vAP, dAP/dRP, AT/RT, ...: one line each
+        if m.name in shown or (m.limit is None and m.name in ("worst", "overshoot")):
+            continue
+        v = "nan" if m.value is None or not math.isfinite(m.value) else f"{m.value:.4f}"
+        out.write(f"  {m.subject:<10} {m.name:<10} {v:>8} {m.unit:<4} "
+                  f"{m.outcome.value.upper()}\n")
     for key in sc.tolerances:
         out.write(f"  {key}{lim[key]}\n")

@@ -106,7 +106,8 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
         for cycle in range(1, sc.cycles + 1):
             for name, target in sc.poses.items():
                 ctx = MoveContext(f"{name} (cycle {cycle})", sc.speed_mm_s, sc.poll_s,
-                                  sc.move_timeout_s, sc.band_mm, sc.control)
+                                  sc.move_timeout_s, sc.band_mm, sc.control, sc.paths.get(name),
+                                  sc.path_speed.get(name))
                 t_cmd = clock.now_ns()
                 trace = mode.approach(link, target, ctx)
                 t_arr = clock.now_ns()
@@ -122,6 +123,8 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
                 samples.append(Sample(name, cycle, target, attained, t_cmd, t_arr, t_meas, trace))
             if progress:
                 progress(cycle, sc.cycles, samples)
+            if sc.pause_s > 0 and cycle < sc.cycles:     # drift runs: hours between cycles
+                link.advance(sc.pause_s)
     except (BenchError, KeyboardInterrupt) as exc:
         obs.on_event(clock.now_ns(), "stop", {"reason": f"{type(exc).__name__}: {exc}"})
         safe_stop(arm, clock, obs)

@@ -2,6 +2,12 @@
 
 A pose scenario gives either an ISO 9283 test cube (P1 at the centre, P2..P5 on a diagonal plane at
 10 % of the diagonal from its corners) or explicit named poses, visited in order every cycle.
+Optional sections add poses (`bench.scenario_layout`): ``approach`` (ISO 9283 7.3, each pose
+approached from several directions, giving vAP), ``drift`` (7.7, dAP/dRP of the first and last
+block of cycles, with a pause after each cycle) and ``paths`` (8.2, lines and circles streamed
+point by point, giving AT/RT). ``timing: virtual`` makes a simulated lab run the scenario in
+virtual time unless ``--mode`` says otherwise. A tolerance is refused when the scenario cannot
+compute its figure (vAP without ``approach``, RP with 1 cycle, ...).
 Units: mm, degrees, mm/s, seconds; strings with units (``"250 mm/s"``, ``"50 ms"``) are accepted.
 """
 from __future__ import annotations
@@ -17,9 +23,10 @@ from bench.control.modes import CONTROL_MODES, ControlSettings
 from bench.limits import Limit, limit_from_section
 from bench.metrics import catalogue
 from bench.paths import resolve
+from bench.scenario_layout import expand_approach, expand_paths, read_pose
 from drivers.config import Section, load_yaml_file
 from drivers.errors import ConfigError
-from drivers.pose import AXES, Pose
+from drivers.pose import Pose
 
 @dataclass(frozen=True)
 class FollowSettings:
@@ -53,15 +60,37 @@ class Scenario:
     follow: FollowSettings | None = None
     #: line of each pose ("pose:NAME") and setting ("speed") in the file, for error messages
     lines: dict[str, int] = field(default_factory=dict)
+    #: poses only passed through (approach via points, path starts): visited, never judged
+    via: frozenset[str] = frozenset()
+    #: ISO 9283 7.3: base pose -> {direction ("+x"): measured pose name}
+    directions: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ISO 9283 7.7: cycles compared at the start and the end (0: no drift figures)
+    drift_block: int = 0
+    #: wait after each cycle but the last, s (a drift run spans hours)
+    pause_s: float = 0.0
+    #: the timing mode the scenario is meant for on a simulated lab ("virtual"), None: any
+    timing: str | None = None
+    #: ISO 9283 8.2: measured pose -> command path (m, 3) mm streamed to reach it
+    paths: dict[str, np.ndarray] = field(default_factory=dict)
+    #: pace of the stream along a path, mm/s (missing: `speed_mm_s`)
+    path_speed: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def measured(self) -> list[str]:
+        """The poses that are judged, in visiting order (all but the via poses)."""
+        return [p for p in self.poses if p not in self.via]
 
     def check_cycles(self, option: str = "--cycles") -> None:
         """Refuse a run whose cycles cannot give a figure it has a tolerance on (RP and every
         other sample deviation need 2 cycles): ConfigError naming the tolerance's line."""
         for key in self.tolerances:
             m = catalogue.get(key)
-            if m is not None and self.cycles < m.min_cycles:
+            need = m.min_cycles if m is not None else 1
+            if m is not None and m.clause == "7.7":
+                need = max(need, 2 * self.drift_block)     # a first and a last block
+            if self.cycles < need:
                 raise ConfigError(f"{self.where('tolerance:' + key)}: tolerances.{key}: needs at "
-                                  f"least {m.min_cycles} cycles ({option} {self.cycles})")
+                                  f"least {need} cycles ({option} {self.cycles})")
 
     def where(self, key: str) -> str:
         """``file:line`` of a pose (``pose:P1``) or setting, for messages."""
@@ -83,10 +112,7 @@ def cube_poses(center: Pose, side_mm: float) -> dict[str, Pose]:
     return out
 
 
-def _pose(s: Section) -> Pose:
-    vals = {a: s.quantity(a, "mm" if a in "xyz" else "deg", 0.0) for a in AXES}
-    s.done()
-    return Pose(**vals)
+_pose = read_pose
 
 
 def _control(top: Section) -> ControlSettings:
@@ -147,12 +173,39 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         lines.update({f"pose:{k}": cs.line for k in poses})
         top.raw("poses", None)
     else:
-        ps = top.section("poses")
+        ps = top.section("poses", None) if top.has("paths") else top.section("poses")
         poses = {str(k): _pose(ps.section(k)) for k in ps.keys()}
         lines.update({f"pose:{k}": ps.line_of(k) for k in ps.keys()})
-        if not poses:
+        if not poses and not top.has("paths"):
             raise top.error("poses", "at least one pose is needed")
         top.raw("cube", None)
+    via: set[str] = set()
+    directions: dict[str, dict[str, str]] = {}
+    paths: dict[str, np.ndarray] = {}
+    path_speed: dict[str, float] = {}
+    if top.has("approach"):
+        poses, via, directions = expand_approach(top.section("approach"), poses, lines)
+    control = _control(top)
+    if top.has("paths"):
+        if control.mode != "stream":
+            raise top.error("paths", "paths are streamed: they need `control: stream`")
+        extra, pvia, paths, path_speed = expand_paths(top.section("paths"), lines)
+        clash = sorted(set(extra) & set(poses))
+        if clash or not extra:
+            raise top.error("paths", f"pose name(s) {', '.join(clash)} used twice" if clash
+                            else "at least one path is needed")
+        poses = {**poses, **extra}
+        via |= pvia
+    drift_block, pause = 0, 0.0
+    if top.has("drift"):
+        ds = top.section("drift")
+        drift_block = ds.get("block", int, 5)
+        if drift_block < 2:
+            raise ds.error("block", "must be at least 2 (RP of a block needs 2 cycles)")
+        pause = ds.quantity("pause", "s", 0.0, min=0.0)
+        lines["drift"] = top.line_of("drift")
+        ds.done()
+    timing = top.get("timing", str, None, choices=["virtual", "wire"])
     n = top.get("cycles", int, 30, max=MAX_CYCLES)
     if n < 1:
         raise top.error("cycles", "must be at least 1")
@@ -166,6 +219,14 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         lines[f"tolerance:{key}"] = tol.line_of(key)
         if cycles is None and n < m.min_cycles:   # the file asks for what it cannot compute
             raise tol.error(key, f"needs at least {m.min_cycles} cycles (cycles: {n})")
+        need = {"7.3": ("approach", directions), "7.7": ("drift", drift_block),
+                "8.2": ("paths", paths or control.mode == "stream")}.get(m.clause)
+        if need is not None and not need[1]:
+            raise tol.error(key, f"{key} needs a `{need[0]}:` section"
+                            + (" or `control: stream`" if need[0] == "paths" else ""))
+        if m.clause == "7.7" and cycles is None and n < 2 * drift_block:
+            raise tol.error(key, f"needs at least {2 * drift_block} cycles (two drift blocks of "
+                                 f"{drift_block}; cycles: {n})")
     pair = None
     if top.has("distance"):
         names = top.sequence("distance")
@@ -187,10 +248,12 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         seed=top.get("seed", int, 1, min=0, max=MAX_SEED),
         tolerances=tolerances,
         lines=lines,
-        control=_control(top),
+        control=control,
         band_mm=top.quantity("band", "mm", 0.1, min=1e-6),
         distance_pair=pair,
         follow=_follow(top),
+        via=frozenset(via), directions=directions, drift_block=drift_block, pause_s=pause,
+        timing=timing, paths=paths, path_speed=path_speed,
     )
     top.done()
     return sc

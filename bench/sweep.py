@@ -97,7 +97,7 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     ev = evaluate(sc, samples)
     figures: dict[str, float | None] = {}
     for key in POINT_FIGURES:
-        vals = [ev.figure(p, key) for p in sc.poses]
+        vals = [ev.figure(p, key) for p in sc.measured]
         vals = [v for v in vals if v is not None]
         figures[key] = None if not vals or any(not math.isfinite(v) for v in vals) else max(vals)
     point.update(verdict=ev.outcome.value, error=None, figures=figures,

@@ -84,6 +84,7 @@ def record(args: argparse.Namespace) -> int:
 
 def _record_arm(args: argparse.Namespace, out: Path) -> int:
     lab = load_lab(args.lab)
+    args.mode = args.mode or "wire"      # run's --mode defaults to the scenario's timing
     if lab.has_real_hardware and args.stream and not args.arm:
         raise SafetyError(f"{lab.path}: the robot is real hardware; streaming motion needs --arm. "
                           "Nothing was sent.")

@@ -73,9 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "when it already holds files (see --force) or another run is using it")
     p.add_argument("--force", action="store_true",
                    help="write into an --out folder that already holds files (they are replaced)")
-    p.add_argument("--mode", choices=["wire", "virtual"], default="wire",
+    p.add_argument("--mode", choices=["wire", "virtual"], default=None,
                    help="wire: real sockets, real time (default); virtual: in-process simulator "
-                        "on a virtual clock (simulated labs only)")
+                        "on a virtual clock (simulated labs only; the default for a scenario "
+                        "with `timing: virtual`, e.g. drift, on a simulated lab)")
     p.add_argument("--seed", type=int, default=None, help="simulator seed (default: scenario's)")
     p.add_argument("--network", default=None, metavar="NAME|FILE",
                    help="network profile for the robot link: built-in name or YAML file "
@@ -210,6 +211,8 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     sc: Scenario = load_scenario(args.scenario or lab.scenario, args.cycles)
     check_fits(sc, lab)
     sc.check_cycles()                 # e.g. RP asked for with --cycles 1: refused, exit 2
+    if args.mode is None:                 # hours of drift cycles: virtual time on a simulator
+        args.mode = sc.timing if sc.timing and lab.robot.simulate else "wire"
     armed = args.arm or os.environ.get(ARM_ENV, "") in {"1", "true", "yes"}
     if lab.has_real_hardware and not armed and sc.follow is None:     # a follow run sends nothing
         raise SafetyError(f"{lab.path}: the robot is real hardware; motion needs --arm "

@@ -2,8 +2,9 @@
 
 - ``target`` (supervisory control): send the whole target once; the arm's own controller moves
   and the operator waits for the arrival report. Network delay only adds latency.
-- ``stream``: send intermediate setpoints along the straight path at ``stream_rate``; the arm
-  follows them with its local servo; the last setpoint is the target.
+- ``stream``: send intermediate setpoints along the straight path at ``stream_rate`` (or along
+  the scenario's command path for this pose, e.g. a circle); the arm follows them with its local
+  servo; the last setpoint is the target.
 - ``remote-loop``: close the position loop over the network: every ``period`` the operator reads
   the (delayed) position x_fb and moves the setpoint at velocity K (r - x_fb), K = ``gain`` in 1/s
   (capped at ``max_speed``), i.e. x' = K (r - x(t - T)) with T the round-trip delay; it stops once
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.control.link import Link, Reading
+from bench.metrics.path import points_along, polyline_length
 from bench.metrics.timedomain import MoveFigures, move_figures
 from drivers.errors import DeviceFault, DeviceTimeout
 from drivers.pose import Pose
@@ -83,6 +85,10 @@ class MoveContext:
     move_timeout_s: float
     band_mm: float
     settings: ControlSettings
+    #: stream mode: the command path (m, 3) mm to follow instead of the straight segment, and
+    #: the pace along it, mm/s (None: speed_mm_s); each setpoint keeps speed_mm_s as allowance
+    path: np.ndarray | None = None
+    path_speed_mm_s: float | None = None
 
 
 class ControlMode(abc.ABC):
@@ -147,11 +153,17 @@ class StreamMode(ControlMode):
         rec = _Recorder(link.clock.now(), first)
         a, b = first.pose.as_array(), target.as_array()
         dt = 1.0 / ctx.settings.stream_rate_hz
-        dist = float(np.linalg.norm(b[:3] - a[:3]))
-        steps = max(1, math.ceil(dist / (ctx.speed_mm_s * dt)))
+        path = ctx.path
+        dist = float(np.linalg.norm(b[:3] - a[:3])) if path is None else polyline_length(path)
+        pace = ctx.path_speed_mm_s or ctx.speed_mm_s
+        steps = max(1, math.ceil(dist / (pace * dt)))
+        along = None if path is None else points_along(path, np.arange(1, steps + 1) / steps)
         seq = 0
         for i in range(1, steps + 1):
-            sp = b if i == steps else a + (b - a) * (i / steps)
+            if along is not None:            # a scenario path (line, circle): ISO 9283 8.2
+                sp = b if i == steps else np.concatenate([along[i - 1], b[3:]])
+            else:
+                sp = b if i == steps else a + (b - a) * (i / steps)
             seq = link.send_move(Pose.from_seq(sp), ctx.speed_mm_s, ctx.label)
             link.advance(dt)
             rec.add(link.sample())

@@ -16,7 +16,8 @@ Each entry (`Measure`) says:
   ``trace`` when it needs time-resolved approach traces (not judged on external measurements);
 - ``min_cycles``: the fewest cycles that give a value (2 for anything with a sample standard
   deviation); a scenario asking for it with fewer cycles is refused before the run;
-- ``headline``: listed in every report's measurements even without a tolerance;
+- ``headline``: listed in a report's measurements even without a tolerance, whenever the run
+  computed it;
 - ``description``: one sentence for people (the docs table and report.html tooltips).
 
 Adding a measurement
@@ -101,15 +102,16 @@ CATALOGUE: tuple[Measure, ...] = (
        "position", headline=True),
     # ISO 9283 7.3, 7.7
     _p("vAP", "mm", False, "7.3", "largest distance between the barycentres of the approach "
-       "directions of one pose (subject: the pose approached from several directions)"),
+       "directions of one pose (subject: the pose approached from several directions)",
+       headline=True),
     _p("vAPa", "deg", False, "7.3", "largest difference between the directions' mean a "
        "differences (likewise vAPb, vAPc)"),
     _p("vAPb", "deg", False, "7.3", "largest difference between the directions' mean b differences"),
     _p("vAPc", "deg", False, "7.3", "largest difference between the directions' mean c differences"),
     _p("dAP", "mm", False, "7.7", "|AP of the first block of cycles - AP of the last block|",
-       min_cycles=4),
+       min_cycles=4, headline=True),
     _p("dRP", "mm", False, "7.7", "|RP of the first block of cycles - RP of the last block|",
-       min_cycles=4),
+       min_cycles=4, headline=True),
     # time-domain figures of each approach (worst over the cycles)
     _p("overshoot", "mm", False, "", "not ISO 9283: worst over cycles, how far the arm went "
        "beyond its final position along the approach", data="trace", headline=True),
@@ -127,9 +129,10 @@ CATALOGUE: tuple[Measure, ...] = (
        "position after the first entry, 0 if it never leaves again", data="trace"),
     # ISO 9283 8.2: path accuracy and repeatability (stream mode)
     _p("AT", "mm", False, "8.2", "stream mode: largest distance from a command path point to the "
-       "barycentre of the attained paths' crossings of its normal plane", data="trace"),
+       "barycentre of the attained paths' crossings of its normal plane", data="trace",
+       headline=True),
     _p("RT", "mm", False, "8.2", "stream mode: largest l̄_i + 3 S_li over the command path points "
-       "(S with n - 1)", data="trace", min_cycles=2),
+       "(S with n - 1)", data="trace", min_cycles=2, headline=True),
     # ISO 9283 7.4: distance accuracy and repeatability (between two poses)
     _s("AD", "mm", True, "7.4", "mean attained distance between the pose pair minus the "
        "commanded distance"),

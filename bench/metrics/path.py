@@ -18,6 +18,20 @@ from typing import Sequence
 import numpy as np
 
 
+def polyline_length(poly: np.ndarray) -> float:
+    """Arc length of a polyline (m, 3), mm."""
+    return float(np.linalg.norm(np.diff(np.asarray(poly, dtype=float)[:, :3], axis=0), axis=1).sum())
+
+
+def points_along(poly: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """Points (k, 3) at the given fractions (0..1) of a polyline's arc length, mm. Used for the m
+    command points of AT/RT and for the setpoints a streamed path is sent as."""
+    p = np.asarray(poly, dtype=float)[:, :3]
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+    t = np.clip(np.asarray(fractions, dtype=float), 0.0, 1.0) * s[-1]
+    return np.stack([np.interp(t, s, p[:, i]) for i in range(3)], axis=1)
+
+
 def _tangents(c: np.ndarray) -> np.ndarray:
     t = np.gradient(c, axis=0)
     n = np.linalg.norm(t, axis=1, keepdims=True)

@@ -11,6 +11,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench import __version__
 from bench.limits import Limit
 from bench.observer import RunObserver
@@ -35,6 +37,10 @@ def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
         elif f.name == "tolerances":
             v = {k: {"max": lim.max, "marginal": lim.marginal, "unit": lim.unit}
                  for k, lim in v.items()}
+        elif f.name == "paths":              # command polylines (m, 3) mm
+            v = {k: [[float(x) for x in row] for row in p] for k, p in v.items()}
+        elif isinstance(v, (set, frozenset)):
+            v = sorted(v)
         elif isinstance(v, Pose):
             v = pose_fields(v)
         elif dataclasses.is_dataclass(v):
@@ -69,6 +75,10 @@ def scenario_from_dict(d: dict[str, Any]) -> Scenario:
         elif k == "tolerances":
             v = {name: Limit(name=name, max=float(t["max"]), unit=t["unit"],
                              marginal=t.get("marginal")) for name, t in v.items()}
+        elif k == "paths":
+            v = {name: np.array(p, dtype=float).reshape(-1, 3) for name, p in v.items()}
+        elif k == "via":
+            v = frozenset(v)
         elif isinstance(v, dict):
             v = _nested(known[k], v)
         elif isinstance(v, list):
