@@ -34,17 +34,22 @@ def test_pose_stats_fields_are_catalogued():
         assert f.name == "n" or f.name in catalogue.BY_NAME
 
 
-def _scenario(tmp_path, tol: str, cycles: int = 3) -> Path:
+def _scenario(tmp_path, tol: str, cycles: int = 3, everything: bool = False) -> Path:
+    """A scenario with a distance pair; `everything` adds approach directions, drift and stream
+    control so that every figure of the catalogue can be computed."""
     p = tmp_path / "s.yaml"
+    more = ("  C: {x: 440 mm}\napproach: {poses: [C]}\ndrift: {block: 2}\ncontrol: stream\n"
+            if everything else "")
     p.write_text("name: t\nposes:\n  A: {x: 400 mm, y: 0 mm, z: 300 mm}\n  B: {x: 420 mm}\n"
-                 f"distance: [A, B]\ncycles: {cycles}\ntolerances:\n{tol}")
+                 f"{more}distance: [A, B]\ncycles: {cycles}\ntolerances:\n{tol}")
     return p
 
 
 @pytest.mark.parametrize("name", catalogue.names())
 def test_every_catalogue_name_is_a_tolerance_with_its_unit(tmp_path, name):
     m = catalogue.BY_NAME[name]
-    sc = load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", cycles=10)))
+    sc = load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", cycles=10,
+                                     everything=True)))
     assert sc.tolerances[name].unit == m.unit
 
 
@@ -55,11 +60,11 @@ def test_unknown_tolerance_lists_the_catalogue(tmp_path):
 
 @pytest.mark.parametrize("name", ["RP", "RPa", "RD", "RT"])
 def test_rp_with_one_cycle_is_refused_at_the_tolerance_line(tmp_path, name):
-    with pytest.raises(ConfigError, match=rf"s.yaml:8: tolerances.{name}: .*at least 2 cycles"):
-        load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", cycles=1)))
-    sc = load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n")), 1)   # --cycles 1
-    with pytest.raises(ConfigError, match=rf"s.yaml:8: tolerances.{name}: .*\(--cycles 1\)"):
-        sc.check_cycles()
+    with pytest.raises(ConfigError, match=rf"s.yaml:12: tolerances.{name}: .*at least 2 cycles"):
+        load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", 1, everything=True)))
+    sc = load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", everything=True)), 1)
+    with pytest.raises(ConfigError, match=rf"s.yaml:12: tolerances.{name}: .*\(--cycles 1\)"):
+        sc.check_cycles()                                     # --cycles 1
     load_scenario(str(_scenario(tmp_path, "  AP: {max: 1}\n")), 1).check_cycles()   # AP: fine
 
 
@@ -68,3 +73,17 @@ def test_signed_figures_are_judged_by_magnitude():
     assert catalogue.judged_value("AD", -0.3) == 0.3
     assert catalogue.judged_value("RP", 0.3) == 0.3
     assert catalogue.judged_value("user-figure", -1.0) == -1.0
+
+
+def test_builtin_scenarios_table_states_their_tolerances():
+    """docs/scenarios.md lists every built-in scenario with the limits its file sets."""
+    import re
+    from bench.paths import builtin_names
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scenarios.md").read_text()
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([\w-]+)` \|.*$", text, re.M)}
+    for name in builtin_names("scenario"):
+        assert name in rows, f"docs/scenarios.md: no row for built-in scenario {name}"
+        sc = load_scenario(name)
+        stated = {k: float(v) for k, v in re.findall(r"(\w+) <= ([\d.]+)", rows[name])}
+        assert stated == {k: lim.max for k, lim in sc.tolerances.items()}, name
+        assert f"| {sc.cycles} |" in rows[name], name
