@@ -108,6 +108,16 @@ def wrap_deg(d: np.ndarray) -> np.ndarray:
     return np.remainder(np.asarray(d, dtype=float) + 180.0, 360.0) - 180.0
 
 
+def _wrap_fast(d: np.ndarray) -> np.ndarray:
+    """`wrap_deg` in place on a fresh array, with rint instead of remainder (several times
+    faster on a million rows); +-180 itself may stay +180 or -180 (the same angle)."""
+    t = d / 360.0
+    np.rint(t, out=t)
+    t *= 360.0
+    d -= t
+    return d
+
+
 def pose_stats(commanded: np.ndarray, attained: np.ndarray) -> PoseStats:
     """AP, RP and worst single error of one pose; orientation too when both have 6 columns."""
     att = np.asarray(attained, dtype=float)
@@ -164,30 +174,40 @@ def pose_table(labels: Sequence | np.ndarray, commanded: np.ndarray,
             return np.where(count > 1, np.sqrt(ss / np.maximum(count - 1, 1)), np.nan)
 
     cfirst = cmd[first]                                      # one command per pose
-    diff = cmd - cfirst[inv]
-    if diff.shape[1] == 6:                                   # 180 and -180 deg are one angle
-        diff[:, 3:] = wrap_deg(diff[:, 3:])
-    spread = np.abs(diff).max(axis=1)
-    if np.any(spread > 1e-6):
-        bad = uniq[inv[np.argmax(spread)]]
-        raise ValueError(f"pose {bad!r} has more than one commanded pose")
-    cpos = cfirst[:, :3]
-    g = np.stack([gmean(att[:, i]) for i in range(3)], axis=1)
-    ap = g - cpos
-    dev = att[:, :3] - g[inv]
-    l = np.sqrt(np.einsum("ij,ij->i", dev, dev))
+    # column by column on contiguous copies: every pass below reads memory in order
+    a_cols = np.ascontiguousarray(att.T)
+    c_cols = np.ascontiguousarray(cmd.T)
+    for j in range(cmd.shape[1]):
+        diff = c_cols[j] - cfirst[inv, j]
+        if j >= 3:                                           # 180 and -180 deg are one angle
+            diff = _wrap_fast(diff)
+        bad_rows = np.flatnonzero(np.abs(diff) > 1e-6)
+        if bad_rows.size:
+            raise ValueError(f"pose {uniq[inv[bad_rows[0]]]!r} has more than one commanded pose")
+    g = np.stack([gmean(a_cols[i]) for i in range(3)], axis=1)
+    ap = g - cfirst[:, :3]
+    l2 = np.zeros(len(att))
+    e2 = np.zeros(len(att))
+    for i in range(3):
+        d = a_cols[i] - g[inv, i]
+        l2 += d * d
+        d = a_cols[i] - c_cols[i]
+        e2 += d * d
+    l = np.sqrt(l2)
     lbar = gmean(l)
     rp = lbar + 3.0 * gstd(l, lbar)
-    err = att[:, :3] - cmd[:, :3]
-    single = np.sqrt(np.einsum("ij,ij->i", err, err))
     worst = np.full(k, -np.inf)
-    np.maximum.at(worst, inv, single)
+    np.maximum.at(worst, inv, e2)
+    worst = np.sqrt(worst)
     orient = None
     if att.shape[1] == 6:
         # ISO 9283 7.2: differences of the pose's own angles, each wrapped before averaging
-        d = wrap_deg(att[:, 3:] - cmd[:, 3:])
-        om = np.stack([gmean(d[:, i]) for i in range(3)], axis=1)
-        osd = np.stack([3.0 * gstd(d[:, i], om[:, i]) for i in range(3)], axis=1)
+        om = np.empty((k, 3))
+        osd = np.empty((k, 3))
+        for i in range(3):
+            d = _wrap_fast(a_cols[3 + i] - c_cols[3 + i])
+            om[:, i] = gmean(d)
+            osd[:, i] = 3.0 * gstd(d, om[:, i])
         rot = orientation_error(cfirst[:, 3:], cfirst[:, 3:] + om)   # one per pose: cheap
         orient = (om, osd, rot)
     order = np.argsort(first, kind="stable")
