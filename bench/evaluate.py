@@ -14,19 +14,20 @@ not measured by design; their limits are then listed in `Evaluation.not_judged` 
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
 
+from bench.evaluate_figures import drift_figures, multidir_figures, path_figures
 from bench.limits import Measurement, Outcome
+from bench.metrics import catalogue
 from bench.metrics.distance import DistanceStats, distance_stats
 from bench.metrics.iso9283 import PoseStats, pose_table
-from bench.evaluate_figures import drift_figures, multidir_figures, path_figures
 from bench.metrics.stabilisation import stabilisation
 from bench.runner import Sample
-from bench.metrics import catalogue
 from bench.scenario import Scenario
 
 #: time-domain figures kept per pose (worst over cycles): catalogue name -> MoveFigures field
@@ -69,7 +70,7 @@ def _dynamics(samples: list[Sample], band_mm: float) -> dict[str, float]:
             return out
         f = s.trace.figures(band_mm, final=s.attained.position)
         if not s.trace.settled:           # a loop stopped before settling never "arrived"
-            f = type(f)(**{**f.as_dict(), "settling_s": float("nan")})
+            f = dataclasses.replace(f, settling_s=float("nan"))
         figs.append(f)
     if not figs:
         return out
@@ -119,14 +120,15 @@ def evaluate(sc: Scenario, samples: list[Sample],
         dynamics.setdefault(name, {}).update(figs)
     multidir = multidir_figures(sc, samples)
     scenario_figs: dict[str, dict[str, float | None]] = {}
-    for subject, figs in (extra_figures or {}).items():
-        if subject in sc.poses:
-            dynamics.setdefault(subject, {}).update(figs)     # type: ignore[arg-type]
+    for subject, extra in (extra_figures or {}).items():
+        if subject in sc.poses:        # None (not computed) becomes NaN: a limit on it fails
+            dynamics.setdefault(subject, {}).update(
+                {k: float("nan") if v is None else float(v) for k, v in extra.items()})
         else:
-            scenario_figs.setdefault(subject, {}).update(figs)
+            scenario_figs.setdefault(subject, {}).update(extra)
     ev = Evaluation(ev_poses, measurements, dynamics)
-    subjects = [(name, False) for name in sc.measured] + [(b, True) for b in multidir]
-    for name, group in subjects:
+    pose_subjects = [(name, False) for name in sc.measured] + [(b, True) for b in multidir]
+    for name, group in pose_subjects:
         for m in catalogue.CATALOGUE:
             if m.scope != "pose" or (not traced and m.data == "trace") \
                     or (m.clause == "7.3") != group:        # vAP: per pose approached h ways
@@ -146,10 +148,11 @@ def evaluate(sc: Scenario, samples: list[Sample],
             dist = distance_stats(sc.poses[a].as_array(), sc.poses[b].as_array(),
                                   np.array([by_cycle[(a, c)].attained.as_array() for c in cycles]),
                                   np.array([by_cycle[(b, c)].attained.as_array() for c in cycles]))
-        figs = {k: (float(v) if isinstance(v, float) else None)
-                for k, v in (dist.as_dict() if dist else {}).items() if k != "n"}
+        dfigs: dict[str, float | None] = {
+            k: (float(v) if isinstance(v, float) else None)
+            for k, v in (dist.as_dict() if dist else {}).items() if k != "n"}
         scenario_figs.setdefault(f"{a}-{b}", {}).update(
-            {k: figs.get(k) for k in catalogue.names(scope="scenario")
+            {k: dfigs.get(k) for k in catalogue.names(scope="scenario")
              if catalogue.BY_NAME[k].clause == "7.4"})
     for m in catalogue.CATALOGUE:
         if m.scope != "scenario":

@@ -111,7 +111,8 @@ def expand_paths(s: Section, lines: dict[str, int]
             poly = np.tile(c.position, (len(t), 1))
             poly[:, i] += r * np.cos(t)
             poly[:, j] += r * np.sin(t)
-            start = end = Pose(*poly[0], c.a, c.b, c.c)
+            start = end = Pose(float(poly[0, 0]), float(poly[0, 1]), float(poly[0, 2]),
+                               c.a, c.b, c.c)
         if ps.has("speed"):
             speeds[name] = ps.quantity("speed", "mm/s", min=1e-3)
         ps.done()

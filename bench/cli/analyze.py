@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from dataclasses import fields
 
 from bench.instrument import InstrumentData, read_instrument_csv
