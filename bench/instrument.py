@@ -70,6 +70,8 @@ class InstrumentData:
 
 def _text(p: Path) -> str:
     """The file as text; binary content is refused with the line it starts on."""
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a folder, not a measurement file")
     try:
         data = p.read_bytes()
     except OSError as exc:

@@ -98,3 +98,8 @@ def test_real_tracker_data_gives_the_authors_rp(tmp_path, capsys):
     poses = json.loads(out)["poses"]
     assert code == 0 and [poses[t]["n"] for t in ("T1", "T2", "T3")] == [10, 10, 10]
     assert [round(poses[t]["RP"], 4) for t in ("T1", "T2", "T3")] == [0.0215, 0.0174, 0.0116]
+
+
+def test_folder_is_refused(tmp_path, capsys):
+    code, out, err = _analyze(capsys, tmp_path)
+    assert code == 2 and out == "" and "is a folder" in err and len(err.strip().splitlines()) == 1
