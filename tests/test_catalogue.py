@@ -81,6 +81,7 @@ def test_builtin_scenarios_table_states_their_tolerances():
     import re
     from bench.paths import builtin_names
     text = (Path(__file__).resolve().parents[1] / "docs" / "scenarios.md").read_text()
+    text = text.split("## Built-in scenarios", 1)[1]
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([\w-]+)` \|.*$", text, re.M)}
     for name in ("iso9283", "multidir", "drift", "path"):
         assert name in rows, f"docs/scenarios.md: no row for built-in scenario {name}"
