@@ -4,6 +4,8 @@
   hil-bench netem show NAME|FILE         the parsed profile as JSON (validates a profile file)
   hil-bench netem proxy --listen HOST:PORT --upstream HOST:PORT --profile NAME|FILE [--seed N]
                                          TCP impairment proxy until SIGINT/SIGTERM
+  hil-bench netem udp --listen HOST:PORT --upstream HOST:PORT --profile NAME|FILE [--seed N]
+                                         UDP impairment proxy (several peers) until SIGINT/SIGTERM
   hil-bench netem serial --a pty|PATH|URL --b pty|PATH|URL --profile NAME|FILE [--baud N]
                          [--framing rtu|line|raw]   frame-aware serial proxy (a -> b is uplink)
   hil-bench netem kernel --profile NAME|FILE [--dev IFACE --apply | --dev IFACE --clear]
@@ -44,6 +46,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     px.add_argument("--upstream", required=True, help="HOST:PORT to forward to")
     _common(px)
     px.set_defaults(func=proxy)
+    up = nsub.add_parser(
+        "udp", help="UDP impairment proxy (own process, until SIGINT/SIGTERM)",
+        description="Relay datagrams from peers sending to --listen to --upstream and the "
+                    "upstream's replies back, through the profile's impairment (uplink: peer to "
+                    "upstream). Each peer gets its own socket towards the upstream; all share one "
+                    "link. Datagrams may be reordered (jitter, `reorder:`), duplicated and "
+                    "corrupted. Prints one JSON line with the endpoint when ready, and one when "
+                    "stopped.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  hil-bench netem udp --listen 127.0.0.1:9000 "
+               "--upstream 127.0.0.1:9001 --profile 5g-urban --events udp.jsonl")
+    up.add_argument("--listen", default="127.0.0.1:0",
+                    help="HOST:PORT to receive on; port 0 picks a free one (default)")
+    up.add_argument("--upstream", required=True, help="HOST:PORT to relay to")
+    up.add_argument("--max-peers", type=int, default=1024,
+                    help="peers served at once; datagrams of further peers are dropped (1024)")
+    _common(up)
+    up.set_defaults(func=udp_proxy)
     sp = nsub.add_parser(
         "serial", help="frame-aware serial impairment proxy (own process)",
         description="Forward whole frames between two serial endpoints through the profile's "
@@ -160,6 +180,30 @@ def proxy(args: argparse.Namespace) -> int:
             raise ConfigError(f"--listen: cannot listen on {args.listen}: {exc}") from None
 
     return run_proxy(build, lambda px: {"proxy": "tcp", "host": listen[0], "port": px.port,
+                                        "upstream": args.upstream, "profile": prof.name,
+                                        "seed": args.seed},
+                     args.events, args.spin / 1000.0, args.realtime)
+
+
+def udp_proxy(args: argparse.Namespace) -> int:
+    from bench.impair.serve import parse_hostport, run_proxy
+    from bench.impair.udpproxy import UdpProxy
+
+    listen = parse_hostport(args.listen, "--listen")
+    upstream = parse_hostport(args.upstream, "--upstream")
+    if args.max_peers < 1:
+        raise ConfigError("--max-peers: must be >= 1")
+    prof = load_profile(args.profile)
+    link = prof.link(args.seed)
+
+    def build(loop, events):
+        try:
+            return UdpProxy(listen, upstream, link, loop, events, args.max_peers)
+        except OSError as exc:
+            raise ConfigError(f"--listen/--upstream: {args.listen} -> {args.upstream}: "
+                              f"{exc}") from None
+
+    return run_proxy(build, lambda px: {"proxy": "udp", "host": listen[0], "port": px.port,
                                         "upstream": args.upstream, "profile": prof.name,
                                         "seed": args.seed},
                      args.events, args.spin / 1000.0, args.realtime)

@@ -7,8 +7,11 @@ outage timeline shared by both. For a message of `n` bytes sent `t` seconds afte
 2. it leaves when the rate limit (token bucket or mahimahi delivery trace) lets it;
 3. it arrives one one-way delay later (jitter model or trace);
 4. streams stay in order: it never arrives before the previous message of the same direction
-   (a delayed chunk holds back later ones, as on a TCP connection; as toxiproxy does);
-5. for serial frames it may also be duplicated or have one bit flipped.
+   (a delayed chunk holds back later ones, as on a TCP connection; as toxiproxy does); datagram
+   paths (UDP proxy, namespace forwarder) set `keep_order = False`: there jitter reorders, as
+   netem's time-ordered queue does, and `reorder_p` sends a message without its delay (netem's
+   `reorder`: it overtakes the ones in flight);
+5. it may also be duplicated or have one bit flipped.
 
 Everything is pure and seeded: the same seed and the same sequence of sends give the same fates.
 """
@@ -39,6 +42,7 @@ class Fate:
     t_arrive_s: float = math.inf
     duplicate: bool = False
     corrupt_bit: int | None = None    # index of the bit to flip, counted from the frame's start
+    reordered: bool = False           # sent without its delay (reorder_p)
 
     @property
     def delay_s(self) -> float:
@@ -56,6 +60,8 @@ class Fate:
             ev["duplicate"] = True
         if self.corrupt_bit is not None:
             ev["corrupt_bit"] = self.corrupt_bit
+        if self.reordered:
+            ev["reordered"] = True
         return ev
 
 
@@ -65,7 +71,7 @@ class Direction:
     def __init__(self, name: str, delay: Callable[[float], float], loss: LossModel,
                  outages: Outages | None, rng: np.random.Generator,
                  rate: Departure | None = None, duplicate_p: float = 0.0,
-                 corrupt_p: float = 0.0) -> None:
+                 corrupt_p: float = 0.0, reorder_p: float = 0.0) -> None:
         self.name = name
         self.delay = delay
         self.loss = loss
@@ -74,6 +80,9 @@ class Direction:
         self.rate = rate
         self.duplicate_p = duplicate_p
         self.corrupt_p = corrupt_p
+        self.reorder_p = reorder_p
+        #: True for byte streams (no message overtakes another); datagram paths set False
+        self.keep_order = True
         self._last_arrival = -math.inf
 
     def send(self, t: float, n: int = 0) -> Fate:
@@ -83,13 +92,19 @@ class Direction:
         if self.loss.lost():
             return Fate(self.name, t, True, "loss")
         leave = self.rate.depart(t, n) if self.rate is not None else t
-        arrive = max(leave + self.delay(t), self._last_arrival)
-        self._last_arrival = arrive
+        delay = self.delay(t)
+        reordered = self.reorder_p > 0 and float(self.rng.random()) < self.reorder_p
+        if reordered:
+            delay = 0.0
+        arrive = leave + delay
+        if self.keep_order:
+            arrive = max(arrive, self._last_arrival)
+        self._last_arrival = max(arrive, self._last_arrival)
         dup = self.duplicate_p > 0 and float(self.rng.random()) < self.duplicate_p
         bit = None
         if self.corrupt_p > 0 and n > 0 and float(self.rng.random()) < self.corrupt_p:
             bit = int(self.rng.integers(0, 8 * n))
-        return Fate(self.name, t, False, None, arrive, dup, bit)
+        return Fate(self.name, t, False, None, arrive, dup, bit, reordered)
 
 
 class Link:

@@ -11,8 +11,9 @@ Format (all keys optional except `name`; see docs/network.md for the full refere
     rate: {rate: 10 Mbit/s, burst: 3 kB}            # token bucket
     delivery: traces/link.mahimahi                  # mahimahi delivery opportunities
     trace: {file: cicv5g_urban_n78_v0_run01, format: auto, split: 0.5, start: 0 s, measure: rtt}
-    duplicate: 0.1 %                # serial frames only
-    corrupt: 0.1 %                  # serial frames only: one bit flipped
+    duplicate: 0.1 %                # serial frames, datagrams and packets (not TCP chunks)
+    corrupt: 0.1 %                  # the same: one bit flipped
+    reorder: 1 %                    # datagrams and packets: sent without delay (netem reorder)
     uplink: {delay: ..., loss: ...} # per-direction overrides of delay, loss, rate, delivery,
     downlink: {...}                 #   duplicate, corrupt
 
@@ -40,7 +41,7 @@ from drivers.config import Section, load_yaml_file
 from drivers.data import find_trace
 from drivers.errors import ConfigError
 
-DIRECTION_KEYS = ("delay", "loss", "rate", "delivery", "duplicate", "corrupt")
+DIRECTION_KEYS = ("delay", "loss", "rate", "delivery", "duplicate", "corrupt", "reorder")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class DirectionSpec:
     delivery: Path | None = None
     duplicate_p: float = 0.0
     corrupt_p: float = 0.0
+    reorder_p: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ class Profile:
             elif spec.rate_Bps is not None:
                 rate = TokenBucket(spec.rate_Bps, spec.burst_B)
             dirs.append(Direction(name, delay, spec.loss.build(rngs[3 * i + 1]), outages,
-                                  rngs[3 * i + 2], rate, spec.duplicate_p, spec.corrupt_p))
+                                  rngs[3 * i + 2], rate, spec.duplicate_p, spec.corrupt_p,
+                                  spec.reorder_p))
         return Link(dirs[0], dirs[1], outages)
 
     def summary(self) -> dict[str, Any]:
@@ -197,6 +200,8 @@ def _direction(s: Section, base: DirectionSpec, root: Path) -> DirectionSpec:
         kw["duplicate_p"] = _prob(s, "duplicate")
     if s.has("corrupt"):
         kw["corrupt_p"] = _prob(s, "corrupt")
+    if s.has("reorder"):
+        kw["reorder_p"] = _prob(s, "reorder")
     for key in DIRECTION_KEYS:
         s.raw(key, None)
     return DirectionSpec(**{**base.__dict__, **kw})

@@ -1,4 +1,4 @@
-"""Wire mode: an impairment proxy (TCP, or serial for a device path) started as a child process
+"""Wire mode: an impairment proxy (TCP, UDP, or serial for a device path) started as a child process
 between a driver and its device, and its per-message events forwarded to the run's observer.
 
 The proxy appends one JSON line per chunk to an events file; `ForwardEvents` wraps the robot and,
@@ -71,6 +71,23 @@ def tcp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
     with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
         events = Path(tmp) / "events.jsonl"
         args = ["netem", "proxy", "--listen", "127.0.0.1:0",
+                "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
+                "--seed", str(seed), "--events", str(events)]
+        with SimProcess(args) as proc:
+            tail = EventTail(events, observer or RunObserver())
+            try:
+                yield Proxy(proc.endpoint, proc.info, tail.drain)
+            finally:
+                tail.drain()
+
+
+@contextlib.contextmanager
+def udp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
+              observer: RunObserver | None = None) -> Iterator[Proxy]:
+    """Start `hil-bench netem udp` to `upstream` under `profile`; peers send to `endpoint`."""
+    with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
+        events = Path(tmp) / "events.jsonl"
+        args = ["netem", "udp", "--listen", "127.0.0.1:0",
                 "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
                 "--seed", str(seed), "--events", str(events)]
         with SimProcess(args) as proc:

@@ -1,0 +1,71 @@
+"""What every message-forwarding impairment path does with one message, in one place: ask the
+engine (`link.py`) for its fate, log the fate as one JSON line, count it, and schedule its
+delivery on the precise loop (`loop.py`). Used by the UDP proxy and the namespace forwarder.
+
+A message read at monotonic time `t_ns` gets ``direction.send((t_ns - t0_ns) / 1e9, len)``; when
+not lost it is delivered at ``t0_ns + t_arrive_s`` (a second copy at the same moment when the
+engine duplicates it, as netem does; one bit flipped when it corrupts it). Event line, e.g.::
+
+    {"t_ns": 123, "kind": "network", "dir": "up", "lost": false, "delay_ms": 20.0, "bytes": 12,
+     "peer": "127.0.0.1:40000"}
+
+`t_ns` is CLOCK_MONOTONIC (the bench's RealClock in every process); extra fields come from the
+caller (`peer` for the UDP proxy, `proto`/`src`/`dst` for IP packets). Failure modes: none of its
+own; a `deliver` callback must not raise (callers catch their socket errors).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, TextIO
+
+from bench.impair.link import Direction, Link
+from bench.impair.loop import PreciseLoop, now_ns
+
+
+class Gate:
+    """Applies one link to messages and delivers them on time. `unit` names the stats counter."""
+
+    def __init__(self, link: Link, loop: PreciseLoop, events: TextIO | None = None,
+                 unit: str = "messages", datagrams: bool = True,
+                 t0_ns: int | None = None) -> None:
+        self.link = link
+        self.loop = loop
+        self.events = events
+        self.unit = unit
+        self.t0_ns = now_ns() if t0_ns is None else t0_ns
+        # datagrams and IP packets may overtake each other (jitter, reorder), like netem's tfifo;
+        # byte streams may not (they keep the engine's default order)
+        if datagrams:
+            link.uplink.keep_order = False
+            link.downlink.keep_order = False
+        self.stats: dict[str, int] = {unit: 0, "lost": 0, "bytes": 0, "duplicated": 0,
+                                      "corrupted": 0, "reordered": 0}
+
+    def forward(self, direction: Direction, data: bytes, t_ns: int,
+                deliver: Callable[[bytes], None], **fields: Any) -> int | None:
+        """Impair `data` read at `t_ns`; returns its delivery time (monotonic ns), None if lost."""
+        fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data))
+        st = self.stats
+        st[self.unit] += 1
+        st["bytes"] += len(data)
+        if self.events is not None:
+            ev = {"t_ns": t_ns, "kind": "network", **fate.as_event(), "bytes": len(data),
+                  **fields}
+            self.events.write(json.dumps(ev) + "\n")
+            self.events.flush()
+        if fate.lost:
+            st["lost"] += 1
+            return None
+        if fate.corrupt_bit is not None:
+            buf = bytearray(data)
+            buf[fate.corrupt_bit // 8] ^= 1 << (fate.corrupt_bit % 8)
+            data = bytes(buf)
+            st["corrupted"] += 1
+        if fate.reordered:
+            st["reordered"] += 1
+        release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
+        self.loop.call_at(release, lambda: deliver(data))
+        if fate.duplicate:
+            st["duplicated"] += 1
+            self.loop.call_at(release, lambda: deliver(data))
+        return release
