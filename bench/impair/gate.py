@@ -20,6 +20,7 @@ from typing import Any, Callable, TextIO
 
 from bench.impair.link import Direction, Link
 from bench.impair.loop import PreciseLoop, now_ns
+from bench.impair.profile import Profile
 
 
 class Gate:
@@ -69,3 +70,12 @@ class Gate:
             st["duplicated"] += 1
             self.loop.call_at(release, lambda: deliver(data))
         return release
+
+
+def directional_link(uplink: Profile, downlink: Profile, seed: int) -> Link:
+    """A link whose uplink follows `uplink`'s profile and whose downlink follows `downlink`'s
+    (each with its own outages, trace and seeded randomness); one profile: its own link."""
+    if uplink is downlink:
+        return uplink.link(seed)
+    up, down = uplink.link(seed), downlink.link(seed + 1)
+    return Link(up.uplink, down.downlink, up.outages)

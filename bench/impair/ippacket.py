@@ -1,0 +1,42 @@
+"""Just enough of an IP header to name a packet in the event log: protocol, source and
+destination (with ports for TCP and UDP), and the TCP flags. Header layouts: RFC 791 (IPv4),
+RFC 8200 (IPv6 fixed header), RFC 9293 (TCP flags in byte 13), RFC 768 (UDP ports).
+Never raises: a packet too short to parse is described as {"proto": "?"}.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+PROTOS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+_TCP_FLAGS = "FSRPAUEC"          # bit 0 = FIN ... bit 7 = CWR
+
+
+def describe(pkt: bytes) -> dict[str, Any]:
+    """{"proto", "src", "dst"[, "flags"]} of an IPv4/IPv6 packet; ports as "addr:port"."""
+    if not pkt:
+        return {"proto": "?"}
+    version = pkt[0] >> 4
+    if version == 4 and len(pkt) >= 20:
+        ihl = (pkt[0] & 0x0F) * 4
+        proto = pkt[9]
+        src, dst = str(ipaddress.IPv4Address(pkt[12:16])), str(ipaddress.IPv4Address(pkt[16:20]))
+        first_fragment = (int.from_bytes(pkt[6:8], "big") & 0x1FFF) == 0
+        l4 = ihl if first_fragment else -1
+    elif version == 6 and len(pkt) >= 40:
+        proto = pkt[6]
+        src = f"[{ipaddress.IPv6Address(pkt[8:24])}]"
+        dst = f"[{ipaddress.IPv6Address(pkt[24:40])}]"
+        l4 = 40                 # extension headers are not followed: ports only without them
+    else:
+        return {"proto": "?"}
+    out: dict[str, Any] = {"proto": PROTOS.get(proto, str(proto))}
+    if proto in (6, 17) and l4 >= 0 and len(pkt) >= l4 + 4:
+        sport = int.from_bytes(pkt[l4:l4 + 2], "big")
+        dport = int.from_bytes(pkt[l4 + 2:l4 + 4], "big")
+        src, dst = f"{src}:{sport}", f"{dst}:{dport}"
+        if proto == 6 and len(pkt) >= l4 + 14:
+            bits = pkt[l4 + 13]
+            out["flags"] = "".join(c for i, c in enumerate(_TCP_FLAGS) if bits >> i & 1)
+    out["src"], out["dst"] = src, dst
+    return out
