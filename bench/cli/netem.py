@@ -119,14 +119,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     ns.set_defaults(func=netns)
     kp = nsub.add_parser(
         "kernel", help="optional kernel netem backend (tc), where the kernel has netem",
-        description="Print the `tc qdisc ... netem` command for a profile's uplink, check "
-                    "whether this kernel has netem (probed in a throwaway network namespace), "
-                    "and apply it to or clear it from an interface (root needed).")
+        description="Without --profile: say whether this kernel has netem (probed in a "
+                    "throwaway network namespace). With --profile: print the tc/ip command "
+                    "lines that impair --dev in both directions (uplink on its egress, downlink "
+                    "on its ingress through an ifb device), with delay traces and outages as "
+                    "timed `tc qdisc change` lines; --apply runs them (root, and a kernel with "
+                    "sch_netem: where it is missing, use `hil-bench netem ns`), --clear undoes "
+                    "them.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  hil-bench netem kernel --profile 5g-urban --dev eth1 --duration 10")
     kp.add_argument("--profile", default=None, help="network profile: built-in name or YAML file")
-    kp.add_argument("--dev", default=None, help="network interface for --apply/--clear")
+    kp.add_argument("--dev", default=None,
+                    help="interface towards the robot: egress = uplink, ingress = downlink")
+    kp.add_argument("--ifb", default=None, help="ifb device for the ingress (ifb-DEV)")
+    kp.add_argument("--duration", type=float, default=60.0, metavar="S",
+                    help="seconds of trace/outage changes to plan or replay (default 60)")
+    kp.add_argument("--seed", type=int, default=0, help="seed for Markov outages (default 0)")
     act = kp.add_mutually_exclusive_group()
-    act.add_argument("--apply", action="store_true", help="replace the root qdisc of --dev")
-    act.add_argument("--clear", action="store_true", help="remove the root qdisc of --dev")
+    act.add_argument("--apply", action="store_true", help="run the commands on --dev (root)")
+    act.add_argument("--clear", action="store_true", help="remove them from --dev")
     kp.set_defaults(func=kernel)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
@@ -170,18 +181,21 @@ def kernel(args: argparse.Namespace) -> int:
 
     if (args.apply or args.clear) and not args.dev:
         raise ConfigError("--apply/--clear need --dev IFACE")
+    if args.duration <= 0:
+        raise ConfigError("--duration: must be > 0")
     if args.clear:
-        print(" ".join(kn.clear(args.dev)))
+        print("\n".join(" ".join(c) for c in kn.clear(args.dev, args.ifb)))
         return 0
     if args.profile is None:
         ok, reason = kn.available()
-        print("kernel netem: available" if ok else f"kernel netem: not available: {reason}")
+        print("kernel netem: available" if ok else
+              f"kernel netem: not available: {reason}; {kn.INSTEAD}")
         return 0 if ok else 3
     prof = load_profile(args.profile)
     if args.apply:
-        print(" ".join(kn.apply(args.dev, prof)))
+        print(kn.apply(args.dev, prof, args.duration, args.seed).script())
         return 0
-    print(f"tc qdisc replace dev {args.dev or 'IFACE'} root {' '.join(kn.netem_args(prof))}")
+    print(kn.plan(args.dev or "IFACE", prof, args.ifb, args.duration, args.seed).script())
     return 0
 
 
