@@ -1,23 +1,31 @@
 #!/usr/bin/env python3
-"""How precisely does the TCP impairment proxy inject a requested one-way delay?
+"""How precisely do the bench's impairment paths inject a requested delay?
 
-Messages of 16 bytes (sequence number + send time, CLOCK_MONOTONIC ns, the same clock in every
-process) go from a client through a proxy (its own process) to a sink, both in this process on
-one thread. Error = arrival time at the sink - send time - requested delay, in milliseconds: it
-includes the loopback hops and wake-ups, so it is what a driver would see. Messages are sent
-every 3-7 ms (random) without waiting for earlier ones, so long delays do not take long.
+Messages of 16 bytes (sequence number + send time, CLOCK_MONOTONIC ns: the same clock in every
+process and every network namespace) are sent every 3-7 ms (random) without waiting for earlier
+ones, so long delays do not take long. Error = arrival - send - requested delay, in ms: it
+includes the loopback hops and wake-ups, so it is what a program would see. Paths, all in one run:
 
-Measured for 1, 5, 20, 100 and 300 ms with `hil-bench netem proxy` (default settings: SCHED_FIFO
-where permitted, `proxy_realtime` says whether it was) and, in the same run, with a naive asyncio
-proxy (await asyncio.sleep(delay) per chunk, then write) as the baseline, plus the direct path (no
-proxy) for reference; `--spin` adds the proxy without real-time priority (sleep, then spin).
+  tcp   one way through `hil-bench netem proxy` (its own process; SCHED_FIFO where permitted),
+        next to a naive asyncio proxy (await asyncio.sleep(delay) per chunk) and the direct path
+        (`--spin` adds the proxy without real-time priority)
+  udp   one way through `hil-bench netem udp`, next to a whole-millisecond relay (mahimahi's
+        scheduler: integer-millisecond timestamps, ms poll timeouts; SCHED_FIFO like the proxy)
+        and the direct path
+  ns    round trips from inside `hil-bench netem ns` (a client in the namespace, an echo server
+        on the host at the namespace link's host address), UDP and TCP, uplink delayed by the
+        requested amount (TCP over 16 connections, so that no congestion window holds messages
+        back); next to the same client and echo over loopback without a namespace (needs root
+        and /dev/net/tun; skipped with the reason otherwise)
 
     python benchmarks/delay_precision.py            # table: median / p99 / max error per delay
     python benchmarks/delay_precision.py --short    # fewer messages (CI smoke)
-    python benchmarks/delay_precision.py --json     # one JSON object; the naive proxy under "naive"
-    python benchmarks/delay_precision.py --spin     # also the proxy with --no-realtime
+    python benchmarks/delay_precision.py --json     # one JSON object
+    python benchmarks/delay_precision.py --paths udp,ns
 
-Run it on an idle machine: on 2 shared vCPUs another busy process moves the tail by milliseconds.
+The measuring processes (sender, sink, echo, the in-namespace client) take real-time priority where
+permitted so that their own wake-ups are not counted. Run it on an idle machine: on 2 shared vCPUs
+another busy process moves the tail by milliseconds; the load average is printed with the figures.
 """
 from __future__ import annotations
 
@@ -39,9 +47,19 @@ import numpy as np
 
 DELAYS_MS = (1, 5, 20, 100, 300)
 MSG = struct.Struct("!QQ")          # sequence, send time ns
+PATHS = ("tcp", "udp", "ns")
+TCP_CONNS = 16
 
 
-# -- the naive baseline proxy (run as a child process) --------------------------------------------
+def _realtime(priority: int = 20) -> bool:
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+# -- the naive baseline TCP proxy (child process) -------------------------------------------------
 async def _naive_pipe(reader, writer, delay_s: float) -> None:
     queue: asyncio.Queue = asyncio.Queue()
 
@@ -70,101 +88,324 @@ async def _naive_main(upstream_port: int, delay_s: float) -> None:
     await server.serve_forever()
 
 
+# -- the whole-millisecond UDP relay (child process): mahimahi's DelayQueue scheduling ----------
+def _ms_relay(upstream_port: int, delay_ms: int) -> None:
+    """Timestamps are whole milliseconds (mahimahi src/util/timestamp.cc), a datagram is due at
+    arrival_ms + delay_ms and released once the ms clock reaches it; waits are ms poll timeouts."""
+    _realtime(10)                   # the same privilege as the bench's proxy: compare schedulers
+    t0 = time.monotonic_ns()
+
+    def ms() -> int:
+        return (time.monotonic_ns() - t0) // 1_000_000
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    print(json.dumps({"event": "ready", "port": sock.getsockname()[1]}), flush=True)
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    queue: list[tuple[int, bytes]] = []
+    while True:
+        now = ms()
+        while queue and queue[0][0] <= now:
+            out.sendto(queue.pop(0)[1], ("127.0.0.1", upstream_port))
+        timeout = max(0, queue[0][0] - now) if queue else 1000
+        if poller.poll(timeout):
+            data = sock.recv(65536)
+            queue.append((ms() + delay_ms, data))
+
+
+# -- echo server (child process) for the namespace path --------------------------------------------
+def _echo(port: int) -> None:
+    _realtime()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("0.0.0.0", port))
+    tcp = socket.create_server(("0.0.0.0", udp.getsockname()[1]))
+    print(json.dumps({"event": "ready", "port": udp.getsockname()[1]}), flush=True)
+    conns: list[socket.socket] = []
+    while True:
+        r, _, _ = select.select([udp, tcp, *conns], [], [])
+        for s in r:
+            if s is udp:
+                data, addr = udp.recvfrom(65536)
+                udp.sendto(data, addr)
+            elif s is tcp:
+                c = tcp.accept()[0]
+                c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conns.append(c)
+            else:
+                data = s.recv(65536)
+                if data:
+                    s.sendall(data)
+                else:
+                    conns.remove(s)
+                    s.close()
+
+
 # -- measurement ---------------------------------------------------------------------------------
-def _start(cmd: list[str]) -> tuple[subprocess.Popen, int, dict]:
+def _start(cmd: list[str], stream: str = "stdout") -> tuple[subprocess.Popen, dict]:
     # children must not inherit the instrument's real-time priority
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
                             preexec_fn=lambda: os.sched_setscheduler(0, os.SCHED_OTHER,
                                                                      os.sched_param(0)))
     assert proc.stdout is not None
-    info = json.loads(proc.stdout.readline())
-    return proc, info["port"], info
+    return proc, json.loads(proc.stdout.readline())
 
 
-def _measure(port_in: int, sink: socket.socket, n: int, delay_ms: float) -> np.ndarray:
-    client = socket.create_connection(("127.0.0.1", port_in))
-    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn, _ = sink.accept()
-    conn.setblocking(False)
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait()
+
+
+def _stream(txs: list[socket.socket], rxs: list[socket.socket], n: int, delay_ms: float,
+            send=None) -> np.ndarray:
+    """Send n stamped messages 3-7 ms apart, round robin over `txs` (or through `send`); return
+    the errors of their arrivals on `rxs` (ms). UDP losses end the wait after a quiet second."""
+    dgram = rxs[0].type == socket.SOCK_DGRAM
+    for rx in rxs:
+        rx.setblocking(False)
     errors: list[float] = []
-    buf = b""
+    bufs = {rx: b"" for rx in rxs}
     sent = 0
     next_send = time.monotonic_ns()
     rng = random.Random(1)
+    last_rx = time.monotonic()
     while len(errors) < n:
         now = time.monotonic_ns()
         if sent < n and now >= next_send:
-            client.sendall(MSG.pack(sent, time.monotonic_ns()))
+            msg = MSG.pack(sent, time.monotonic_ns())
+            if send is not None:
+                send(msg)
+            else:
+                txs[sent % len(txs)].sendall(msg)
             sent += 1
             next_send = now + int(rng.uniform(3e6, 7e6))
             continue
-        timeout = max(0.0, (next_send - now) / 1e9) if sent < n else 5.0
-        r, _, _ = select.select([conn], [], [], timeout)
-        if not r:
-            if sent >= n:
-                raise RuntimeError("messages lost")
+        timeout = max(0.0, (next_send - now) / 1e9) if sent < n else 1.0
+        ready, _, _ = select.select(rxs, [], [], timeout)
+        if not ready:
+            if sent >= n and time.monotonic() - last_rx > 1.0 + delay_ms / 1000:
+                break                   # the rest is lost (UDP): report what arrived
             continue
         t = time.monotonic_ns()
-        buf += conn.recv(65536)
-        while len(buf) >= MSG.size:
-            _, t_send = MSG.unpack(buf[:MSG.size])
-            buf = buf[MSG.size:]
-            errors.append((t - t_send) / 1e6 - delay_ms)
-    client.close()
-    conn.close()
+        last_rx = time.monotonic()
+        for rx in ready:
+            while True:
+                try:
+                    chunk = rx.recv(65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                if dgram:
+                    errors.append((t - MSG.unpack(chunk[:MSG.size])[1]) / 1e6 - delay_ms)
+                else:
+                    bufs[rx] += chunk
+            buf = bufs[rx]
+            while len(buf) >= MSG.size:
+                errors.append((t - MSG.unpack(buf[:MSG.size])[1]) / 1e6 - delay_ms)
+                buf = buf[MSG.size:]
+            bufs[rx] = buf
     return np.array(errors)
 
 
+def _tcp_oneway(port_in: int, sink: socket.socket, n: int, delay_ms: float) -> np.ndarray:
+    client = socket.create_connection(("127.0.0.1", port_in))
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn, _ = sink.accept()
+    try:
+        return _stream([client], [conn], n, delay_ms)
+    finally:
+        client.close()
+        conn.close()
+
+
+def _udp_oneway(port_in: int, sink: socket.socket, n: int, delay_ms: float) -> np.ndarray:
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        return _stream([client], [sink], n, delay_ms,
+                       send=lambda m: client.sendto(m, ("127.0.0.1", port_in)))
+    finally:
+        client.close()
+
+
+def _round_trips(host: str, port: int, n: int, delay_ms: float) -> dict:
+    """UDP and TCP round trips to an echo server: errors = rtt - requested (ms).
+
+    TCP goes round robin over TCP_CONNS connections: one connection with ~60 small messages in
+    flight (300 ms at one per 5 ms) would wait for its congestion window (10 segments at start,
+    RFC 6928) and measure TCP's slow start instead of the delay line.
+    """
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.connect((host, port))
+    udp = _stream([u], [u], n, delay_ms, send=u.send)
+    u.close()
+    conns = [socket.create_connection((host, port)) for _ in range(TCP_CONNS)]
+    for c in conns:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    tcp = _stream(conns, conns, n, delay_ms)
+    for c in conns:
+        c.close()
+    return {"udp": udp.tolist(), "tcp": tcp.tolist()}
+
+
 def _stats(e: np.ndarray) -> dict:
+    if len(e) == 0:
+        return {"median": float("nan"), "p99": float("nan"), "max": float("nan"), "n": 0}
     return {"median": round(float(np.median(e)), 3), "p99": round(float(np.percentile(e, 99)), 3),
             "max": round(float(e.max()), 3), "n": int(len(e))}
 
 
-def run(n: int, delays: tuple[int, ...], spin: bool = False) -> dict:
+def _bench(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bench", *args]
+
+
+def run_tcp(out: dict, tmp: Path, n: int, delays: tuple[int, ...], spin: bool) -> None:
+    sink = socket.create_server(("127.0.0.1", 0))
+    port = sink.getsockname()[1]
+    res: dict = {"direct": _stats(_tcp_oneway(port, sink, n, 0.0)), "proxy": {}, "naive": {},
+                 "proxy_spin": {}}
+    for d in delays:
+        prof = _profile(tmp, d)
+        ours, info = _start(_bench("netem", "proxy", "--upstream", f"127.0.0.1:{port}",
+                                   "--profile", str(prof)))
+        res["proxy_realtime"] = bool(info.get("realtime"))
+        try:
+            res["proxy"][str(d)] = _stats(_tcp_oneway(info["port"], sink, n, d))
+        finally:
+            _stop(ours)
+        if spin:
+            sp, info = _start(_bench("netem", "proxy", "--upstream", f"127.0.0.1:{port}",
+                                     "--profile", str(prof), "--no-realtime"))
+            try:
+                res["proxy_spin"][str(d)] = _stats(_tcp_oneway(info["port"], sink, n, d))
+            finally:
+                _stop(sp)
+        naive, info = _start([sys.executable, __file__, "--naive-proxy", str(port),
+                              str(d / 1000.0)])
+        try:
+            res["naive"][str(d)] = _stats(_tcp_oneway(info["port"], sink, n, d))
+        finally:
+            _stop(naive)
+    sink.close()
+    out["tcp"] = res
+
+
+def run_udp(out: dict, tmp: Path, n: int, delays: tuple[int, ...]) -> None:
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    port = sink.getsockname()[1]
+    res: dict = {"direct": _stats(_udp_oneway(port, sink, n, 0.0)), "proxy": {}, "ms_relay": {}}
+    for d in delays:
+        ours, info = _start(_bench("netem", "udp", "--upstream", f"127.0.0.1:{port}",
+                                   "--profile", str(_profile(tmp, d))))
+        res["proxy_realtime"] = bool(info.get("realtime"))
+        try:
+            res["proxy"][str(d)] = _stats(_udp_oneway(info["port"], sink, n, d))
+        finally:
+            _stop(ours)
+        relay, info = _start([sys.executable, __file__, "--ms-relay", str(port), str(d)])
+        try:
+            res["ms_relay"][str(d)] = _stats(_udp_oneway(info["port"], sink, n, d))
+        finally:
+            _stop(relay)
+    sink.close()
+    out["udp"] = res
+
+
+def run_ns(out: dict, tmp: Path, n: int, delays: tuple[int, ...]) -> None:
+    from bench.impair.netns import support
+
+    ok, why = support()
+    if not ok:
+        out["ns"] = {"skipped": why}
+        return
+    echo, info = _start([sys.executable, __file__, "--echo", "0"])
+    port = info["port"]
+    res: dict = {"udp": {}, "tcp": {}}
+    try:
+        direct = _round_trips("127.0.0.1", port, n, 0.0)
+        res["direct_udp"] = _stats(np.array(direct["udp"]))
+        res["direct_tcp"] = _stats(np.array(direct["tcp"]))
+        for d in delays:
+            r = subprocess.run(_bench("netem", "ns", "--profile", str(_profile(tmp, d)), "--",
+                                      sys.executable, __file__, "--ns-client", str(port),
+                                      str(n), str(d)),
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                raise RuntimeError(f"netem ns failed: {r.stderr.strip()[-500:]}")
+            got = json.loads(r.stdout)
+            for proto in ("udp", "tcp"):
+                res[proto][str(d)] = _stats(np.array(got[proto]))
+            res["client_realtime"] = got["realtime"]
+    finally:
+        _stop(echo)
+    out["ns"] = res
+
+
+def _profile(tmp: Path, d: int) -> Path:
+    prof = tmp / f"d{d}.yaml"
+    prof.write_text(f"name: bench-{d}ms\nuplink: {{delay: {d} ms}}\n")
+    return prof
+
+
+def run(n: int, delays: tuple[int, ...], paths: tuple[str, ...], spin: bool = False) -> dict:
     # the instrument (sender and sink, this process) gets real-time priority where permitted, so
     # its own wake-ups on a busy machine do not pass for the proxies' errors; it never spins
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(20))
-        instrument_rt = True
-    except (OSError, AttributeError):
-        instrument_rt = False
-    sink = socket.create_server(("127.0.0.1", 0))
-    sink_port = sink.getsockname()[1]
-    out: dict = {"n_per_delay": n, "unit": "ms (arrival - send - requested)", "proxy": {},
-                 "naive": {}, "proxy_spin": {}}
-    out["direct"] = _stats(_measure(sink_port, sink, n, 0.0))
-    with tempfile.TemporaryDirectory() as tmp:
-        for d in delays:
-            prof = Path(tmp) / f"d{d}.yaml"
-            prof.write_text(f"name: bench-{d}ms\nuplink: {{delay: {d} ms}}\n")
-            ours, port, info = _start([sys.executable, "-m", "bench", "netem", "proxy",
-                                       "--upstream", f"127.0.0.1:{sink_port}", "--profile",
-                                       str(prof)])
-            out["proxy_realtime"] = bool(info.get("realtime"))
-            try:
-                out["proxy"][str(d)] = _stats(_measure(port, sink, n, d))
-            finally:
-                ours.terminate()
-                ours.wait()
-            if spin:
-                sp, port, _ = _start([sys.executable, "-m", "bench", "netem", "proxy",
-                                      "--upstream", f"127.0.0.1:{sink_port}", "--profile",
-                                      str(prof), "--no-realtime"])
-                try:
-                    out["proxy_spin"][str(d)] = _stats(_measure(port, sink, n, d))
-                finally:
-                    sp.terminate()
-                    sp.wait()
-            naive, port, _ = _start([sys.executable, __file__, "--naive-proxy", str(sink_port),
-                                     str(d / 1000.0)])
-            try:
-                out["naive"][str(d)] = _stats(_measure(port, sink, n, d))
-            finally:
-                naive.terminate()
-                naive.wait()
-    out["load_avg_1min"] = os.getloadavg()[0]
-    out["instrument_realtime"] = instrument_rt
+    out: dict = {"n_per_delay": n, "unit": "ms (arrival - send - requested)",
+                 "instrument_realtime": _realtime(),
+                 "load_avg_1min_before": round(os.getloadavg()[0], 2)}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        if "tcp" in paths:
+            run_tcp(out, tmp, n, delays, spin)
+        if "udp" in paths:
+            run_udp(out, tmp, n, delays)
+        if "ns" in paths:
+            run_ns(out, tmp, n, delays)
+    out["load_avg_1min"] = round(os.getloadavg()[0], 2)
     return out
+
+
+def _row(label: str, cells: list[dict | None]) -> str:
+    row = f"{label:>10}"
+    for a in cells:
+        row += "  " + (f"{a['median']:8.3f} {a['p99']:8.3f} {a['max']:8.3f}" if a else " " * 26)
+    return row
+
+
+def print_table(res: dict) -> None:
+    print(f"delay error, ms (median / p99 / max), {res['n_per_delay']} messages each; load "
+          f"average {res['load_avg_1min_before']:.2f} before, {res['load_avg_1min']:.2f} after; "
+          f"instrument real-time: {res['instrument_realtime']}")
+    tables = []
+    if "tcp" in res:
+        t = res["tcp"]
+        rt = "SCHED_FIFO" if t.get("proxy_realtime") else "no RT"
+        cols = [(f"TCP proxy ({rt})", "proxy"), ("naive asyncio proxy", "naive")]
+        if t["proxy_spin"]:
+            cols.insert(1, ("TCP proxy --no-realtime", "proxy_spin"))
+        tables.append(("one way, TCP", t, cols, [("direct TCP", t["direct"])]))
+    if "udp" in res:
+        u = res["udp"]
+        rt = "SCHED_FIFO" if u.get("proxy_realtime") else "no RT"
+        tables.append(("one way, UDP", u, [(f"UDP proxy ({rt})", "proxy"),
+                                           ("whole-ms relay", "ms_relay")],
+                       [("direct UDP", u["direct"])]))
+    if "ns" in res:
+        s = res["ns"]
+        if "skipped" in s:
+            print(f"\nnetem ns: skipped: {s['skipped']}")
+        else:
+            tables.append(("round trip from inside netem ns", s,
+                           [("ns UDP", "udp"), ("ns TCP", "tcp")],
+                           [("direct UDP", s["direct_udp"]), ("direct TCP", s["direct_tcp"])]))
+    for title, data, cols, directs in tables:
+        print(f"\n{title}: " + "; ".join(f"{name} {a['median']:.3f} / {a['p99']:.3f} / "
+                                         f"{a['max']:.3f}" for name, a in directs))
+        print(f"{'requested':>10}" + "".join(f"  {c:>26}" for c, _ in cols))
+        for k in data[cols[0][1]]:
+            print(_row(k + " ms", [data[key].get(k) for _, key in cols]))
 
 
 def main() -> int:
@@ -172,36 +413,41 @@ def main() -> int:
     ap.add_argument("--short", action="store_true", help="100 messages per delay instead of 400")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--spin", action="store_true",
-                    help="also measure the proxy with --no-realtime (sleep + spin, no priority)")
-    ap.add_argument("--naive-proxy", nargs=2, metavar=("UPSTREAM_PORT", "DELAY_S"),
-                    help=argparse.SUPPRESS)
+                    help="also measure the TCP proxy with --no-realtime (sleep + spin)")
+    ap.add_argument("--paths", default=",".join(PATHS),
+                    help=f"comma-separated subset of {','.join(PATHS)} (default: all)")
+    ap.add_argument("--naive-proxy", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--ms-relay", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--echo", help=argparse.SUPPRESS)
+    ap.add_argument("--ns-client", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.naive_proxy:
-        try:
+    try:
+        if args.naive_proxy:
             asyncio.run(_naive_main(int(args.naive_proxy[0]), float(args.naive_proxy[1])))
-        except KeyboardInterrupt:
-            pass
+            return 0
+        if args.ms_relay:
+            _ms_relay(int(args.ms_relay[0]), int(args.ms_relay[1]))
+            return 0
+        if args.echo is not None:
+            _echo(int(args.echo))
+            return 0
+    except KeyboardInterrupt:
         return 0
-    res = run(100 if args.short else 400, DELAYS_MS, args.spin)
+    if args.ns_client:
+        port, n, d = args.ns_client
+        rt = _realtime()
+        res = _round_trips(os.environ["HIL_NS_HOST"], int(port), int(n), float(d))
+        print(json.dumps({**res, "realtime": rt}))
+        return 0
+    paths = tuple(p for p in args.paths.split(",") if p)
+    bad = [p for p in paths if p not in PATHS]
+    if bad:
+        ap.error(f"--paths: unknown {', '.join(bad)} (known: {', '.join(PATHS)})")
+    res = run(100 if args.short else 400, DELAYS_MS, paths, args.spin)
     if args.json:
         print(json.dumps(res))
-        return 0
-    print(f"one-way delay error, ms (median / p99 / max), {res['n_per_delay']} messages each; "
-          f"load average {res['load_avg_1min']:.2f}; instrument real-time: "
-          f"{res['instrument_realtime']}")
-    d = res["direct"]
-    print(f"direct path, no proxy: {d['median']:.3f} / {d['p99']:.3f} / {d['max']:.3f}")
-    rt = "SCHED_FIFO" if res.get("proxy_realtime") else "no real-time priority"
-    cols = [(f"netem proxy ({rt})", "proxy"), ("naive asyncio proxy", "naive")]
-    if res["proxy_spin"]:
-        cols.insert(1, ("proxy --no-realtime", "proxy_spin"))
-    print(f"{'requested':>10}" + "".join(f"  {title:>26}" for title, _ in cols))
-    for k in res["proxy"]:
-        row = f"{k + ' ms':>10}"
-        for _, key in cols:
-            a = res[key][k]
-            row += f"  {a['median']:8.3f} {a['p99']:8.3f} {a['max']:8.3f}"
-        print(row)
+    else:
+        print_table(res)
     return 0
 
 
