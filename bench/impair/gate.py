@@ -12,6 +12,11 @@ engine duplicates it, as netem does; one bit flipped when it corrupts it). Event
 `t_ns` is CLOCK_MONOTONIC (the bench's RealClock in every process); extra fields come from the
 caller (`peer` for the UDP proxy, `proto`/`src`/`dst` for IP packets). Failure modes: none of its
 own; a `deliver` callback must not raise (callers catch their socket errors).
+
+Wake-up compensation: a sleeping loop wakes some tens of microseconds after the deadline it asked
+for (timer slack, scheduler, Python). The gate learns the median of that lateness (it moves its
+estimate by 2 us towards each observed lateness' sign, bounded by 0.3 ms) and sets its timers that
+much early, so the median delivery lands on the requested time instead of after it.
 """
 from __future__ import annotations
 
@@ -21,6 +26,13 @@ from typing import Any, Callable, TextIO
 from bench.impair.link import Direction, Link
 from bench.impair.loop import PreciseLoop, now_ns
 from bench.impair.profile import Profile
+
+
+#: the wake-up lateness compensation: step per delivery, upper bound, and how far ahead a timer
+#: must have been set to count (a message due now says nothing about wake-up latency)
+EARLY_STEP_NS = 2_000
+EARLY_MAX_NS = 300_000
+TRACK_AHEAD_NS = 1_000_000
 
 
 class Gate:
@@ -39,6 +51,8 @@ class Gate:
         if datagrams:
             link.uplink.keep_order = False
             link.downlink.keep_order = False
+        #: how early timers are set so that the median delivery is on time (ns, learnt)
+        self.early_ns = 0
         self.stats: dict[str, int] = {unit: 0, "lost": 0, "bytes": 0, "duplicated": 0,
                                       "corrupted": 0, "reordered": 0}
 
@@ -65,10 +79,20 @@ class Gate:
         if fate.reordered:
             st["reordered"] += 1
         release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
-        self.loop.call_at(release, lambda: deliver(data))
+        copies = 2 if fate.duplicate else 1
         if fate.duplicate:
             st["duplicated"] += 1
-            self.loop.call_at(release, lambda: deliver(data))
+        wake = release - self.early_ns
+        track = wake - now_ns() > TRACK_AHEAD_NS     # only timers that really waited teach
+
+        def fire() -> None:
+            if track:       # follow the median wake-up lateness (sign steps: a median tracker)
+                late = now_ns() - release
+                step = EARLY_STEP_NS if late > 0 else -EARLY_STEP_NS
+                self.early_ns = min(max(self.early_ns + step, 0), EARLY_MAX_NS)
+            for _ in range(copies):
+                deliver(data)
+        self.loop.call_at(wake, fire)
         return release
 
 

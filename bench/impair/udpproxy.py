@@ -6,7 +6,8 @@ Datagrams a peer sends to `listen` cross the link's uplink and leave towards `up
 socket of that peer's own (so the upstream's replies find their way back, as through a NAT);
 what the upstream sends to that socket crosses the downlink back to the peer. Several peers share
 one link whose time starts with the proxy (outages hit everyone at the same moment, as on one
-radio link). Unlike the TCP proxy, datagrams may overtake each other: a jittered delay reorders
+radio link). A datagram's time is the kernel's receive stamp (SO_TIMESTAMPNS), so the proxy's
+own wake-up does not add to its delay. Unlike the TCP proxy, datagrams may overtake each other: a jittered delay reorders
 them as netem does, and `reorder` sends some without delay. Each datagram's fate is decided and
 logged by `gate.py` and it is written at its arrival time by the precise loop (`loop.py`).
 
@@ -19,6 +20,8 @@ cannot be sent (a full socket buffer, an ICMP error from the upstream) are count
 from __future__ import annotations
 
 import socket
+import struct
+import time
 from typing import TextIO
 
 from bench.impair.gate import Gate
@@ -27,6 +30,32 @@ from bench.impair.loop import PreciseLoop, now_ns
 
 #: datagrams read per readiness event before the loop looks at its timers again
 BATCH = 64
+#: Linux SO_TIMESTAMPNS (asm-generic/socket.h; SCM_TIMESTAMPNS has the same value): the kernel
+#: stamps each datagram on arrival (CLOCK_REALTIME, struct timespec of two 64-bit longs)
+SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("qq")
+_ANC = socket.CMSG_SPACE(_TIMESPEC.size)
+
+
+def _stamp(sock: socket.socket) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        pass                        # no kernel timestamps: the read time is used
+
+
+def _recv(sock: socket.socket) -> tuple[bytes, tuple, int]:
+    """One datagram, its sender and its arrival (monotonic ns): the kernel's receive stamp when
+    there is one, so the proxy's own wake-up and read do not add to the delay; else now."""
+    data, anc, _, addr = sock.recvmsg(65536, _ANC)
+    now = now_ns()
+    for level, kind, raw in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack(raw[:_TIMESPEC.size])
+            age = time.time_ns() - (sec * 1_000_000_000 + nsec)
+            if 0 <= age < 1_000_000_000:          # ignore a wall-clock step
+                return data, addr, now - age
+    return data, addr, now
 
 
 def _resolve(addr: tuple[str, int]) -> tuple[int, tuple]:
@@ -43,6 +72,7 @@ class _Peer:
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.sock.connect(upstream)
+        _stamp(self.sock)
 
 
 class UdpProxy:
@@ -57,6 +87,7 @@ class UdpProxy:
         self.server = socket.socket(family, socket.SOCK_DGRAM)
         self.server.setblocking(False)
         self.server.bind(sockaddr)
+        _stamp(self.server)
         self.port = self.server.getsockname()[1]
         self.max_peers = max_peers
         self.peers: dict[tuple, _Peer] = {}
@@ -80,12 +111,11 @@ class UdpProxy:
     def _from_peers(self) -> None:
         for _ in range(BATCH):
             try:
-                data, addr = self.server.recvfrom(65536)
+                data, addr, t = _recv(self.server)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:                 # an ICMP error for an earlier reply: nothing to read
                 continue
-            t = now_ns()
             peer = self._peer(addr)
             if peer is None:
                 continue
@@ -95,12 +125,11 @@ class UdpProxy:
     def _from_upstream(self, peer: _Peer) -> None:
         for _ in range(BATCH):
             try:
-                data = peer.sock.recv(65536)
+                data, _, t = _recv(peer.sock)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:                 # ICMP port unreachable from the upstream
                 continue
-            t = now_ns()
             self.gate.forward(self.link.downlink, data, t,
                               lambda d, p=peer: self._send_down(p, d), peer=peer.label)
 
