@@ -121,7 +121,7 @@ def test_udp_and_tcp_round_trips_carry_the_per_direction_delays(tmp_path: Path, 
     for proto in ("udp", "tcp"):
         med = statistics.median(rtts[proto])
         assert 0.035 <= med < 0.035 + 0.015, (proto, med)      # 25 + 10 ms, loose on busy CI
-        assert min(rtts[proto]) >= 0.035
+        assert min(rtts[proto]) >= 0.034           # timers may fire up to 0.3 ms early
     ready = _ready(r.stderr.splitlines())
     stopped = json.loads(r.stderr.splitlines()[-1])
     assert ready["uplink_profile"] == "up-25" and ready["downlink_profile"] == "down-10"

@@ -100,7 +100,7 @@ def test_both_directions_delayed_and_each_peer_gets_its_own_replies(tmp_path: Pa
     assert len(got) == 30
     for i, data, rtt in got:
         assert data.startswith(f"echo:c{i}-".encode())      # each peer gets only its replies
-        assert 0.040 <= rtt < 0.040 + 0.030                 # 30 + 10 ms, loose on a busy CI
+        assert 0.039 <= rtt < 0.040 + 0.030    # 30 + 10 ms (timers may fire 0.3 ms early), busy CI
     assert {e["dir"] for e in obs.events} == {"up", "down"}
     assert len(obs.events) == 60
     assert len({e["peer"] for e in obs.events}) == 3
