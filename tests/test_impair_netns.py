@@ -258,3 +258,48 @@ def test_without_root_one_line_and_exit_2():
                        env=dict(os.environ, HOME="/tmp"))
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and "needs root" in r.stderr
+
+
+#: inside the namespace: request/reply exchanges over one TCP connection, with the kernel's own
+#: retransmission counter (per network namespace) before and after
+TCP_EXCHANGES = r"""
+import json, os, socket, sys, time
+def retrans():
+    rows = [l.split() for l in open("/proc/net/snmp") if l.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("RetransSegs")])
+host, port, n = os.environ["HIL_NS_HOST"], int(sys.argv[1]), int(sys.argv[2])
+c = socket.create_connection((host, port), timeout=10)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+r0, times, ok = retrans(), [], 0
+for i in range(n):
+    msg = b"%031d\n" % i
+    t = time.monotonic(); c.sendall(msg); got = b""
+    while len(got) < len(msg):
+        got += c.recv(64)
+    times.append(time.monotonic() - t); ok += got == msg
+print(json.dumps({"retrans": retrans() - r0, "times": times, "intact": ok}))
+"""
+
+
+@needs_ns
+def test_tcp_inside_retransmits_what_the_link_loses(tmp_path: Path, echo):
+    """The reference for the TCP proxy's retransmission model: with loss on the link, the
+    namespace's real TCP stack retransmits every lost data segment, the application sees no loss,
+    only late replies."""
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: lossy\ndelay: 10 ms\nuplink: {loss: 15 %}\n")
+    ev = tmp_path / "ev.jsonl"
+    r = _netem_ns(["--profile", str(prof), "--seed", "3", "--events", str(ev)],
+                  [sys.executable, "-c", TCP_EXCHANGES, str(echo.port), "40"])
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["intact"] == 40                                 # TCP hid every loss
+    data = [e for e in _events(ev) if e["dir"] == "up" and e["proto"] == "tcp"
+            and e["dst"].endswith(f":{echo.port}") and e["payload"] > 0]
+    lost = {e["seq"] for e in data if e["lost"]}
+    delivered = {e["seq"] for e in data if not e["lost"]}
+    assert lost, "seed 3 loses some data segments"
+    assert lost <= delivered                                   # each one was sent again
+    assert res["retrans"] >= len(lost)                         # by the kernel's TCP
+    slow = sorted(res["times"])[-len(lost):]
+    assert min(slow) > 2 * 0.020                               # a loss costs more than a RTT

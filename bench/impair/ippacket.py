@@ -1,5 +1,6 @@
 """Just enough of an IP header to name a packet in the event log: protocol, source and
-destination (with ports for TCP and UDP), and the TCP flags. Header layouts: RFC 791 (IPv4),
+destination (with ports for TCP and UDP), and for TCP the flags, sequence number and payload
+length (so a retransmission shows as the same `seq` again). Header layouts: RFC 791 (IPv4),
 RFC 8200 (IPv6 fixed header), RFC 9293 (TCP flags in byte 13), RFC 768 (UDP ports).
 Never raises: a packet too short to parse is described as {"proto": "?"}.
 """
@@ -13,7 +14,8 @@ _TCP_FLAGS = "FSRPAUEC"          # bit 0 = FIN ... bit 7 = CWR
 
 
 def describe(pkt: bytes) -> dict[str, Any]:
-    """{"proto", "src", "dst"[, "flags"]} of an IPv4/IPv6 packet; ports as "addr:port"."""
+    """{"proto", "src", "dst"[, "flags", "seq", "payload"]} of an IPv4/IPv6 packet; ports as
+    "addr:port"; for IPv4 the payload length counts from the TCP header to the packet's end."""
     if not pkt:
         return {"proto": "?"}
     version = pkt[0] >> 4
@@ -38,5 +40,7 @@ def describe(pkt: bytes) -> dict[str, Any]:
         if proto == 6 and len(pkt) >= l4 + 14:
             bits = pkt[l4 + 13]
             out["flags"] = "".join(c for i, c in enumerate(_TCP_FLAGS) if bits >> i & 1)
+            out["seq"] = int.from_bytes(pkt[l4 + 4:l4 + 8], "big")
+            out["payload"] = max(0, len(pkt) - l4 - (pkt[l4 + 12] >> 4) * 4)
     out["src"], out["dst"] = src, dst
     return out
