@@ -253,7 +253,7 @@ def _stats(e: np.ndarray) -> dict:
     if len(e) == 0:
         return {"median": float("nan"), "p99": float("nan"), "max": float("nan"), "n": 0}
     return {"median": round(float(np.median(e)), 3), "p99": round(float(np.percentile(e, 99)), 3),
-            "max": round(float(e.max()), 3), "n": int(len(e))}
+            "max": round(float(e.max()), 3), "n": len(e)}
 
 
 def _bench(*args: str) -> list[str]:

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from bench.impair import load_profile
 from bench.impair.link import Link
 from bench.impair.loop import PreciseLoop

@@ -21,12 +21,12 @@ much early, so the median delivery lands on the requested time instead of after 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from bench.impair.link import Direction, Link
 from bench.impair.loop import PreciseLoop, now_ns
 from bench.impair.profile import Profile
-
 
 #: the wake-up lateness compensation: step per delivery, upper bound, and how far ahead a timer
 #: must have been set to count (a message due now says nothing about wake-up latency)

@@ -28,6 +28,7 @@ exits 2 with that line; DeviceError when the namespace cannot be set up.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -36,8 +37,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TextIO
+from typing import TextIO
 
 from bench.impair.gate import Gate
 from bench.impair.ippacket import describe
@@ -121,7 +123,7 @@ class NsForwarder:
             except OSError:
                 return
             t = now_ns()
-            self.gate.forward(direction, pkt, t, lambda p, fd=dst: self._write(fd, p),
+            self.gate.forward(direction, pkt, t, functools.partial(self._write, dst),
                               **describe(pkt))
 
     def _write(self, fd: int, pkt: bytes) -> None:
@@ -246,8 +248,8 @@ def run_in_netns(command: list[str], link: Link, *, events_path: str | None = No
             if events is not None:
                 events.close()
     finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)       # type: ignore[arg-type]
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)    # type: ignore[arg-type]
         os.close(w)
         if proc.poll() is None:
             proc.kill()

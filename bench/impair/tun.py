@@ -15,7 +15,7 @@ import ctypes
 import fcntl
 import os
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 
 TUNSETIFF = 0x400454CA          # _IOW('T', 202, int)
 IFF_TUN = 0x0001

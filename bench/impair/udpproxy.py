@@ -19,6 +19,7 @@ cannot be sent (a full socket buffer, an ICMP error from the upstream) are count
 """
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 import time
@@ -105,7 +106,7 @@ class UdpProxy:
             peer = _Peer(addr, self.up_family, self.upstream)
             self.peers[addr] = peer
             self.stats["peers"] = len(self.peers)
-            self.loop.add_reader(peer.sock.fileno(), lambda p=peer: self._from_upstream(p))
+            self.loop.add_reader(peer.sock.fileno(), functools.partial(self._from_upstream, peer))
         return peer
 
     def _from_peers(self) -> None:
@@ -119,7 +120,7 @@ class UdpProxy:
             peer = self._peer(addr)
             if peer is None:
                 continue
-            self.gate.forward(self.link.uplink, data, t, lambda d, p=peer: self._send_up(p, d),
+            self.gate.forward(self.link.uplink, data, t, functools.partial(self._send_up, peer),
                               peer=peer.label)
 
     def _from_upstream(self, peer: _Peer) -> None:
@@ -131,7 +132,7 @@ class UdpProxy:
             except OSError:                 # ICMP port unreachable from the upstream
                 continue
             self.gate.forward(self.link.downlink, data, t,
-                              lambda d, p=peer: self._send_down(p, d), peer=peer.label)
+                              functools.partial(self._send_down, peer), peer=peer.label)
 
     def _send_up(self, peer: _Peer, data: bytes) -> None:
         try:
