@@ -33,6 +33,7 @@ from bench.impair.profile import Profile
 EARLY_STEP_NS = 2_000
 EARLY_MAX_NS = 300_000
 TRACK_AHEAD_NS = 1_000_000
+LATENESS_KEEP = 1_000_000
 
 
 class Gate:
@@ -53,7 +54,9 @@ class Gate:
             link.downlink.keep_order = False
         #: how early timers are set so that the median delivery is on time (ns, learnt)
         self.early_ns = 0
-        self.stats: dict[str, int] = {unit: 0, "lost": 0, "bytes": 0, "duplicated": 0,
+        #: delivery time - due time of each message delivered (ns; the first LATENESS_KEEP)
+        self.lateness_ns: list[int] = []
+        self.stats: dict[str, float] = {unit: 0, "lost": 0, "bytes": 0, "duplicated": 0,
                                       "corrupted": 0, "reordered": 0}
 
     def forward(self, direction: Direction, data: bytes, t_ns: int,
@@ -86,14 +89,28 @@ class Gate:
         track = wake - now_ns() > TRACK_AHEAD_NS     # only timers that really waited teach
 
         def fire() -> None:
+            late = now_ns() - release
+            if len(self.lateness_ns) < LATENESS_KEEP:
+                self.lateness_ns.append(late)
             if track:       # follow the median wake-up lateness (sign steps: a median tracker)
-                late = now_ns() - release
                 step = EARLY_STEP_NS if late > 0 else -EARLY_STEP_NS
                 self.early_ns = min(max(self.early_ns + step, 0), EARLY_MAX_NS)
             for _ in range(copies):
                 deliver(data)
         self.loop.call_at(wake, fire)
         return release
+
+    def lateness(self) -> dict[str, float]:
+        """How late deliveries were against their due times, in ms (median, p99, max; negative:
+        early), for the stopped line: the engine's own precision on exactly this traffic."""
+        if not self.lateness_ns:
+            return {}
+        v = sorted(self.lateness_ns)
+
+        def pick(q: float) -> float:
+            return round(v[min(len(v) - 1, int(q * len(v)))] / 1e6, 3)
+        return {"late_ms_median": pick(0.5), "late_ms_p99": pick(0.99),
+                "late_ms_max": round(v[-1] / 1e6, 3)}
 
 
 def directional_link(uplink: Profile, downlink: Profile, seed: int) -> Link:

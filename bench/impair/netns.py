@@ -133,6 +133,7 @@ class NsForwarder:
             self.stats["write_errors"] += 1
 
     def close(self) -> None:
+        self.stats.update(self.gate.lateness())
         for fd in self.fds:
             self.loop.remove_reader(fd)
 

@@ -147,6 +147,7 @@ class UdpProxy:
             self.stats["send_errors"] += 1
 
     def close(self) -> None:
+        self.stats.update(self.gate.lateness())
         for peer in self.peers.values():
             self.loop.remove_reader(peer.sock.fileno())
             peer.sock.close()
