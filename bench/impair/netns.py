@@ -202,6 +202,10 @@ def run_in_netns(command: list[str], link: Link, *, events_path: str | None = No
         raise ConfigError("netem ns: no command given (hil-bench netem ns --profile P -- CMD ...)")
     addr = pick_addresses(net, os.getpid())
     host_dev = f"hilns{os.getpid()}"
+    try:
+        events = open(events_path, "a", encoding="utf-8") if events_path else None
+    except OSError as exc:
+        raise ConfigError(f"--events: cannot write {events_path}: {exc.strerror}") from None
     reduce_timer_slack()
     r, w = os.pipe()
     env = dict(os.environ, HIL_NS_HOST=addr.host, HIL_NS_ADDR=addr.ns)
@@ -212,8 +216,12 @@ def run_in_netns(command: list[str], link: Link, *, events_path: str | None = No
     except OSError as exc:
         os.close(r)
         os.close(w)
+        if events is not None:
+            events.close()
         raise DeviceError(f"netem ns: cannot start unshare: {exc}") from None
     os.close(r)
+    from pyroute2 import NetlinkError
+
     fds: list[int] = []
     forwarder = None
     stopped_by: list[int] = []
@@ -227,27 +235,22 @@ def run_in_netns(command: list[str], link: Link, *, events_path: str | None = No
             fds.append(open_tun(host_dev))
             disable_ipv6(host_dev)
             _configure(ns_path, host_dev, addr)
-        except OSError as exc:
+        except (OSError, NetlinkError) as exc:
             raise DeviceError(f"netem ns: setting up the namespace failed: {exc}") from None
         rt = realtime and try_realtime()
         loop = PreciseLoop(0.0 if rt else spin_s)
-        events = open(events_path, "a", encoding="utf-8") if events_path else None
-        try:
-            forwarder = NsForwarder(fds[0], fds[1], link, loop, events)
-            _watch_child(loop, proc, stopped_by, grace_s)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                handlers[sig] = signal.signal(
-                    sig, lambda s, _f: _on_signal(loop, proc, stopped_by, s, grace_s))
-            print(json.dumps({"event": "ready", "netns": ns_path, "host_addr": addr.host,
-                              "ns_addr": addr.ns, "host_dev": host_dev, "ns_dev": NS_DEV,
-                              "realtime": rt, "pid": os.getpid(), **(info or {})}),
-                  file=status, flush=True)
-            os.write(w, b"go\n")
-            loop.run()
-            forwarder.close()
-        finally:
-            if events is not None:
-                events.close()
+        forwarder = NsForwarder(fds[0], fds[1], link, loop, events)
+        _watch_child(loop, proc)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handlers[sig] = signal.signal(
+                sig, lambda s, _f: _on_signal(loop, proc, stopped_by, s, grace_s))
+        print(json.dumps({"event": "ready", "netns": ns_path, "host_addr": addr.host,
+                          "ns_addr": addr.ns, "host_dev": host_dev, "ns_dev": NS_DEV,
+                          "realtime": rt, "pid": os.getpid(), **(info or {})}),
+              file=status, flush=True)
+        os.write(w, b"go\n")
+        loop.run()
+        forwarder.close()
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)    # type: ignore[arg-type]
@@ -257,14 +260,16 @@ def run_in_netns(command: list[str], link: Link, *, events_path: str | None = No
         rc = proc.wait()
         for fd in fds:
             os.close(fd)
+        if events is not None:
+            events.close()
     if forwarder is not None:
         print(json.dumps({"event": "stopped", "exit_code": rc, **forwarder.stats}), file=status,
               flush=True)
     return 130 if stopped_by else rc
 
 
-def _watch_child(loop: PreciseLoop, proc: subprocess.Popen, stopped_by: list[int],
-                 grace_s: float) -> None:
+def _watch_child(loop: PreciseLoop, proc: subprocess.Popen) -> None:
+    """Stop the loop once the command has ended (polled every 20 ms)."""
     def check() -> None:
         if proc.poll() is not None:
             loop.stop()
