@@ -39,7 +39,9 @@ NEEDS = {("analyze",): ["x.csv"], ("replay",): ["x.mcap"], ("session", "info"): 
          ("session", "export"): ["x.mcap"], ("trace", "info"): ["x.csv"],
          ("record",): ["-o", "x.mcap"], ("sweep",): ["--delay", "0"],
          ("netem", "proxy"): ["--upstream", "127.0.0.1:1", "--profile", "ideal"],
-         ("netem", "serial"): ["--a", "x", "--b", "y", "--profile", "ideal"]}
+         ("netem", "serial"): ["--a", "x", "--b", "y", "--profile", "ideal"],
+         ("netem", "udp"): ["--upstream", "127.0.0.1:1", "--profile", "ideal"],
+         ("netem", "ns"): ["--profile", "ideal", "--", "true"]}
 
 
 def _inject(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
