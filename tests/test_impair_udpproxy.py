@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -99,7 +100,9 @@ def test_both_directions_delayed_and_each_peer_gets_its_own_replies(tmp_path: Pa
     assert len(got) == 30
     for i, data, rtt in got:
         assert data.startswith(f"echo:c{i}-".encode())      # each peer gets only its replies
-        assert 0.039 <= rtt < 0.040 + 0.030    # 30 + 10 ms (timers may fire 0.3 ms early), busy CI
+        assert rtt >= 0.039                    # 30 + 10 ms (timers may fire 0.3 ms early)
+    # loose: this test process has no priority on a loaded 2-core CI machine
+    assert statistics.median(rtt for _, _, rtt in got) < 0.040 + 0.015
     assert {e["dir"] for e in obs.events} == {"up", "down"}
     assert len(obs.events) == 60
     assert len({e["peer"] for e in obs.events}) == 3
