@@ -72,7 +72,7 @@ def support() -> tuple[bool, str]:
     if not shutil.which("unshare"):
         return False, "the `unshare` command is not installed (Debian: util-linux)"
     try:
-        import pyroute2  # noqa: F401
+        import pyroute2  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return False, "the Python package pyroute2 is not installed (pip install pyroute2)"
     return True, ""

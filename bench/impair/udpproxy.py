@@ -7,9 +7,10 @@ socket of that peer's own (so the upstream's replies find their way back, as thr
 what the upstream sends to that socket crosses the downlink back to the peer. Several peers share
 one link whose time starts with the proxy (outages hit everyone at the same moment, as on one
 radio link). A datagram's time is the kernel's receive stamp (SO_TIMESTAMPNS), so the proxy's
-own wake-up does not add to its delay. Unlike the TCP proxy, datagrams may overtake each other: a jittered delay reorders
-them as netem does, and `reorder` sends some without delay. Each datagram's fate is decided and
-logged by `gate.py` and it is written at its arrival time by the precise loop (`loop.py`).
+own wake-up does not add to its delay. Unlike the TCP proxy, datagrams may overtake each other:
+a jittered delay reorders them as netem does, and `reorder` sends some without delay. Each
+datagram's fate is decided and logged by `gate.py` and it is written at its arrival time by the
+precise loop (`loop.py`).
 
 Event line per datagram (``--events``): ``{"t_ns", "kind": "network", "dir", "lost",
 "delay_ms" | "cause", "bytes", "peer": "127.0.0.1:40000"}``.

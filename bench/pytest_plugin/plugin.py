@@ -25,7 +25,6 @@ from bench.pytest_plugin.devices import (ABSENT, MISSING, REAL, DeviceState, mod
                                          resolve_devices)
 from bench.pytest_plugin.measure import MEASUREMENTS, describe, failed_measurements
 from bench.pytest_plugin.options import add_options, settings_from_config
-from bench.pytest_plugin.streams import udp_link  # noqa: F401  (a fixture)
 from bench.pytest_plugin.state import (FAIL_REASON, IMPAIRED, OUTCOME, RECORDING, ROBOT_NAME,
                                        STATE, TRAFFIC, USED, State, hardware_devices, how_to_run,
                                        unavailable)
@@ -237,3 +236,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 # -- fixtures --------------------------------------------------------------------------------
+
+
+# the UDP stream fixture (bench/pytest_plugin/streams.py), registered like the others above
+from bench.pytest_plugin.streams import udp_link  # noqa: E402, F401
