@@ -49,9 +49,7 @@ class Gate:
         self.t0_ns = now_ns() if t0_ns is None else t0_ns
         # datagrams and IP packets may overtake each other (jitter, reorder), like netem's tfifo;
         # byte streams may not (they keep the engine's default order)
-        if datagrams:
-            link.uplink.keep_order = False
-            link.downlink.keep_order = False
+        self.ordered = not datagrams
         #: how early timers are set so that the median delivery is on time (ns, learnt)
         self.early_ns = 0
         #: delivery time - due time of each message delivered (ns; the first LATENESS_KEEP)
@@ -62,7 +60,7 @@ class Gate:
     def forward(self, direction: Direction, data: bytes, t_ns: int,
                 deliver: Callable[[bytes], None], **fields: Any) -> int | None:
         """Impair `data` read at `t_ns`; returns its delivery time (monotonic ns), None if lost."""
-        fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data))
+        fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data), self.ordered)
         st = self.stats
         st[self.unit] += 1
         st["bytes"] += len(data)

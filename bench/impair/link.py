@@ -8,7 +8,7 @@ outage timeline shared by both. For a message of `n` bytes sent `t` seconds afte
 3. it arrives one one-way delay later (jitter model or trace);
 4. streams stay in order: it never arrives before the previous message of the same direction
    (a delayed chunk holds back later ones, as on a TCP connection; as toxiproxy does); datagram
-   paths (UDP proxy, namespace forwarder) set `keep_order = False`: there jitter reorders, as
+   paths (UDP proxy, namespace forwarder) send with `ordered=False`: there jitter reorders, as
    netem's time-ordered queue does, and `reorder_p` sends a message without its delay (netem's
    `reorder`: it overtakes the ones in flight);
 5. it may also be duplicated or have one bit flipped.
@@ -81,12 +81,11 @@ class Direction:
         self.duplicate_p = duplicate_p
         self.corrupt_p = corrupt_p
         self.reorder_p = reorder_p
-        #: True for byte streams (no message overtakes another); datagram paths set False
-        self.keep_order = True
         self._last_arrival = -math.inf
 
-    def send(self, t: float, n: int = 0) -> Fate:
-        """The fate of a message of `n` bytes sent at `t` (seconds since the link started)."""
+    def send(self, t: float, n: int = 0, ordered: bool = True) -> Fate:
+        """The fate of a message of `n` bytes sent at `t` (seconds since the link started).
+        `ordered=False` skips rule 4 (datagrams and IP packets may overtake each other)."""
         if self.outages is not None and self.outages.down(t):
             return Fate(self.name, t, True, "outage")
         if self.loss.lost():
@@ -94,17 +93,15 @@ class Direction:
         leave = self.rate.depart(t, n) if self.rate is not None else t
         delay = self.delay(t)
         reordered = self.reorder_p > 0 and float(self.rng.random()) < self.reorder_p
-        if reordered:
-            delay = 0.0
-        arrive = leave + delay
-        if self.keep_order:
+        arrive = leave + (0.0 if reordered else delay)
+        if ordered:
             arrive = max(arrive, self._last_arrival)
-        self._last_arrival = max(arrive, self._last_arrival)
+            self._last_arrival = arrive
         dup = self.duplicate_p > 0 and float(self.rng.random()) < self.duplicate_p
         bit = None
         if self.corrupt_p > 0 and n > 0 and float(self.rng.random()) < self.corrupt_p:
             bit = int(self.rng.integers(0, 8 * n))
-        return Fate(self.name, t, False, None, arrive, dup, bit, reordered)
+        return Fate(self.name, t, False, None, arrive, dup, bit, reordered=reordered)
 
 
 class Link:
