@@ -13,15 +13,17 @@ from bench.paths import resolve
 from bench.safety import Workspace, workspace_from_section
 from drivers.config import Section, load_yaml_file
 from drivers.registry import ROBOT_DRIVERS, RobotSpec
+from drivers.sim.params import RobotSim, robot_sim_from_section
 
 
 @dataclass(frozen=True)
 class RobotEntry:
-    """The lab's robot: its driver recipe, whether it is simulated, and its envelope."""
+    """The lab's robot: its driver recipe, whether it is simulated, its simulator's parameters
+    (parsed once from the `simulator:` section; None without one) and its envelope."""
 
     spec: RobotSpec
     simulate: bool
-    simulator: Section | None
+    sim: RobotSim | None
     workspace: Workspace | None
 
 
@@ -63,13 +65,9 @@ def load_lab(name_or_path: str) -> Lab:
         rs.raw("workspace", None)
     spec = ROBOT_DRIVERS[driver](rs, path.parent)
     rs.done()
-    if simulator is not None:
-        # validate now, so a typo fails at load time rather than in a child process
-        from drivers.sim.faults import faults_from_section
-        from drivers.sim.params import arm_params_from_section
-        arm_params_from_section(simulator.fresh())
-        faults_from_section(simulator.fresh())
+    # parsed here, once: a typo fails at load time rather than in a child process
+    sim = robot_sim_from_section(simulator) if simulator is not None else None
     modem = load_modem_section(top.section("modem"), path.parent) if top.has("modem") else None
     top.done()
-    return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, simulator, workspace),
+    return Lab(name=name, path=path, robot=RobotEntry(spec, simulate, sim, workspace),
                modem=modem, scenario=scenario)

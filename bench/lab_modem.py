@@ -12,20 +12,12 @@ Everything is validated at load time; ConfigError names the file, line and key.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
 
-from bench.clock import Clock, RealClock
 from drivers.config import Section
-from drivers.errors import ConfigError
-from drivers.modem.base import Modem
 from drivers.modem.registry import MODEM_DRIVERS, ModemSpec
 from drivers.sim.modem_params import ModemSimParams, modem_sim_from_section
-
-if TYPE_CHECKING:
-    from bench.lab import Lab
 
 
 @dataclass(frozen=True)
@@ -35,7 +27,6 @@ class ModemEntry:
     spec: ModemSpec
     sample_interval_s: float
     simulate: bool
-    simulator: Section | None
     sim_params: ModemSimParams | None
     base_dir: Path | None = None
 
@@ -51,50 +42,11 @@ def load_modem_section(ms: Section, base_dir: Path | None) -> ModemEntry:
     if simulate and simulator is None:
         raise ms.error("simulate", "a simulated modem needs a `simulator:` section")
     spec = MODEM_DRIVERS[driver](ms, base_dir)
-    if not simulate and driver == "at" and not getattr(spec, "settings").url:
-        raise ms.error("url", "required for a real AT modem (or set simulate: true)")
+    if not simulate and spec.endpoint() is None:
+        raise ms.error("url", f"required for a real {driver} modem (or set simulate: true)")
     params = None
     if simulator is not None:
-        default_vendor = getattr(spec, "vendor", "quectel")
-        params = modem_sim_from_section(Section(simulator.data, simulator.source,
-                                                simulator.path, simulator.line),
-                                        default_vendor, base_dir)
+        params = modem_sim_from_section(simulator.fresh(), spec.vendor, base_dir)
     ms.done()
     return ModemEntry(spec=spec, sample_interval_s=interval, simulate=simulate,
-                      simulator=simulator, sim_params=params, base_dir=base_dir)
-
-
-@contextlib.contextmanager
-def open_lab_modem(lab: "Lab", mode: str = "wire", clock: Clock | None = None,
-                   simulators: list[dict[str, Any]] | None = None) -> Iterator[Modem | None]:
-    """The lab's modem, connected (None when the lab has no `modem:` section).
-
-    wire mode: a simulated modem is served by its own `hil-bench sim serve --device modem`
-    process (its ready line appended to `simulators`), stopped on exit; a real one is opened at
-    its configured address. virtual mode: the simulated modem's profile in-process on `clock`
-    (ConfigError for a real modem). Used by runs (link sampling), `hil-bench modem --lab` and
-    the pytest plugin's `modem` fixture.
-    """
-    entry = lab.modem
-    if entry is None:
-        yield None
-        return
-    with contextlib.ExitStack() as stack:
-        if mode == "virtual":
-            if not entry.simulate or entry.sim_params is None:
-                raise ConfigError(f"{lab.path}: virtual mode needs a simulated modem "
-                                  f"(simulate: true with a simulator: section)")
-            from drivers.sim.modem_inprocess import InProcessModem
-            modem: Modem = InProcessModem(entry.sim_params.profile,
-                                          (clock or RealClock()).now, lab.name)
-        else:
-            url = None
-            if entry.simulate:
-                from bench.simproc import SimProcess
-                proc = stack.enter_context(SimProcess.for_modem(lab.path))
-                if simulators is not None:
-                    simulators.append(proc.info)
-                url = proc.url
-            modem = entry.spec.open(url)
-        stack.enter_context(modem)
-        yield modem
+                      sim_params=params, base_dir=base_dir)

@@ -21,14 +21,11 @@ import threading
 from typing import Any, Iterator
 
 from bench.clock import Clock
-from bench.lab import Lab
-from bench.lab_modem import open_lab_modem
 from bench.observer import Observers, RunObserver
 from drivers.errors import BenchError
 from drivers.modem.base import Modem
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
-
 
 #: this many failed link samples in a row mean the modem is lost (a single one is a hiccup)
 LINK_LOST_AFTER = 3
@@ -192,26 +189,20 @@ def _stats(values: list[Any]) -> dict[str, float] | None:
 
 
 @contextlib.contextmanager
-def link_sampling(lab: Lab, mode: str, clock: Clock, observers: Observers,
-                  simulators: list[dict[str, Any]] | None = None
-                  ) -> Iterator[LinkSampler | None]:
-    """Open the lab's modem for a run (None when the lab has none) and sample it.
+def link_sampling(modem: Modem | None, interval_s: float, mode: str, clock: Clock,
+                  observers: Observers) -> Iterator[LinkSampler | None]:
+    """Sample an opened `modem` (None: no sampling, yields None) every `interval_s` during a run.
 
-    wire mode: the modem's simulator (when simulated) runs as its own process and the sampler
-    reads it from its own thread; virtual mode: the simulated modem's profile is read in-process
-    on the run's virtual clock (a real modem cannot be used in virtual mode: ConfigError).
-    The sampler is put first in `observers`; it is stopped before the modem is closed. A
-    simulator process started here has its ready line appended to `simulators`.
+    wire mode: the sampler reads the modem from its own thread; virtual mode: at the runner's
+    hooks, on the run's virtual clock. The sampler is put first in `observers` and stopped on
+    exit (before the caller closes the modem: see `bench.rig.Rig`).
     """
-    with open_lab_modem(lab, mode, clock, simulators) as modem:
-        if modem is None:
-            yield None
-            return
-        assert lab.modem is not None
-        sampler = LinkSampler(modem, clock, lab.modem.sample_interval_s, observers,
-                              threaded=mode != "virtual")
-        observers.observers.insert(0, sampler)
-        try:
-            yield sampler
-        finally:
-            sampler.stop()
+    if modem is None:
+        yield None
+        return
+    sampler = LinkSampler(modem, clock, interval_s, observers, threaded=mode != "virtual")
+    observers.observers.insert(0, sampler)
+    try:
+        yield sampler
+    finally:
+        sampler.stop()

@@ -98,8 +98,8 @@ class SimProcess:
                 return msg
         err = ""
         if self.proc.poll() is not None and self.proc.stderr:
-            err = self.proc.stderr.read().strip().splitlines()[-1:] or [""]
-            err = f": {err[0]}"
+            tail = self.proc.stderr.read().strip().splitlines()[-1:] or [""]
+            err = f": {tail[0]}"
         raise DeviceError(f"simulator ({' '.join(self.args)}) did not become ready within "
                           f"{self.ready_timeout_s:g} s{err}")
 

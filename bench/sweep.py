@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any, Callable
 
 from bench.clock import VirtualClock
@@ -25,7 +25,6 @@ from bench.lab import load_lab
 from bench.scenario import load_scenario
 from drivers.errors import BenchError, ConfigError
 from drivers.sim.inprocess import InProcessArm
-from drivers.sim.params import arm_params_from_section
 
 #: figures reported per point: the worst value over the scenario's poses
 POINT_FIGURES = ("AP", "RP", "worst", "overshoot", "settling", "time_to_target")
@@ -68,11 +67,11 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     sc = load_scenario(spec["scenario"], spec.get("cycles"))
     sc = dataclasses.replace(sc, control=dataclasses.replace(sc.control, mode=spec["control"]))
     lab = load_lab(spec["lab"])
-    sim = lab.robot.simulator
+    sim = lab.robot.sim
     if not lab.robot.simulate or sim is None:
         raise ConfigError(f"{lab.path}: a virtual sweep needs a simulated robot")
     seed = spec.get("seed", sc.seed)
-    params = arm_params_from_section(sim.fresh(), seed=seed)
+    params = sim.arm_params(seed)
     d, loss = spec["delay_ms"] / 1e3, spec.get("loss", 0.0)
     up, down = delay_sources(point_profile(spec["delay_ms"], spec.get("jitter_ms", 0.0), loss),
                              seed)
@@ -83,7 +82,7 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     if sc.control.mode == "remote-loop":
         point["gain_per_s"] = sc.control.gain_per_s
         point["gain_x_rtt"] = sc.control.gain_per_s * 2 * d
-    from bench.runner import run_pose_scenario      # after the scenario is known to load
+    from bench.runner import run_pose_scenario  # after the scenario is known to load
     try:
         with InProcessArm(params, clock.now, name=lab.name) as arm:
             samples = run_pose_scenario(sc, arm, clock, lab.robot.workspace,
@@ -97,8 +96,7 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     ev = evaluate(sc, samples)
     figures: dict[str, float | None] = {}
     for key in POINT_FIGURES:
-        vals = [ev.figure(p, key) for p in sc.measured]
-        vals = [v for v in vals if v is not None]
+        vals = [v for p in sc.measured if (v := ev.figure(p, key)) is not None]
         figures[key] = None if not vals or any(not math.isfinite(v) for v in vals) else max(vals)
     point.update(verdict=ev.outcome.value, error=None, figures=figures,
                  failed=sorted({m.name for m in ev.measurements if m.outcome.value == "fail"}),

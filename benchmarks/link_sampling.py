@@ -23,9 +23,9 @@ from bench.clock import RealClock
 from bench.lab import load_lab
 from bench.linksample import link_sampling
 from bench.observer import Observers, RunObserver
+from bench.rig import Rig
 from bench.runner import run_pose_scenario
 from bench.scenario import load_scenario
-from bench.simproc import SimProcess
 
 
 class StatusTimes(RunObserver):
@@ -59,17 +59,19 @@ def one_run(cycles: int, sample: bool, interval_s: float) -> dict[str, float]:
     clock = RealClock()
     rec = StatusTimes()
     observers = Observers([rec])
-    with SimProcess.for_robot(lab.path, 1) as sim:
-        with lab.robot.spec.open(sim.endpoint) as arm:
-            if sample:
-                with link_sampling(lab, "wire", clock, observers) as link:
-                    observers.on_start(clock.now_ns(), {})
-                    run_pose_scenario(sc, arm, clock, None, None, observers)
-                n_link = len(link.samples) if link else 0
-            else:
+    with Rig(lab, "wire", clock, seed=1) as rig:
+        arm = rig.robot()
+        if sample:
+            assert lab.modem is not None
+            with link_sampling(rig.modem(), lab.modem.sample_interval_s, "wire", clock,
+                               observers) as link:
                 observers.on_start(clock.now_ns(), {})
                 run_pose_scenario(sc, arm, clock, None, None, observers)
-                n_link = 0
+            n_link = len(link.samples) if link else 0
+        else:
+            observers.on_start(clock.now_ns(), {})
+            run_pose_scenario(sc, arm, clock, None, None, observers)
+            n_link = 0
     gaps = np.array(rec.gaps_ms)
     return {"p50_ms": float(np.percentile(gaps, 50)), "p99_ms": float(np.percentile(gaps, 99)),
             "max_ms": float(gaps.max()), "polls": rec.polls, "link_samples": n_link}

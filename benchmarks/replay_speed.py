@@ -10,6 +10,11 @@ measured too: equal peak memory shows that the replay streams instead of loading
 The same loop against an idle arm (no simulator) gives the bench's own share of the time.
 `--record` also measures a replay that records its own new session. `--short`: 1-minute session.
 
+The floor: in the same run, the official `mcap` library (its streaming reader) merely reads every
+message of the same session and decodes its JSON payload (with orjson, the fastest decoder at
+hand), nothing else. `replay_over_mcap_read` is the replay's median wall time over that read's
+median (simulation and comparison included; goal <= 0.5).
+
     python benchmarks/replay_speed.py [--minutes M] [--runs R] [--record] [--short] [--json]
 """
 from __future__ import annotations
@@ -97,6 +102,19 @@ def overhead_once(path: str) -> dict:
     return {"wall_s": time.perf_counter() - t0, "session_s": clock.now()}
 
 
+def mcap_read_once(path: str) -> dict:
+    """The floor: the official mcap reader reads every message and decodes its JSON payload."""
+    import orjson
+    from mcap.reader import make_reader
+    t0 = time.perf_counter()
+    n = 0
+    with open(path, "rb") as fh:
+        for _schema, _channel, message in make_reader(fh).iter_messages():
+            orjson.loads(message.data)
+            n += 1
+    return {"wall_s": time.perf_counter() - t0, "messages": n}
+
+
 def measure(path: Path, runs: int, record_to: Path | None = None) -> list[dict]:
     out = []
     for _ in range(runs):
@@ -118,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--_replay", help=argparse.SUPPRESS)
     ap.add_argument("--_record-to", dest="record_to", help=argparse.SUPPRESS)
     ap.add_argument("--_overhead", help=argparse.SUPPRESS)
+    ap.add_argument("--_mcap-read", dest="mcap_read", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.mcap_read:
+        print(json.dumps(mcap_read_once(args.mcap_read)))
+        return 0
     if args._overhead:
         print(json.dumps(overhead_once(args._overhead)))
         return 0
@@ -138,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         over = [json.loads(subprocess.run([sys.executable, __file__, "--_overhead", str(long_s)],
                                           capture_output=True, text=True, check=True).stdout)
                 for _ in range(runs)]
+        floor = [json.loads(subprocess.run([sys.executable, __file__, "--_mcap-read",
+                                            str(long_s)], capture_output=True, text=True,
+                                           check=True).stdout)
+                 for _ in range(runs)]
         size_mb = long_s.stat().st_size / 1e6
     wall = statistics.median(r["wall_s"] for r in long_r)
     session_s = long_r[0]["session_s"]
@@ -152,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         "max_difference_mm": long_r[0]["max_difference_mm"],
         "runs": runs, "generate_s": round(gen_s, 1),
     }
+    floor_wall = statistics.median(r["wall_s"] for r in floor)
+    result["mcap_read_wall_s"] = round(floor_wall, 3)
+    result["mcap_read_messages"] = floor[0]["messages"]
+    result["replay_over_mcap_read"] = round(wall / floor_wall, 2)
     ow = min(r["wall_s"] for r in over)
     result["bench_only_wall_s"] = round(ow, 3)
     result["bench_only_realtime_factor"] = round(over[0]["session_s"] / ow, 1)
@@ -169,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  peak RSS {result['peak_rss_mb']:.1f} MB (a session a tenth as long: "
               f"{result['peak_rss_mb_tenth_session']:.1f} MB)")
         print(f"  best run: {result['realtime_factor_best']:.0f}x")
+        print(f"  floor: the mcap library reading and JSON-decoding the same "
+              f"{result['mcap_read_messages']} messages: median {floor_wall:.3f} s; replay / "
+              f"read = {result['replay_over_mcap_read']:.2f} (goal <= 0.5)")
         print(f"  the bench's own share (best run against an idle arm, no simulator): "
               f"{ow:.3f} s -> {result['bench_only_realtime_factor']:.0f}x")
         if rec_r:

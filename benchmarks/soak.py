@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 from bench.clock import RealClock
-from bench.cli.run import open_robot
 from bench.impair import load_profile
 from bench.lab import load_lab
 from bench.observer import Observers
+from bench.rig import Rig
 from bench.runner import run_pose_scenario
 from bench.scenario import load_scenario
 from bench.session.reader import SessionReader
@@ -70,10 +70,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hil-soak-") as tmp:
         session = Path(tmp) / "soak.mcap"
         observers = Observers([SessionRecorder(session, scenario=sc)])
-        sims: list[dict] = []
         t0 = time.monotonic()
-        with open_robot(lab, "wire", sc.seed, clock, sims, network, observers) as arm:
-            pids = [s["pid"] for s in sims if "pid" in s]
+        with Rig(lab, "wire", clock, seed=sc.seed, network=network, observer=observers) as rig:
+            arm = rig.robot()
+            pids = [s["pid"] for s in rig.simulators if "pid" in s]
             # the soak lasts `duration` from here: starting the simulator and the proxy can take
             # seconds on a loaded machine, and counted in, they left no time for a single cycle
             t0 = time.monotonic()

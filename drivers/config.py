@@ -20,6 +20,9 @@ from drivers.errors import ConfigError
 from drivers.units import UnitError, parse_quantity
 
 T = TypeVar("T")
+#: a mapping key in a YAML section: a name, or an integer (register maps key states by code)
+Key = str | int
+
 _REQUIRED: Any = object()
 
 #: the largest configuration file read (labs, maps, scenarios, profiles are a few kB)
@@ -152,25 +155,25 @@ class Section:
         simulator section read for its arm parameters and again for its faults)."""
         return Section(self.data, self.source, self.path, self.line)
 
-    def key_path(self, key: str) -> str:
+    def key_path(self, key: Key) -> str:
         return f"{self.path}.{key}" if self.path else str(key)
 
-    def line_of(self, key: str) -> int:
+    def line_of(self, key: Key) -> int:
         lines = getattr(self.data, "key_lines", {})
         return lines.get(key, self.line)
 
-    def error(self, key: str, message: str) -> ConfigError:
+    def error(self, key: Key, message: str) -> ConfigError:
         """A ConfigError pointing at `key` of this section."""
         return ConfigError(f"{self.source}:{self.line_of(key)}: {self.key_path(key)}: {message}")
 
-    def has(self, key: str) -> bool:
+    def has(self, key: Key) -> bool:
         return key in self.data
 
     def keys(self) -> list:
         return list(self.data.keys())
 
     # -- getters -------------------------------------------------------------------------------
-    def raw(self, key: str, default: Any = _REQUIRED) -> Any:
+    def raw(self, key: Key, default: Any = _REQUIRED) -> Any:
         """The value as parsed, marked as taken; missing and no default -> ConfigError."""
         self._taken.add(key)
         if key not in self.data:
@@ -184,7 +187,7 @@ class Section:
             return default
         return self.data[key]
 
-    def get(self, key: str, kind: type | tuple, default: Any = _REQUIRED,
+    def get(self, key: Key, kind: type | tuple, default: Any = _REQUIRED,
             *, choices: Iterable | None = None, min: float | None = None,
             max: float | None = None, nonzero: bool = False) -> Any:
         """A value of python type `kind` (int accepted where float is asked).

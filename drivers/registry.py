@@ -11,23 +11,51 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from drivers.config import Section
+from drivers.endpoint import Address, Endpoint, SerialEndpoint, TcpEndpoint, endpoint_at
 from drivers.errors import ConfigError
 from drivers.grbl.robot import GrblArm, GrblSettings
 from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
 from drivers.modbus.robot import ModbusRobotArm
-from drivers.modbus.transport import PARITIES, SERIAL_TRANSPORTS, TRANSPORTS, LinkSettings
+from drivers.modbus.transport import (
+    PARITIES,
+    SERIAL_TRANSPORTS,
+    TRANSPORTS,
+    LinkSettings,
+)
 from drivers.robot import RobotArm
 
 
 class RobotSpec(Protocol):
     """What a robot factory returns: enough to open the robot, and to serve a simulator of it."""
 
-    driver: str
-
-    def open(self, endpoint: tuple[str, int] | str | None = None) -> RobotArm:
-        """A (not yet connected) RobotArm; `endpoint` overrides host and port, or the serial
-        port path (simulators)."""
+    @property
+    def driver(self) -> str:
+        """The lab file's `driver:` name."""
         ...
+
+    @property
+    def timeout_s(self) -> float:
+        """Reply timeout of one transaction on the link, seconds."""
+        ...
+
+    @property
+    def retries(self) -> int:
+        """Extra attempts after a timeout (0 = one attempt)."""
+        ...
+
+    def endpoint(self, address: Address | None = None) -> Endpoint | None:
+        """Where the link goes: the configured device (None when the lab does not say, as for a
+        simulated robot), or `address` (a simulator's) with this link's baud rate and framing."""
+        ...
+
+    def open(self, endpoint: Endpoint | Address | None = None) -> RobotArm:
+        """A (not yet connected) RobotArm; `endpoint` overrides the configured host and port, or
+        the serial port path (simulators, proxies)."""
+        ...
+
+
+def _address(endpoint: Endpoint | Address) -> Address:
+    return endpoint.address if isinstance(endpoint, (TcpEndpoint, SerialEndpoint)) else endpoint
 
 
 @dataclass(frozen=True)
@@ -38,9 +66,31 @@ class ModbusRobotSpec:
     link: LinkSettings
     driver: str = "modbus"
 
-    def open(self, endpoint: tuple[str, int] | str | None = None) -> RobotArm:
-        link = self.link if endpoint is None else self.link.with_endpoint(endpoint)
+    @property
+    def timeout_s(self) -> float:
+        return self.link.timeout_s
+
+    @property
+    def retries(self) -> int:
+        return self.link.retries
+
+    def endpoint(self, address: Address | None = None) -> Endpoint | None:
+        link = self.link
+        framing = MODBUS_FRAMING.get(link.transport, "raw")
+        if address is not None:
+            return endpoint_at(address, link.baudrate, framing)
+        if link.transport in SERIAL_TRANSPORTS:
+            return SerialEndpoint(link.serial_port, link.baudrate, framing) \
+                if link.serial_port else None
+        return TcpEndpoint(link.host, link.port)
+
+    def open(self, endpoint: Endpoint | Address | None = None) -> RobotArm:
+        link = self.link if endpoint is None else self.link.with_endpoint(_address(endpoint))
         return ModbusRobotArm(self.regmap, link)
+
+
+#: how Modbus messages are delimited on a serial line, by transport
+MODBUS_FRAMING = {"rtu": "rtu", "ascii": "line"}
 
 
 def modbus_robot(section: Section, base_dir: Path | None) -> ModbusRobotSpec:
@@ -91,11 +141,27 @@ class GrblRobotSpec:
     settings: GrblSettings
     driver: str = "grbl"
 
-    def open(self, endpoint: tuple[str, int] | str | None = None) -> RobotArm:
+    @property
+    def timeout_s(self) -> float:
+        return self.settings.timeout_s
+
+    @property
+    def retries(self) -> int:
+        return 0
+
+    def endpoint(self, address: Address | None = None) -> Endpoint | None:
+        # G-code is line-based: the serial proxy delays whole lines
+        s = self.settings
+        if address is not None:
+            return endpoint_at(address, s.baudrate, "line")
+        return SerialEndpoint(s.port, s.baudrate, "line") if s.port else None
+
+    def open(self, endpoint: Endpoint | Address | None = None) -> RobotArm:
         settings = self.settings
         if endpoint is not None:
-            port = endpoint if isinstance(endpoint, str) else \
-                f"socket://{endpoint[0]}:{endpoint[1]}"
+            address = _address(endpoint)
+            port = address if isinstance(address, str) else \
+                f"socket://{address[0]}:{address[1]}"
             settings = replace(settings, port=port)
         return GrblArm(settings)
 

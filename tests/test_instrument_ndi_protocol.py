@@ -126,7 +126,7 @@ def test_real_bx_header_decoded_by_hand() -> None:
 def test_damaged_replies_fail_the_crc_check() -> None:
     """IGSTK damaged entries 64-66 of its stress log on purpose; every other reply is intact."""
     failed = []
-    for e, name, params, frame in _replies(STRESS):
+    for e, name, _params, frame in _replies(STRESS):
         if frame is None:
             continue
         try:

@@ -29,11 +29,10 @@ from bench.cli import sim as sim_cmd
 from bench.cli import trace as trace_cmd
 from bench.cli import analyze as analyze_cmd
 from bench.cli import sweep as sweep_cmd
+from bench.cli.exitcodes import (EXIT_CONFIG, EXIT_DEVICE, EXIT_FAIL, EXIT_INTERNAL,  # noqa: F401
+                                 EXIT_INTERRUPTED, EXIT_PASS)
 from drivers.errors import BenchError
 
-EXIT_PASS, EXIT_FAIL, EXIT_CONFIG, EXIT_DEVICE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-#: an exception nobody meant to raise (a bug); 70 is EX_SOFTWARE of BSD sysexits.h
-EXIT_INTERNAL = 70
 DEBUG_ENV = "HIL_BENCH_DEBUG"
 
 #: OS errors that say the storage failed, not that the user named a wrong path: runtime errors

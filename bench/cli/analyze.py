@@ -19,6 +19,7 @@ import json
 import math
 from dataclasses import fields
 
+from bench.cli.exitcodes import EXIT_FAIL, EXIT_PASS
 from bench.instrument import InstrumentData, read_instrument_csv
 from bench.limits import Measurement, Outcome
 from bench.metrics import catalogue
@@ -111,5 +112,5 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  not judged (need time-resolved data): {', '.join(out['not_judged'])}")
             print(f"verdict: {out['verdict'].upper()}")
     if args.scenario and out["verdict"] == "fail":
-        return 1
-    return 0
+        return EXIT_FAIL
+    return EXIT_PASS

@@ -21,6 +21,7 @@ import time
 from datetime import datetime
 from typing import Iterator
 
+from bench.cli.exitcodes import EXIT_PASS
 from bench.bounds import check_number
 from drivers.errors import ConfigError, DeviceError, DeviceTimeout, ProtocolError
 from drivers.modbus.transport import LinkSettings
@@ -77,7 +78,7 @@ def open_modem(args: argparse.Namespace) -> Iterator[Modem]:
         raise ConfigError("give either a modem URL or --lab LAB")
     if args.lab is not None:
         from bench.lab import load_lab
-        from bench.lab_modem import open_lab_modem
+        from bench.rig import open_modem as open_lab_modem
         lab = load_lab(args.lab)
         if lab.modem is None:
             raise ConfigError(f"{lab.path}: the lab has no modem: section")
@@ -122,7 +123,7 @@ def _print_link(link: LinkState, as_json: bool, name: str) -> None:
 def status(args: argparse.Namespace) -> int:
     with open_modem(args) as modem:
         _print_link(modem.read_link(), args.json, modem.name)
-    return 0
+    return EXIT_PASS
 
 
 def watch(args: argparse.Namespace) -> int:
@@ -153,4 +154,4 @@ def watch(args: argparse.Namespace) -> int:
                 break
             # fixed schedule, so slow replies do not make the samples drift
             time.sleep(max(0.0, start + n * args.interval - time.monotonic()))
-    return 0
+    return EXIT_PASS

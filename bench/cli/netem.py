@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from bench.cli.exitcodes import EXIT_DEVICE, EXIT_PASS
 from bench.impair import load_profile, profile_names
 from drivers.errors import ConfigError
 
@@ -150,12 +151,12 @@ def profiles(args: argparse.Namespace) -> int:
         width = max(map(len, items))
         for name, desc in items.items():
             print(f"{name:<{width}}  {desc}")
-    return 0
+    return EXIT_PASS
 
 
 def show_profile(args: argparse.Namespace) -> int:
     print(json.dumps(load_profile(args.profile).summary(), indent=2))
-    return 0
+    return EXIT_PASS
 
 
 def serial_proxy(args: argparse.Namespace) -> int:
@@ -185,18 +186,18 @@ def kernel(args: argparse.Namespace) -> int:
         raise ConfigError("--duration: must be > 0")
     if args.clear:
         print("\n".join(" ".join(c) for c in kn.clear(args.dev, args.ifb)))
-        return 0
+        return EXIT_PASS
     if args.profile is None:
         ok, reason = kn.available()
         print("kernel netem: available" if ok else
               f"kernel netem: not available: {reason}; {kn.INSTEAD}")
-        return 0 if ok else 3
+        return EXIT_PASS if ok else EXIT_DEVICE
     prof = load_profile(args.profile)
     if args.apply:
         print(kn.apply(args.dev, prof, args.duration, args.seed).script())
-        return 0
+        return EXIT_PASS
     print(kn.plan(args.dev or "IFACE", prof, args.ifb, args.duration, args.seed).script())
-    return 0
+    return EXIT_PASS
 
 
 def _common(p: argparse.ArgumentParser) -> None:

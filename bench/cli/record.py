@@ -16,6 +16,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.cli.exitcodes import EXIT_FAIL, EXIT_PASS
 from bench import __version__
 from bench.bounds import check_cycles, check_number, check_seed
 from bench.cli import run as run_cmd
@@ -24,6 +25,7 @@ from bench.lab import load_lab
 from bench.observer import Observers, RunObserver
 from bench.outputs import check_output_file
 from bench.progress import TimeProgress
+from bench.rig import Rig
 from bench.session import network as net_mod
 from bench.session.recorder import SessionRecorder
 from bench.session.streamer import StreamSpec, run_stream
@@ -154,7 +156,7 @@ def _record_arm(args: argparse.Namespace, out: Path) -> int:
         raise
     rec.on_end(clock.now_ns(), verdict, error)
     print(f"session: {out}")
-    return 1 if verdict == "fail" else 0
+    return EXIT_FAIL if verdict == "fail" else EXIT_PASS
 
 
 @contextlib.contextmanager
@@ -166,8 +168,8 @@ def _open(lab, args: argparse.Namespace, seed: int, clock: Clock):
         with lab.robot.spec.open((host, int(port))) as arm:
             yield arm
     else:
-        with run_cmd.open_robot(lab, args.mode, seed, clock) as arm:
-            yield arm
+        with Rig(lab, args.mode, clock, seed=seed) as rig:
+            yield rig.robot()
 
 
 def _follow(arm, clock: Clock, rec: RunObserver, rate_hz: float,

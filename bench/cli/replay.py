@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench.cli.exitcodes import EXIT_DEVICE, EXIT_FAIL, EXIT_PASS
 from bench.bounds import check_number, check_seed
 from bench.outputs import check_output_file
 from bench.paths import resolve
@@ -115,5 +116,5 @@ def run(args: argparse.Namespace) -> int:
     if c.error:
         if not args.json:
             raise DeviceError(c.error)
-        return 3
-    return 0 if c.passed or c.verdict_replay == "n/a" else 1
+        return EXIT_DEVICE
+    return EXIT_PASS if c.passed or c.verdict_replay == "n/a" else EXIT_FAIL

@@ -16,32 +16,29 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from bench.cli.exitcodes import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_PASS
 from bench import __version__
 from bench.bounds import check_cycles, check_seed
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
-from bench.impair import ImpairedArm, Profile, load_profile
-from bench.impair.wire import ForwardEvents, impaired_endpoint
-from bench.lab import Lab, load_lab
+from bench.impair import load_profile
+from bench.lab import load_lab
 from bench.limits import Outcome
 from bench.linksample import LinkSampler, link_sampling
-from bench.observer import Observers, RunObserver
+from bench.observer import Observers
 from bench.outputs import claim_run_dir
 from bench.paths import builtin_names
-from bench.report import build_report, print_table, traces_for_report
 from bench.progress import Progress
+from bench.report import build_report, print_table, traces_for_report
 from bench.reports.collect import PlotData
 from bench.reports.write import write_run_reports
 from bench.fit import check_fits
 from bench.follow import run_follow_scenario
+from bench.rig import Rig
 from bench.runner import Sample, check_scenario, run_pose_scenario
 from bench.scenario import Scenario, load_scenario
 from bench.session.recorder import SessionRecorder
-from bench.simproc import SimProcess
 from drivers.errors import BenchError, ConfigError, DeviceError, SafetyError
-from drivers.robot import RobotArm
-from drivers.sim.inprocess import InProcessArm
-from drivers.sim.params import arm_params_from_section
 
 ARM_ENV = "HIL_BENCH_ARM"
 #: a simulated robot's link is impaired like real urban 5G unless --network says otherwise
@@ -102,78 +99,6 @@ def _out_dir(arg: str | None, scenario: str) -> Path:
         i += 1
         path = Path(f"{base}-{i}")
     return path
-
-
-@contextlib.contextmanager
-def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
-               simulators: list[dict] | None = None, network: Profile | None = None,
-               observer: RunObserver | None = None,
-               journal: Path | None = None,
-               proxies: list[dict] | None = None) -> Iterator[RobotArm]:
-    """The lab's robot for `mode`, connected; simulators are started and stopped around it.
-
-    The ready line of each simulator process started is appended to `simulators`. With a
-    `network` profile the robot link is impaired (virtual mode: `ImpairedArm`; wire mode: the TCP
-    or serial impairment proxy as a child process between driver and device), and every injected
-    delay, loss and outage is told to `observer`; the proxy's ready line goes to `proxies`.
-    """
-    impaired = network is not None and not network.ideal
-    link = getattr(lab.robot.spec, "link", None)
-    if impaired and mode == "virtual":
-        assert network is not None
-        with open_robot(lab, mode, seed, clock, simulators, journal=journal) as inner:
-            arm = ImpairedArm(inner, network, clock, seed, observer,
-                              timeout_s=getattr(link, "timeout_s", 0.5),
-                              retries=getattr(link, "retries", 0))
-            yield arm   # already connected: the inner arm was opened by the call above
-        return
-    robot = lab.robot
-    if mode == "virtual":
-        if not robot.simulate or robot.simulator is None:
-            raise ConfigError(f"{lab.path}: virtual mode needs a simulated robot "
-                              f"(simulate: true with a simulator: section)")
-        sim = robot.simulator
-        params = arm_params_from_section(sim.fresh(), seed=seed)
-        with InProcessArm(params, clock.now, name=lab.name) as arm:
-            yield arm
-        return
-    with contextlib.ExitStack() as stack:
-        endpoint = None
-        if robot.simulate:
-            proc = stack.enter_context(SimProcess.for_robot(lab.path, seed, journal))
-            if simulators is not None:
-                simulators.append(proc.info)
-            endpoint = proc.endpoint
-        proxy = None
-        if impaired:
-            assert network is not None
-            if endpoint is None:
-                endpoint = _real_endpoint(robot.spec)
-            if endpoint is None:
-                raise ConfigError(f"{lab.path}: --network: cannot tell where the robot link "
-                                  f"goes (no host/port or serial port)")
-            proxy = stack.enter_context(impaired_endpoint(endpoint, robot.spec, network, seed,
-                                                          observer))
-            if proxies is not None:
-                proxies.append(proxy.info)
-            endpoint = proxy.endpoint
-        arm = robot.spec.open(endpoint)
-        if proxy is not None:
-            arm = ForwardEvents(arm, proxy.drain, network.name)
-        stack.enter_context(arm)
-        yield arm
-
-
-def _real_endpoint(spec: object) -> tuple[str, int] | str | None:
-    """Where a real robot's link goes: (host, port) for TCP transports, else its serial port."""
-    link = getattr(spec, "link", None)
-    if link is not None and getattr(link, "serial_port", "") and \
-            getattr(link, "transport", "tcp") in ("rtu", "ascii"):
-        return str(link.serial_port)
-    if link is not None and getattr(link, "host", None):
-        return str(link.host), int(link.port)
-    port = getattr(getattr(spec, "settings", None), "port", "")
-    return str(port) if port else None
 
 
 @contextlib.contextmanager
@@ -261,20 +186,25 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
         journal = out / "sim-robot.jsonl" if lab.robot.simulate and args.mode == "wire" else None
         if journal:
             out.mkdir(parents=True, exist_ok=True)
-        with open_robot(lab, args.mode, seed, clock, meta["simulators"], network,
-                        observers, journal, proxies=meta["proxies"]) as arm, \
-                link_sampling(lab, args.mode, clock, observers, meta["simulators"]) as link:
+        rig = Rig(lab, args.mode, clock, seed=seed, network=network, observer=observers,
+                  journal=journal)
+        meta["simulators"], meta["proxies"] = rig.simulators, rig.proxies
+        with rig:
+            arm = rig.robot()
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
-            if link is not None:
-                meta["lab"]["modem"] = link.modem.name
-                log(f"  modem: {link.modem.name}, link sampled every {link.interval_s:g} s")
-            observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
-            if sc.follow is not None:
-                run_follow_scenario(sc, arm, clock, progress, observers, into=samples)
-            else:
-                run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress, observers,
-                                  into=samples)
+            interval = lab.modem.sample_interval_s if lab.modem else 1.0
+            with link_sampling(rig.modem(), interval, args.mode, clock, observers) as link:
+                if link is not None:
+                    meta["lab"]["modem"] = link.modem.name
+                    log(f"  modem: {link.modem.name}, link sampled every "
+                        f"{link.interval_s:g} s")
+                observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
+                if sc.follow is not None:
+                    run_follow_scenario(sc, arm, clock, progress, observers, into=samples)
+                else:
+                    run_pose_scenario(sc, arm, clock, lab.robot.workspace, progress,
+                                      observers, into=samples)
         if link is not None and (lost := link.lost()):
             raise DeviceError(lost)
     except BenchError as exc:
@@ -303,7 +233,7 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     if interrupted:
         log(f"interrupted: the robot was sent a stop; partial data ({len(samples)} samples) in "
             f"{out / 'report.json'}")
-        return 130
+        return EXIT_INTERRUPTED
     if error:
         log(f"run aborted after {len(samples)} samples; partial data in {out / 'report.json'}")
         raise error
@@ -311,4 +241,4 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     kept = getattr(args, "report_kept", True)
     print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json' if kept else '(not kept)'}"
           f"   session: {session_path}")
-    return 1 if ev.outcome is Outcome.FAIL else 0
+    return EXIT_FAIL if ev.outcome is Outcome.FAIL else EXIT_PASS

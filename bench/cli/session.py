@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from bench.cli.exitcodes import EXIT_PASS
 from bench.outputs import check_output_file
 from bench.paths import resolve
 from bench.session.info import export_csv, export_jsonl, session_info
@@ -50,7 +51,7 @@ def info(args: argparse.Namespace) -> int:
         _print_info(args, data)
     except BrokenPipeError:             # `| head`: the reader went away, that is fine
         sys.stdout = open(os.devnull, "w")
-    return 0
+    return EXIT_PASS
 
 
 def _print_info(args: argparse.Namespace, data: dict) -> None:
@@ -83,9 +84,9 @@ def export(args: argparse.Namespace) -> int:
             n = export_jsonl(args.file, out)
     except BrokenPipeError:             # `| head`: the reader went away, that is fine
         sys.stdout = open(os.devnull, "w")
-        return 0
+        return EXIT_PASS
     finally:
         if out is not sys.stdout:
             out.close()
     print(f"exported {n} messages", file=sys.stderr)
-    return 0
+    return EXIT_PASS

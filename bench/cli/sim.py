@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cli.exitcodes import EXIT_PASS
 from bench.bounds import check_seed
 from bench.lab import load_lab
 from drivers.errors import ConfigError
 from drivers.modbus.regmap import RegisterMap, load_map, resolve_map
+from drivers.registry import ModbusRobotSpec
 from drivers.sim.arm import ArmParams
-from drivers.sim.faults import Fault, faults_from_section
+from drivers.sim.faults import Fault
 from drivers.sim.modbus_arm import SERVER_TRANSPORTS
-from drivers.sim.params import arm_params_from_section
 
 GRBL = "grbl"     # `--robot grbl` and `driver: grbl` labs: the G-code controller simulator
 #: lab-file transport -> the simulator transport that serves it
@@ -34,7 +35,7 @@ LAB_TO_SERVER = {"tcp": "tcp", "rtu-tcp": "rtu-tcp", "ascii-tcp": "ascii-tcp",
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class ServedArm:
     """One simulated robot to serve."""
 
     regmap: RegisterMap | None       # None: a GRBL controller (G-code), not Modbus
@@ -99,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
-def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
+def _endpoints(args: argparse.Namespace) -> list[ServedArm] | int:
     if args.device_id is not None and not 1 <= args.device_id <= 247:
         raise ConfigError("--device-id: must be 1..247")
     if not 0 <= args.port < 65536:
@@ -114,7 +115,7 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
         for i, name in enumerate(args.robot):
             port = args.port + i if args.port else 0
             if name == GRBL:
-                out.append(Endpoint(None, params, _grbl_transport(args.transport), port, 0))
+                out.append(ServedArm(None, params, _grbl_transport(args.transport), port, 0))
                 continue
             if args.transport == "pty":
                 raise ConfigError("--transport pty: a Modbus robot is served on "
@@ -123,7 +124,7 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
                 regmap = load_map(resolve_map(name, Path.cwd()))
             except ConfigError as exc:
                 raise ConfigError(f"--robot {name}: {exc}") from None
-            out.append(Endpoint(regmap, params, args.transport or "tcp", port,
+            out.append(ServedArm(regmap, params, args.transport or "tcp", port,
                                 args.device_id or 1))
         return out
     lab = load_lab(args.lab)
@@ -134,23 +135,20 @@ def _endpoints(args: argparse.Namespace) -> list[Endpoint] | int:
         return serve_modem(args, lab)
     if args.device == "instrument":
         from bench.cli.sim_instrument import serve_instrument
-        sim = lab.robot.simulator
-        home = arm_params_from_section(sim.fresh()).home if sim else ArmParams().home
+        home = lab.robot.sim.arm.home if lab.robot.sim else ArmParams().home
         return serve_instrument(args, lab, home)
     spec = lab.robot.spec
     if spec.driver == GRBL:
-        return [Endpoint(None, _lab_params(lab, args.seed), _grbl_transport(args.transport),
+        return [ServedArm(None, _lab_params(lab, args.seed), _grbl_transport(args.transport),
                          args.port, 0)]
     if args.transport == "pty":
         raise ConfigError("--transport pty: a Modbus robot is served on "
                           + ", ".join(SERVER_TRANSPORTS))
-    regmap = getattr(spec, "regmap", None)
-    if regmap is None:
+    if not isinstance(spec, ModbusRobotSpec):
         raise ConfigError(f"{lab.path}: robot driver {spec.driver!r} has no Modbus simulator")
-    link = spec.link
-    sim = lab.robot.simulator
-    faults = faults_from_section(sim.fresh()) if sim else []
-    return [Endpoint(regmap, _lab_params(lab, args.seed),
+    regmap, link = spec.regmap, spec.link
+    faults = list(lab.robot.sim.faults) if lab.robot.sim else []
+    return [ServedArm(regmap, _lab_params(lab, args.seed),
                      args.transport or LAB_TO_SERVER[link.transport], args.port,
                      args.device_id or link.device_id, link.baudrate, faults)]
 
@@ -162,10 +160,10 @@ def _grbl_transport(transport: str | None) -> str:
 
 
 def _lab_params(lab: Any, seed: int | None) -> ArmParams:
-    sim = lab.robot.simulator
+    sim = lab.robot.sim
     if sim is None:
         raise ConfigError(f"{lab.path}: robot has no simulator: section to serve")
-    return arm_params_from_section(sim.fresh(), seed=seed)
+    return sim.arm_params(seed)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -175,7 +173,7 @@ def serve(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(args, endpoints))
 
 
-async def _serve(args: argparse.Namespace, endpoints: list[Endpoint]) -> int:
+async def _serve(args: argparse.Namespace, endpoints: list[ServedArm]) -> int:
     from drivers.sim.modbus_arm import start_arm_server
 
     stop = asyncio.Event()
@@ -208,10 +206,10 @@ async def _serve(args: argparse.Namespace, endpoints: list[Endpoint]) -> int:
             await srv.shutdown()
     print(json.dumps({"event": "stopped"}), flush=True)
     sys.stdout.flush()
-    return 0
+    return EXIT_PASS
 
 
-async def _serve_grbl(args: argparse.Namespace, ep: Endpoint):
+async def _serve_grbl(args: argparse.Namespace, ep: ServedArm):
     from drivers.sim.grbl import start_grbl_server
     try:
         srv = await start_grbl_server(ep.params, ep.transport, args.host, ep.port)

@@ -21,6 +21,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from bench.cli.exitcodes import EXIT_PASS
 from drivers.errors import ConfigError
 from drivers.pose import Pose
 from drivers.sim.instrument_server import start_instrument_server
@@ -74,4 +75,4 @@ def serve_instrument(args: argparse.Namespace, lab: Any, home: Pose) -> int:
         server.stop()
     print(json.dumps({"event": "stopped"}), flush=True)
     sys.stdout.flush()
-    return 0
+    return EXIT_PASS

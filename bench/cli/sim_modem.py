@@ -18,8 +18,10 @@ import sys
 import threading
 from dataclasses import replace
 
+from bench.cli.exitcodes import EXIT_PASS
 from bench.lab import Lab
 from drivers.errors import ConfigError
+from drivers.modem.registry import ModbusModemSpec
 from drivers.sim.modem_params import ModemSimParams
 
 
@@ -31,9 +33,9 @@ def serve_modem(args: argparse.Namespace, lab: Lab) -> int:
     params: ModemSimParams = entry.sim_params
     if getattr(args, "transport", None):
         params = replace(params, transport=args.transport)
-    modem_map = getattr(entry.spec, "modem_map", None)
-    if modem_map is not None:
-        return asyncio.run(_serve_modbus(args, params, modem_map, entry.spec.link.device_id))
+    if isinstance(entry.spec, ModbusModemSpec):
+        spec = entry.spec
+        return asyncio.run(_serve_modbus(args, params, spec.modem_map, spec.link.device_id))
     return _serve_at(args, params)
 
 
@@ -58,7 +60,7 @@ def _serve_at(args: argparse.Namespace, params: ModemSimParams) -> int:
         server.stop()
     print(json.dumps({"event": "stopped"}), flush=True)
     sys.stdout.flush()
-    return 0
+    return EXIT_PASS
 
 
 async def _serve_modbus(args: argparse.Namespace, params: ModemSimParams, modem_map,
@@ -81,4 +83,4 @@ async def _serve_modbus(args: argparse.Namespace, params: ModemSimParams, modem_
     await stop.wait()
     await server.shutdown()
     print(json.dumps({"event": "stopped"}), flush=True)
-    return 0
+    return EXIT_PASS

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench.cli.exitcodes import EXIT_PASS
 from bench.bounds import check_cycles, check_seed
 from bench.control.modes import CONTROL_MODES
 from bench.outputs import claim_run_dir
@@ -92,7 +93,7 @@ def _sweep(args: argparse.Namespace, controls: list[str], delays: list[float],
         write_sweep_reports(Path(args.out), result)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
-        return 0
+        return EXIT_PASS
     print(f"\n{'control':<12}{'delay ms':>9}{'RTT ms':>8}  {'AP mm':>7} {'RP mm':>7} "
           f"{'worst':>7} {'overshoot':>9} {'settle s':>8}  verdict")
     for p in result["points"]:
@@ -107,4 +108,4 @@ def _sweep(args: argparse.Namespace, controls: list[str], delays: list[float],
         print(f"  {mode:<12} {'none (fails at the smallest delay)' if b is None else f'{b:g} ms'}")
     if args.out:
         print(f"reports: {args.out}")
-    return 0
+    return EXIT_PASS

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from bench.cli.exitcodes import EXIT_PASS
 from bench.impair.traces import READERS, load_trace
 from drivers.data import trace_path
 
@@ -38,7 +39,7 @@ def info(args: argparse.Namespace) -> int:
     summary = load_trace(trace_path(args.file), args.format).info()
     if args.json:
         print(json.dumps(summary))
-        return 0
+        return EXIT_PASS
     print(f"{summary['file']}: {summary['format']}, {summary['rows']} rows")
     rtt = summary.get("rtt_ms")
     if rtt:
@@ -46,4 +47,4 @@ def info(args: argparse.Namespace) -> int:
               f"p99 {rtt['p99']:g}, max {rtt['max']:g}, mean {rtt['mean']:g}")
     else:
         print(f"  period {summary['period_ms']} ms, capacity {summary['rate_mbit_s']} Mbit/s")
-    return 0
+    return EXIT_PASS

@@ -27,7 +27,12 @@ from typing import Callable
 import numpy as np
 
 _SQRT2 = math.sqrt(2.0)
-_erfc = np.frompyfunc(math.erfc, 1, 1)
+_erfc_any = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    """Element-wise erfc in float64 (numpy has none; math.erfc keeps the upper tail exact)."""
+    return np.asarray(_erfc_any(x), dtype=float)
 
 # u and q = 1 - u are both passed so that the upper tail keeps its precision (q ~ 1e-9)
 Shape = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -152,8 +157,8 @@ class JitterModel:
         if spec.constant:
             return np.full(n, spec.base_s)
         z = self.latent(n)
-        q = (0.5 * _erfc(z / _SQRT2)).astype(float)        # P(Z > z), exact in the upper tail
-        u = (0.5 * _erfc(-z / _SQRT2)).astype(float)
+        q = 0.5 * _erfc(z / _SQRT2)        # P(Z > z), exact in the upper tail
+        u = 0.5 * _erfc(-z / _SQRT2)
         d = spec.base_s + spec.jitter_s * self._shape(z, u, q)
         return np.maximum(d, 0.0)
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from bench.impair.dist import SHAPES, JitterModel, JitterSpec
-from bench.impair.link import Direction, Link
+from bench.impair.link import Departure, Direction, Link
 from bench.impair.loss import LOSS_MODELS, LossSpec
 from bench.impair.outage import Outages, OutageSpec
 from bench.impair.rate import DeliveryTrace, TokenBucket
@@ -98,12 +98,12 @@ class Profile:
             if trace is not None and self.trace is not None:
                 share = 1.0 if self.trace.one_way else (self.trace.split if name == "up"
                                                         else 1.0 - self.trace.split)
-                delay = TraceDelay(trace, share, self.trace.start_s).at
+                delay: Callable[[float], float] = TraceDelay(trace, share, self.trace.start_s).at
             else:
                 jm = JitterModel(spec.jitter, rngs[3 * i])
-                delay = (lambda t, c=spec.jitter.base_s: c) if spec.jitter.constant \
-                    else (lambda t, m=jm: m.next())
-            rate = None
+                delay = _constant_delay(spec.jitter.base_s) if spec.jitter.constant \
+                    else _model_delay(jm)
+            rate: Departure | None = None
             if spec.delivery is not None:
                 dt = load_trace(spec.delivery, "mahimahi")
                 rate = DeliveryTrace(list(dt.opportunities_ms), dt.source)
@@ -281,3 +281,13 @@ def load_profile(name_or_path: str) -> Profile:
     """Load a built-in profile by name (`5g-urban`) or a profile file. Raises ConfigError."""
     path = resolve(name_or_path, "network")
     return parse_profile(load_yaml_file(path), str(path), path.parent)
+
+
+def _constant_delay(c: float) -> Callable[[float], float]:
+    """A delay source (t in s -> delay in s) that always gives `c` seconds."""
+    return lambda t: c
+
+
+def _model_delay(model: JitterModel) -> Callable[[float], float]:
+    """A delay source (t in s -> delay in s) drawing each delay from `model`."""
+    return lambda t: model.next()

@@ -18,6 +18,7 @@ rate (len x bits_per_char / baud), so the receiver sees a line paced like the re
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -153,7 +154,7 @@ class SerialProxy:
         self.t0_ns = now_ns()
         self.stats = {"frames": 0, "lost": 0, "bytes": 0, "duplicated": 0, "corrupted": 0}
         for flow in (_Flow("up", a, b, link.uplink), _Flow("down", b, a, link.downlink)):
-            loop.add_reader(flow.src.fileno(), lambda f=flow: self._read(f))
+            loop.add_reader(flow.src.fileno(), functools.partial(self._read, flow))
 
     def _read(self, flow: _Flow) -> None:
         try:

@@ -21,9 +21,10 @@ from typing import Callable
 
 import numpy as np
 
+from drivers import cicv5g
 from drivers.errors import ConfigError
 
-CICV5G_TIME, CICV5G_DELAY = "pub_time(ms)", "delay(ms)"
+CICV5G_TIME, CICV5G_DELAY = cicv5g.TIME, cicv5g.DELAY
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,9 @@ def _columns(path: Path, rows: list[tuple[int, str]], header: list[str], time_co
 
 
 def read_cicv5g(path: Path) -> Trace:
-    rows = _numbered(_lines(path))
-    if not rows:
-        raise ConfigError(f"{path}: empty trace")
-    tr = _columns(path, rows, rows[0][1].split(), CICV5G_TIME, CICV5G_DELAY, str.split)
+    table = cicv5g.read_table(path)          # the one reader of the CICV5G layout
+    rows = [(table.header_line, "")] + table.rows
+    tr = _columns(path, rows, table.header, CICV5G_TIME, CICV5G_DELAY, str.split)
     return Trace(tr.source, "cicv5g", tr.t_ms, tr.delay_ms)
 
 

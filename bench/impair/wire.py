@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 from bench.impair.profile import Profile
 from bench.observer import RunObserver
 from bench.simproc import SimProcess
+from drivers.endpoint import Endpoint, TcpEndpoint
 from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
 
@@ -115,23 +116,17 @@ def serial_proxy(device: str, profile: Profile, seed: int, baud: int, framing: s
                 tail.drain()
 
 
-#: how a serial robot link frames its messages, by transport (or driver) name
-SERIAL_FRAMING = {"rtu": "rtu", "ascii": "line", "grbl": "line"}
-
-
 @contextlib.contextmanager
-def impaired_endpoint(endpoint: tuple[str, int] | str, spec: object, profile: Profile,
-                      seed: int, observer: RunObserver | None = None) -> Iterator[Proxy]:
-    """The right proxy for a robot endpoint: TCP for (host, port), serial for a device path."""
-    if isinstance(endpoint, tuple):
-        with tcp_proxy(endpoint, profile, seed, observer) as px:
+def impaired_endpoint(endpoint: Endpoint, profile: Profile, seed: int,
+                      observer: RunObserver | None = None) -> Iterator[Proxy]:
+    """The right proxy for a device's link: the TCP proxy for a TCP endpoint, the frame-aware
+    serial proxy (the endpoint's baud rate and framing) for a serial line."""
+    if isinstance(endpoint, TcpEndpoint):
+        with tcp_proxy(endpoint.address, profile, seed, observer) as px:
             yield px
         return
-    link = getattr(spec, "link", None) or getattr(spec, "settings", None)
-    kind = getattr(link, "transport", None) or getattr(spec, "driver", "")
-    framing = SERIAL_FRAMING.get(kind, "raw")
-    baud = int(getattr(link, "baudrate", 19200))
-    with serial_proxy(endpoint, profile, seed, baud, framing, observer) as px:
+    with serial_proxy(endpoint.port, profile, seed, endpoint.baudrate, endpoint.framing,
+                      observer) as px:
         yield px
 
 

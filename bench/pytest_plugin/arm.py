@@ -72,8 +72,11 @@ class BenchArm(RobotArm):
         if self.workspace is not None:
             ws = self.workspace
             label = f"{self.lab_path}: move_to"
-            self._guarded("move_to", lambda: (ws.check(target, f"{label} target"),
-                                              ws.check_motion(speed_mm_s, label)))
+
+            def check() -> None:
+                ws.check(target, f"{label} target")
+                ws.check_motion(speed_mm_s, label)
+            self._guarded("move_to", check)
         seq = self._guarded("move_to", lambda: self.inner.move_to(target, speed_mm_s))
         self.observer.on_command(time.monotonic_ns(), seq, "", target, speed_mm_s)
         return seq

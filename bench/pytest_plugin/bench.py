@@ -14,7 +14,9 @@ from typing import Callable
 from bench.lab import Lab
 from bench.pytest_plugin.devices import REAL, SIM, DeviceState
 from bench.pytest_plugin.options import Settings
+from bench.rig import modem_simulator, robot_endpoint, robot_simulator
 from bench.simproc import SimProcess
+from drivers.endpoint import Endpoint
 from drivers.errors import DeviceError
 from drivers.modem.base import Modem
 from drivers.robot import RobotArm
@@ -29,8 +31,8 @@ class SimHandle:
         self.proc = proc
 
     @property
-    def endpoint(self) -> tuple[str, int]:
-        """(host, port) the simulator listens on."""
+    def endpoint(self) -> tuple[str, int] | str:
+        """(host, port) the simulator listens on, or its pty path."""
         return self.proc.endpoint
 
     @property
@@ -60,6 +62,7 @@ class Bench:
         self._robot: RobotArm | None = None
         self._modem: Modem | None = None
         self._sims: dict[str, SimProcess] = {}
+        self._robot_sim_endpoint: Endpoint | None = None
 
     @property
     def mode(self) -> str:
@@ -88,11 +91,11 @@ class Bench:
             return self._robot
         st = self.devices["robot"]
         if st.use == SIM:
-            proc = self._sims.get("robot")
-            if proc is None:
-                proc = self._stack.enter_context(SimProcess.for_robot(self.lab.path))
+            if self._robot_sim_endpoint is None:
+                proc, self._robot_sim_endpoint = self._stack.enter_context(
+                    robot_simulator(self.lab))
                 self._sims["robot"] = proc
-            arm = self.lab.robot.spec.open(proc.endpoint)
+            arm = self.lab.robot.spec.open(self._robot_sim_endpoint)
         elif st.use == REAL:
             arm = self.lab.robot.spec.open(None)
         else:
@@ -102,17 +105,19 @@ class Bench:
         self._stack.callback(self._close_robot)
         return arm
 
-    def robot_wire(self) -> tuple[tuple[str, int] | str, Callable[..., RobotArm]] | None:
-        """(endpoint, opener) of the robot's link, for putting an impairment proxy in between:
-        ``(host, port)`` for TCP links, a serial port path (a pty for simulators) otherwise.
-        None when it cannot be told. The opener returns a not yet connected RobotArm."""
+    def robot_wire(self) -> tuple[Endpoint, Callable[..., RobotArm]] | None:
+        """(endpoint, opener) of the robot's link, for putting an impairment proxy in between
+        (the same endpoint `bench.rig` gives `hil-bench run`): the simulator's, or the real
+        robot's configured link. None when it cannot be told. The opener returns a not yet
+        connected RobotArm."""
         spec = self.lab.robot.spec
         st = self.devices["robot"]
+        endpoint: Endpoint | None
         if st.use == SIM:
             self.robot_arm()                   # starts the simulator
-            endpoint = self._sims["robot"].endpoint
+            endpoint = self._robot_sim_endpoint
         elif st.use == REAL:
-            endpoint = _real_endpoint(spec)
+            endpoint = robot_endpoint(self.lab)
         else:
             return None
         return (endpoint, spec.open) if endpoint else None
@@ -131,7 +136,7 @@ class Bench:
             raise DeviceError(f"modem is not available: {st.note}")
         url = None
         if st.use == SIM:
-            proc = self._stack.enter_context(SimProcess.for_modem(self.lab.path))
+            proc = self._stack.enter_context(modem_simulator(self.lab))
             self._sims["modem"] = proc
             url = proc.url
         modem = entry.spec.open(url)
@@ -160,9 +165,11 @@ class Bench:
             raise DeviceError(f"restarting the {device} simulator is not supported")
         old = self._sims[device]
         old.stop()
-        host, port = old.endpoint
+        endpoint = old.endpoint
+        if not isinstance(endpoint, tuple):
+            raise DeviceError(f"restarting a {device} simulator on a pty is not supported")
         args = list(old.args)
-        args[args.index("--port") + 1] = str(port)
+        args[args.index("--port") + 1] = str(endpoint[1])
         proc = SimProcess(args)
         self._stack.enter_context(proc)
         self._sims[device] = proc
@@ -174,14 +181,3 @@ class Bench:
         """Close every device and stop every simulator. Never raises for device errors."""
         self._stack.close()
 
-
-def _real_endpoint(spec: object) -> tuple[str, int] | str | None:
-    """Where a real robot's link goes: (host, port) for TCP, else its serial port."""
-    link = getattr(spec, "link", None)
-    if link is not None and getattr(link, "transport", "tcp") != "tcp":
-        port = getattr(link, "serial_port", "")
-        return str(port) if port else None
-    if link is not None and getattr(link, "host", None):
-        return str(link.host), int(link.port)
-    port = getattr(getattr(spec, "settings", None), "port", "")
-    return str(port) if port else None

@@ -90,10 +90,11 @@ def probe_robot(lab: Lab, timeout_s: float) -> str | None:
 
 def probe_modem(lab: Lab, timeout_s: float) -> str | None:
     """Open the lab's real modem, read its link state, close it. None when it answered."""
-    assert lab.modem is not None
+    entry = lab.modem
+    assert entry is not None
 
     def check() -> str:
-        modem = lab.modem.spec.open(None)
+        modem = entry.spec.open(None)
         with modem:
             modem.read_link()
         return modem.name
@@ -116,7 +117,7 @@ def resolve_devices(lab: Lab, mode: str, timeout_s: float) -> dict[str, DeviceSt
     """Decide, per device of `lab`, what this run uses (see the module docstring)."""
     states = {"robot": _resolve(
         "robot", declared_real=not lab.robot.simulate,
-        has_sim=lab.robot.simulator is not None, mode=mode,
+        has_sim=lab.robot.sim is not None, mode=mode,
         probe_fn=lambda: probe_robot(lab, timeout_s), lab=lab)}
     if lab.modem is None:
         states["modem"] = DeviceState("modem", ABSENT, ABSENT,
@@ -124,7 +125,7 @@ def resolve_devices(lab: Lab, mode: str, timeout_s: float) -> dict[str, DeviceSt
     else:
         states["modem"] = _resolve(
             "modem", declared_real=not lab.modem.simulate,
-            has_sim=lab.modem.simulator is not None, mode=mode,
+            has_sim=lab.modem.sim_params is not None, mode=mode,
             probe_fn=lambda: probe_modem(lab, timeout_s), lab=lab)
     return states
 

@@ -15,9 +15,20 @@ from bench.pytest_plugin.bench import Bench
 from bench.pytest_plugin.devices import ABSENT, MISSING, REAL
 from bench.pytest_plugin.measure import Measure
 from bench.pytest_plugin.modem import BenchModem
-from bench.pytest_plugin.state import (FAIL_REASON, IMPAIRED, OUTCOME, RECORDING, ROBOT_NAME,
-                                       STATE, TRAFFIC, USED, Unavailable, unavailable)
+from bench.pytest_plugin.state import (
+    FAIL_REASON,
+    IMPAIRED,
+    OUTCOME,
+    RECORDING,
+    ROBOT_NAME,
+    STATE,
+    TRAFFIC,
+    USED,
+    Unavailable,
+    unavailable,
+)
 from bench.pytest_plugin.traffic import TrafficLog, log_name
+from drivers.endpoint import Endpoint
 from drivers.errors import BenchError
 from drivers.robot import ArmState, RobotArm
 
@@ -92,21 +103,19 @@ def _linked(request: pytest.FixtureRequest, bench: Bench, inner: RobotArm, obser
     """The arm under the test's network profile (see network.py), and its impairment handle."""
     item = request.node
     st = request.config.stash[STATE]
-    link = getattr(st.lab.robot.spec, "link", None)
+    spec = st.lab.robot.spec
     wire = bench.robot_wire()
     if wire is not None:            # the test's own connection through the proxy, tapped too
         endpoint, opener = wire
 
-        def open_tapped(ep: tuple[str, int] | str) -> RobotArm:
+        def open_tapped(ep: Endpoint | tuple[str, int] | str) -> RobotArm:
             arm = opener(ep)
             arm.set_wire_tap(traffic_log.wire("robot"))
             return arm
         wire = (endpoint, open_tapped)
     return net.wrap(item, inner, net.profile_for(item, st.settings.network), observers,
-                    timeout_s=getattr(link, "timeout_s", 0.5),
-                    retries=getattr(link, "retries", 0),
-                    force="network" in getattr(item, "fixturenames", ()), wire=wire,
-                    spec=st.lab.robot.spec)
+                    timeout_s=spec.timeout_s, retries=spec.retries,
+                    force="network" in getattr(item, "fixturenames", ()), wire=wire)
 
 
 @pytest.fixture
@@ -120,7 +129,7 @@ def bench_recorder(request: pytest.FixtureRequest) -> Iterator[Any]:
     if st.settings.record is None:
         yield None
         return
-    from bench.session import SessionRecorder   # only runs that record need mcap loaded
+    from bench.session import SessionRecorder  # only runs that record need mcap loaded
     base = st.settings.record
     base = base if base.is_absolute() else item.config.invocation_params.dir / base
     path = base / (log_name(item.nodeid)[:-len(".log")] + ".mcap")
@@ -171,7 +180,7 @@ def modem(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
 
 
 @pytest.fixture
-def network(request: pytest.FixtureRequest, robot: RobotArm) -> net.NetworkControl:
+def network(request: pytest.FixtureRequest, robot: RobotArm) -> net.NetworkControl | Unavailable:
     """The robot link's impairment for this test: ``network.set("coverage-hole")``, ``.off()``.
 
     Starts with the test's profile (its network mark, else --bench-network, else ideal).

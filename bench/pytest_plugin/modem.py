@@ -7,6 +7,7 @@ are logged before they propagate. `connect`/`close` do nothing: the bench owns t
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from bench.observer import RunObserver
 from drivers.errors import BenchError
@@ -31,7 +32,7 @@ class BenchModem(Modem):
     def identify(self) -> dict[str, str]:
         return self.inner.identify()
 
-    def set_wire_tap(self, tap) -> bool:  # type: ignore[no-untyped-def]
+    def set_wire_tap(self, tap: Any) -> bool:
         return self.inner.set_wire_tap(tap)
 
     def read_link(self) -> LinkState:

@@ -8,8 +8,8 @@ goes through the impairment engine's proxy (`hil-bench netem proxy` for TCP, `ne
 the link's framing for serial lines; its own process, precise timers), started for the test
 between the driver and the device, exactly as `hil-bench run --network` does in wire mode.
 Switching profile restarts the proxy and reconnects. When the link's endpoint cannot be told:
-the impairment engine's message-level `ImpairedArm` on the real clock. Either way every injected delay, loss and outage reaches the test's traffic log and
-recorded session ("network" events).
+the impairment engine's message-level `ImpairedArm` on the real clock. Either way every injected
+delay, loss and outage reaches the test's traffic log and recorded session ("network" events).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bench.clock import RealClock
 from bench.impair import ImpairedArm, Profile, load_profile
 from bench.impair.wire import ForwardEvents, impaired_endpoint
 from bench.observer import RunObserver
+from drivers.endpoint import Endpoint
 from drivers.errors import BenchError
 from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
@@ -63,11 +64,11 @@ class ProxiedArm(RobotArm):
     restarts the proxy under another profile and reconnects; `close` stops both.
     """
 
-    def __init__(self, upstream: tuple[str, int] | str, open_arm: Callable[..., RobotArm],
-                 profile: Profile, seed: int, observer: RunObserver, spec: object) -> None:
+    def __init__(self, upstream: Endpoint, open_arm: Callable[..., RobotArm],
+                 profile: Profile, seed: int, observer: RunObserver) -> None:
         self.upstream = upstream
         self.open_arm = open_arm
-        self.spec = spec
+        self.proxy_info: dict[str, Any] = {}    # the running proxy's ready line
         self.seed = seed
         self.observer = observer
         self._stack = contextlib.ExitStack()
@@ -82,8 +83,9 @@ class ProxiedArm(RobotArm):
     def _start(self, profile: Profile) -> None:
         stack = contextlib.ExitStack()
         try:
-            proxy = stack.enter_context(impaired_endpoint(self.upstream, self.spec, profile,
-                                                          self.seed, self.observer))
+            proxy = stack.enter_context(impaired_endpoint(self.upstream, profile, self.seed,
+                                                          self.observer))
+            self.proxy_info = proxy.info
             arm = ForwardEvents(self.open_arm(proxy.endpoint), proxy.drain, profile.name)
             arm.connect()
             stack.callback(arm.close)
@@ -126,8 +128,7 @@ class ProxiedArm(RobotArm):
 
 def wrap(item: pytest.Item, inner: RobotArm, profile_name: str | None, observer: RunObserver,
          timeout_s: float, retries: int, force: bool,
-         wire: tuple[tuple[str, int] | str, Callable[..., RobotArm]] | None = None,
-         spec: object = None) -> tuple[RobotArm, Any]:
+         wire: tuple[Endpoint, Callable[..., RobotArm]] | None = None) -> tuple[RobotArm, Any]:
     """`inner` behind the test's profile; with `force` (the network fixture) even when none.
 
     `wire` = (device endpoint, opener) puts the TCP or serial proxy in between (the caller
@@ -138,7 +139,7 @@ def wrap(item: pytest.Item, inner: RobotArm, profile_name: str | None, observer:
         return inner, None
     profile = load_profile(profile_name or "ideal")
     if wire is not None:
-        proxied = ProxiedArm(wire[0], wire[1], profile, seed_for(item.nodeid), observer, spec)
+        proxied = ProxiedArm(wire[0], wire[1], profile, seed_for(item.nodeid), observer)
         return proxied, proxied
     arm = ImpairedArm(inner, profile, RealClock(), seed=seed_for(item.nodeid),
                       observer=observer, timeout_s=timeout_s, retries=retries)

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import pytest
 
@@ -63,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if shared is not None:
         devices = {k: DeviceState.from_dict(v) for k, v in shared["devices"].items()}
         out_dir = Path(shared["out"])
-        worker = str(workerinput.get("workerid", "gw?"))
+        worker = str((workerinput or {}).get("workerid", "gw?"))
     else:
         base = config.invocation_params.dir
         # absolute paths, so workers (possibly started elsewhere) write to the same places
@@ -151,8 +151,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[Any]:
-    report = yield
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo) -> Generator[None, Any, Any]:
+    # Any: the report gets our own `hil_bench` attribute (read by the results writer)
+    report: Any = yield
     if report.when == "call":
         item.stash[OUTCOME] = report.outcome          # the verdict a session recording ends with
     elif report.failed:

@@ -33,7 +33,8 @@ class RunRecord:
         self.bench_used = True
         entry = self.tests.setdefault(report.nodeid, {
             "nodeid": report.nodeid, "outcome": "passed", "duration_s": 0.0,
-            "worker": info.get("worker", "main"), "measurements": [], "traffic_log": None, "network": None, "session": None,
+            "worker": info.get("worker", "main"), "measurements": [], "traffic_log": None,
+            "network": None, "session": None,
             "devices": {}, "message": None})
         entry["duration_s"] = round(entry["duration_s"] + float(report.duration or 0.0), 6)
         outcome = report.outcome

@@ -126,7 +126,7 @@ def sweep_error(result: dict[str, Any]) -> str | None:
         ax.set_ylabel(f"{key}, mm")
         ax.set_title(f"{key} against delay")
         ax.grid(alpha=0.3)
-    for mode, b in (result.get("budget_ms") or {}).items():
+    for b in (result.get("budget_ms") or {}).values():
         if b is not None:
             axes[1].axvline(b, ls=":", lw=1, color="grey")
     axes[0].legend(fontsize=7)

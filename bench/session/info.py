@@ -19,7 +19,8 @@ def session_info(path: str | Path) -> dict[str, Any]:
     """``{topics: {topic: count}, messages, duration_s, truncated, finished, start_ns, end_ns,
     scenario, mode, note}`` for the file at `path`."""
     counts: dict[str, int] = {}
-    first = last = None
+    first: int | None = None
+    last: int | None = None
     meta: dict[str, Any] = {}
     with SessionReader(path) as r:
         for topic, t, payload in r.raw():
@@ -31,13 +32,14 @@ def session_info(path: str | Path) -> dict[str, Any]:
             if not meta and topic == "/session/metadata":
                 meta = json.loads(payload)
         truncated, finished, why = r.truncated, r.finished, r.truncation
-    for t in TOPICS:
-        counts.setdefault(t, 0)
+    for name in TOPICS:
+        counts.setdefault(name, 0)
     sc = meta.get("scenario")
     return {
         "topics": dict(sorted(counts.items())),
         "messages": sum(counts.values()),
-        "duration_s": round((last - first) / 1e9, 9) if first is not None else 0.0,
+        "duration_s": round((last - first) / 1e9, 9) \
+            if first is not None and last is not None else 0.0,
         "truncated": truncated,
         "finished": finished,
         "truncation": why or None,

@@ -81,8 +81,8 @@ def streamed_link(path: str | Path) -> Link:
 
 
 def _timeouts(lab: Lab) -> dict[str, Any]:
-    link = getattr(lab.robot.spec, "link", None)
-    return {"timeout_s": getattr(link, "timeout_s", 0.5), "retries": getattr(link, "retries", 0)}
+    spec = lab.robot.spec
+    return {"timeout_s": spec.timeout_s, "retries": spec.retries}
 
 
 def wrap(arm: RobotArm, clock: Clock, network: str | None, *, lab: Lab, seed: int,

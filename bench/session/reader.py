@@ -169,12 +169,12 @@ class SessionReader:
                 # the hot loop of every reader: parse the records in place, no objects
                 # (every record in a chunk is at least 23 bytes long: header + message prefix;
                 # a shorter tail ends the loop, as a damaged chunk would)
-                pos, n, topics = 0, len(data), self.topics
+                pos, n, channel_topics = 0, len(data), self.topics
                 head = _CHUNK_REC.unpack_from
                 while pos + 23 <= n:
                     rop, length, cid, _seq, t = head(data, pos)
                     if rop == OP_MESSAGE:
-                        topic = topics.get(cid, "")
+                        topic = channel_topics.get(cid, "")
                         if want is None or topic in want:
                             yield topic, t, data[pos + 31:pos + 9 + length]
                     elif rop == OP_CHANNEL:

@@ -43,7 +43,7 @@ def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
             v = sorted(v)
         elif isinstance(v, Pose):
             v = pose_fields(v)
-        elif dataclasses.is_dataclass(v):
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
             v = dataclasses.asdict(v)
         elif hasattr(v, "value") and not isinstance(v, (int, float, str)):
             v = v.value                      # enums
@@ -54,9 +54,10 @@ def scenario_to_dict(sc: Scenario) -> dict[str, Any]:
 def _nested(f: dataclasses.Field, value: dict[str, Any]) -> Any:
     """A dataclass-valued scenario field (e.g. control settings) from its dict, built from the
     type of the field's default; unknown keys are dropped. Plain dicts stay dicts."""
-    default = (f.default_factory() if f.default_factory is not dataclasses.MISSING  # type: ignore[misc]
+    default = (f.default_factory() if f.default_factory is not dataclasses.MISSING
                else f.default)
-    if default is dataclasses.MISSING or not dataclasses.is_dataclass(default):
+    if default is dataclasses.MISSING or not dataclasses.is_dataclass(default) \
+            or isinstance(default, type):
         return value
     names = {g.name for g in dataclasses.fields(default)}
     return dataclasses.replace(default, **{k: v for k, v in value.items() if k in names})

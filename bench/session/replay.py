@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bench.clock import Clock, RealClock, VirtualClock
+from bench.impair import load_profile
 from bench.lab import Lab, load_lab
 from bench.observer import RunObserver
+from bench.rig import Rig
 from bench.session import network as net_mod
 from bench.session.compare import Comparison, target_rows, verdict_of
 from bench.session.drive import drive
@@ -63,17 +65,10 @@ def replay_arm(lab: Lab, mode: str, seed: int, clock: Clock, proxy_network: str 
                observer: RunObserver | None = None) -> Iterator[RobotArm]:
     """The lab's robot for a replay (the same way `hil-bench run` opens it); with
     `proxy_network` (wire mode) the link goes through the TCP impairment proxy process."""
-    if mode not in MODES:
-        raise ConfigError(f"--mode: unknown mode {mode!r} (use {' or '.join(MODES)})")
-    from bench.cli.run import open_robot      # one place knows how to open a lab's robot
-    if proxy_network:
-        from bench.impair import load_profile
-        with open_robot(lab, mode, seed, clock, network=load_profile(proxy_network),
-                        observer=observer) as arm:
-            yield arm
-        return
-    with open_robot(lab, mode, seed, clock) as arm:
-        yield arm
+    network = load_profile(proxy_network) if proxy_network else None
+    with Rig(lab, mode, clock, seed=seed, network=network,
+             observer=observer if network else None) as rig:
+        yield rig.robot()
 
 
 def replay_session(path: str | Path, *, mode: str = "virtual", network: str | None = None,

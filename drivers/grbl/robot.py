@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import serial
 
 from drivers.errors import DeviceError, DeviceFault, DeviceTimeout, ProtocolError
-from drivers.grbl.protocol import (ALARMS, ERRORS, StatusReport, gcode_move, parse_code,
-                                   parse_status, work_position)
+from drivers.grbl.protocol import ALARMS, ERRORS, StatusReport, gcode_move, parse_code, parse_status, work_position
 from drivers.pose import Pose
 from drivers.robot import ArmState, ArmStatus, RobotArm
 
@@ -47,7 +46,7 @@ class GrblArm(RobotArm):
     def __init__(self, settings: GrblSettings) -> None:
         self.settings = settings
         self.name = f"grbl:{settings.port}@{settings.baudrate}"
-        self._ser: serial.SerialBase | None = None
+        self._ser: serial.Serial | None = None
         self._buf = b""
         self._seq = 0
         self._moved = False
@@ -79,7 +78,7 @@ class GrblArm(RobotArm):
 
     # -- low level -----------------------------------------------------------------------------
     @property
-    def ser(self) -> serial.SerialBase:
+    def ser(self) -> serial.Serial:
         if self._ser is None:
             raise DeviceError(f"{self.name}: not connected")
         return self._ser

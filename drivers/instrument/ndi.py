@@ -61,7 +61,7 @@ class NdiTracker(Instrument):
         self.settings = settings
         self.clock_ns = clock_ns
         self.name = f"ndi:{settings.url}"
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
         self._names: dict[int, str] = {}
         self._tap: Callable[[str, bytes], None] | None = None
         self.tracking = False

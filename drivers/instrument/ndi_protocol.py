@@ -157,7 +157,7 @@ def parse_tx(text: str) -> tuple[list[HandleReading], int]:
     if len(text) < 2:
         raise ProtocolError(f"NDI TX reply too short: {text!r}")
     n = _hex(text[:2], "handle count")
-    pos, out = 2, []
+    pos, out = 2, list[HandleReading]()
     for _ in range(n):
         end = text.find("\n", pos)
         if end < 0:

@@ -32,8 +32,15 @@ from drivers.instrument.ndi import BAUD_CODES, NdiSettings, NdiTracker
 class InstrumentSpec(Protocol):
     """What an instrument factory returns: enough to open it, and to serve a simulator of it."""
 
-    driver: str
-    protocol: str
+    @property
+    def driver(self) -> str:
+        """The lab file's `driver:` name."""
+        ...
+
+    @property
+    def protocol(self) -> str:
+        """The wire protocol the instrument speaks (``ndi``, ``igtl``)."""
+        ...
 
     def open(self, endpoint: str | None = None, clock_ns: ClockNs = DEFAULT_CLOCK) -> Instrument:
         """A (not yet connected) Instrument; `endpoint` overrides the configured address

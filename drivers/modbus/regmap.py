@@ -22,11 +22,11 @@ from pathlib import Path
 
 from drivers.config import Section, load_yaml_file
 from drivers.errors import ConfigError
-from drivers.modbus import codec
+from drivers.modbus.fields import (TABLES, Field, check_overlaps, read_defaults,  # noqa: F401
+                                   read_field, spans)
 from drivers.robot import ArmState
 from drivers.units import UnitError, parse_quantity
 
-TABLES = ("holding", "input")
 POSE_AXES = ("x", "y", "z", "a", "b", "c")
 #: fields a map may define, with what they mean
 KNOWN_FIELDS = {
@@ -85,35 +85,6 @@ class Block:
     address: int
     count: int
     writable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One value in the register space."""
-
-    name: str
-    address: int
-    table: str = "holding"
-    dtype: str = "float32"
-    scale: float = 1.0
-    word_order: str = "big"
-    writable: bool = False
-    line: int = 0
-
-    @property
-    def count(self) -> int:
-        return codec.register_count(self.dtype)
-
-    @property
-    def end(self) -> int:
-        """One past the last register."""
-        return self.address + self.count
-
-    def encode(self, value: float) -> list[int]:
-        return codec.encode(value, self.dtype, self.scale, self.word_order)
-
-    def decode(self, words: list[int]) -> float:
-        return codec.decode(words, self.dtype, self.scale, self.word_order)
 
 
 @dataclass(frozen=True)
@@ -176,17 +147,6 @@ def trigger_field(regmap: RegisterMap, by_target: bool = False) -> Field:
     raise ConfigError(f"{regmap.source}: map {regmap.name!r} has no command or target register")
 
 
-def spans(fields: list[Field]) -> list[list[Field]]:
-    """Group fields of one table into runs of strictly contiguous registers (for block I/O)."""
-    out: list[list[Field]] = []
-    for f in sorted(fields, key=lambda f: f.address):
-        if out and out[-1][-1].end == f.address:
-            out[-1].append(f)
-        else:
-            out.append([f])
-    return out
-
-
 def load_map(path: str | Path) -> RegisterMap:
     """Load and validate a register map file. Raises ConfigError on any problem."""
     src = str(path)
@@ -194,13 +154,7 @@ def load_map(path: str | Path) -> RegisterMap:
     name = top.get("name", str)
     description = top.get("description", str, "")
     top.get("vendor_document", str, "")
-    defaults = top.section("defaults", None)
-    d_table = defaults.get("table", str, "holding", choices=TABLES)
-    d_type = defaults.get("type", str, "float32", choices=codec.TYPES)
-    d_scale = defaults.get("scale", float, 1.0)
-    d_order = defaults.get("word_order", str, "big", choices=codec.WORD_ORDERS)
-    defaults.done()
-
+    d = read_defaults(top, "float32")
     axes = top.get("axes", str, "xyz", choices=("xyz", "x"))
     regs = top.section("registers")
     fields: dict[str, Field] = {}
@@ -208,30 +162,16 @@ def load_map(path: str | Path) -> RegisterMap:
         if key not in KNOWN_FIELDS:
             raise regs.error(key, f"unknown field (known: {', '.join(KNOWN_FIELDS)})")
         s = regs.section(key)
-        address = s.get("address", int)
-        f = Field(
-            name=key,
-            address=address,
-            table=s.get("table", str, d_table, choices=TABLES),
-            dtype=s.get("type", str, d_type, choices=codec.TYPES),
-            scale=_scale(s, key, d_scale),
-            word_order=s.get("word_order", str, d_order, choices=codec.WORD_ORDERS),
-            writable=s.get("writable", bool, key.startswith("target_") or key in
-                           {"speed", "command", "sequence",
-                                                         "positioning_band"}),
-            line=s.line,
-        )
+        f = read_field(regs, s, key, d, scale=_scale(s, key, d.scale),
+                       writable=s.get("writable", bool, key.startswith("target_") or key in
+                                      {"speed", "command", "sequence", "positioning_band"}))
         s.get("unit", str, "")
         s.get("note", str, "")
         s.done()
-        if not 0 <= address or f.end > 65536:
-            raise regs.error(key, f"address {address} (+{f.count} registers) is outside 0..65535")
-        if f.scale == 0:
-            raise regs.error(key, "scale must not be 0")
         if f.writable and f.table == "input":
             raise regs.error(key, "input registers are read-only; a writable field must be holding")
         fields[key] = f
-    _check_overlaps(src, fields)
+    check_overlaps(src, fields.values())
     # a single-axis actuator (`axes: x`) maps only x; an arm needs x, y and z
     for need in (f"actual_{a}" for a in axes):
         if need not in fields:
@@ -327,16 +267,6 @@ def _reserved(top: Section) -> tuple[Block, ...]:
             raise s.error("address", "block must lie within 0..65535")
         blocks.append(b)
     return tuple(blocks)
-
-
-def _check_overlaps(src: str, fields: dict[str, Field]) -> None:
-    for table in TABLES:
-        ordered = sorted((f for f in fields.values() if f.table == table), key=lambda f: f.address)
-        for prev, cur in zip(ordered, ordered[1:]):
-            if cur.address < prev.end:
-                raise ConfigError(
-                    f"{src}:{cur.line}: registers.{cur.name}: {table} register {cur.address} "
-                    f"overlaps {prev.name} ({prev.address}..{prev.end - 1})")
 
 
 def resolve_map(name: str, base_dir: Path | None = None) -> Path:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 
 from drivers.errors import ConfigError, DeviceError, ProtocolError, SafetyError
-from drivers.modbus.regmap import POSE_AXES, Field, RegisterMap, spans, trigger_field
+from drivers.modbus.fields import BlockRead, block_reads
+from drivers.modbus.regmap import POSE_AXES, Field, RegisterMap, trigger_field
 from drivers.modbus.transport import LinkSettings, ModbusLink, WireTap
 from drivers.pose import Pose
 from drivers.robot import ArmState, ArmStatus, RobotArm
@@ -75,19 +76,13 @@ class ModbusRobotArm(RobotArm):
         return self._link
 
     # -- reading -------------------------------------------------------------------------------
-    def _plan(self, fields: list[Field]) -> list[tuple[str, int, int, str, list[Field]]]:
+    def _plan(self, fields: list[Field]) -> list[BlockRead]:
         """Block reads covering `fields`: (table, start, count, label, fields), cached because
         the same few field sets (pose, status, joints) are read over and over."""
         key = tuple(f.name for f in fields)
         plan = self._plans.get(key)
         if plan is None:
-            plan = []
-            for table in ("holding", "input"):
-                for run in spans([f for f in fields if f.table == table]):
-                    start = run[0].address
-                    plan.append((table, start, run[-1].end - start,
-                                 "/".join(f.name for f in run), run))
-            self._plans[key] = plan
+            plan = self._plans[key] = block_reads(fields)
         return plan
 
     def _read_fields(self, fields: list[Field]) -> dict[str, float]:

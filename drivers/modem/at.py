@@ -55,7 +55,7 @@ class ATChannel:
 
     def __init__(self, settings: ATSettings) -> None:
         self.settings = settings
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
         self._buf = b""
         self.urcs: collections.deque[tuple[float, str]] = collections.deque(maxlen=URC_KEEP)
         #: sees ("tx" | "rx", raw bytes) for everything written and read (traffic logs);
@@ -136,7 +136,7 @@ class ATChannel:
             self.urcs.append((time.monotonic(), line))
 
     def _complete_lines(self) -> list[str]:
-        out = []
+        out: list[str] = []
         while True:
             m = re.search(rb"[\r\n]", self._buf)
             if not m:

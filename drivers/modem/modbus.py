@@ -16,7 +16,7 @@ from pathlib import Path
 from drivers.config import Section, load_yaml_file
 from drivers.errors import ConfigError, DeviceError, ProtocolError
 from drivers.modbus import codec
-from drivers.modbus.regmap import TABLES, Field, spans
+from drivers.modbus.fields import Field, block_reads, check_overlaps, read_defaults, read_field
 from drivers.modbus.transport import LinkSettings, ModbusLink
 from drivers.modem.base import Modem
 from drivers.modem.link import RATS, STATES, LinkState, ServingCell
@@ -75,40 +75,20 @@ def load_modem_map(path: str | Path) -> ModemMap:
     description = top.get("description", str, "")
     top.get("vendor_document", str, "")
     top.get("device", str, "")
-    d = top.section("defaults", None)
-    d_table = d.get("table", str, "holding", choices=TABLES)
-    d_type = d.get("type", str, "int16", choices=codec.TYPES)
-    d_order = d.get("word_order", str, "big", choices=codec.WORD_ORDERS)
-    d.done()
+    d = read_defaults(top, "int16")
     regs = top.section("registers")
     fields: dict[str, ModemField] = {}
     for key in regs.keys():
         if key not in KNOWN_FIELDS:
             raise regs.error(key, f"unknown field (known: {', '.join(KNOWN_FIELDS)})")
         s = regs.section(key)
-        f = Field(name=key, address=s.get("address", int),
-                  table=s.get("table", str, d_table, choices=TABLES),
-                  dtype=s.get("type", str, d_type, choices=codec.TYPES),
-                  scale=s.get("scale", float, 1.0),
-                  word_order=s.get("word_order", str, d_order, choices=codec.WORD_ORDERS),
-                  writable=False, line=s.line)
+        f = read_field(regs, s, key, d, scale=s.get("scale", float, d.scale), writable=False)
         invalid = s.get("invalid", int, None)
         s.get("unit", str, "")
         s.get("note", str, "")
         s.done()
-        if f.address < 0 or f.end > 65536:
-            raise regs.error(key, f"address {f.address} (+{f.count} registers) is outside "
-                                  f"0..65535")
-        if f.scale == 0:
-            raise regs.error(key, "scale must not be 0")
         fields[key] = ModemField(f, invalid)
-    for table in TABLES:
-        ordered = sorted((m.field for m in fields.values() if m.field.table == table),
-                         key=lambda f: f.address)
-        for prev, cur in zip(ordered, ordered[1:]):
-            if cur.address < prev.end:
-                raise ConfigError(f"{src}:{cur.line}: registers.{cur.name}: {table} register "
-                                  f"{cur.address} overlaps {prev.name}")
+    check_overlaps(src, (m.field for m in fields.values()))
     rats = _codes(top, "rats", RATS)
     states = _codes(top, "states", STATES)
     cell_rat = top.get("cell_rat", str, "NR5G", choices=("LTE", "NR5G"))
@@ -136,6 +116,7 @@ class ModbusModem(Modem):
         self.settings = settings
         self.name = f"modbus:{modem_map.name}@{settings.endpoint}"
         self._link: ModbusLink | None = None
+        self._plan = block_reads(m.field for m in modem_map.fields.values())
 
     def connect(self) -> None:
         link = ModbusLink(self.settings)
@@ -154,20 +135,16 @@ class ModbusModem(Modem):
         if self._link is None:
             raise DeviceError(f"{self.name}: not connected")
         out: dict[str, float | None] = {}
-        for table in TABLES:
-            mfs = {m.field.name: m for m in self.map.fields.values() if m.field.table == table}
-            for run in spans([m.field for m in mfs.values()]):
-                start = run[0].address
-                words = self._link.read(table, start, run[-1].end - start,
-                                        "/".join(f.name for f in run))
-                for f in run:
-                    chunk = words[f.address - start:f.end - start]
-                    try:
-                        raw = codec.decode(chunk, f.dtype, 1.0, f.word_order)
-                    except ValueError as exc:
-                        raise ProtocolError(f"{self.name}: {f.name}: {exc}") from None
-                    inv = mfs[f.name].invalid
-                    out[f.name] = None if inv is not None and raw == inv else raw * f.scale
+        for table, start, count, label, run in self._plan:
+            words = self._link.read(table, start, count, label)
+            for f in run:
+                chunk = words[f.address - start:f.end - start]
+                try:
+                    raw = codec.decode(chunk, f.dtype, 1.0, f.word_order)
+                except ValueError as exc:
+                    raise ProtocolError(f"{self.name}: {f.name}: {exc}") from None
+                inv = self.map.fields[f.name].invalid
+                out[f.name] = None if inv is not None and raw == inv else raw * f.scale
         return out
 
     def read_link(self) -> LinkState:

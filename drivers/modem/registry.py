@@ -27,11 +27,17 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from drivers.config import Section
+from drivers.endpoint import Endpoint, SerialEndpoint, TcpEndpoint
 from drivers.errors import ConfigError
 from drivers.modbus.transport import LinkSettings
 from drivers.modem.at import ATSettings
 from drivers.modem.base import Modem
-from drivers.modem.modbus import ModbusModem, ModemMap, load_modem_map, resolve_modem_map
+from drivers.modem.modbus import (
+    ModbusModem,
+    ModemMap,
+    load_modem_map,
+    resolve_modem_map,
+)
 from drivers.modem.quectel import LTE_SINR
 from drivers.modem.vendors import VENDOR_CHOICES, open_at_modem
 
@@ -39,7 +45,19 @@ from drivers.modem.vendors import VENDOR_CHOICES, open_at_modem
 class ModemSpec(Protocol):
     """What a modem factory returns: enough to open the modem, and to serve a simulator of it."""
 
-    driver: str
+    @property
+    def driver(self) -> str:
+        """The lab file's `driver:` name."""
+        ...
+
+    @property
+    def vendor(self) -> str:
+        """The vendor the driver speaks to (``auto`` when detected at connect time)."""
+        ...
+
+    def endpoint(self) -> Endpoint | None:
+        """Where the configured modem is; None when the lab does not say (simulated)."""
+        ...
 
     def open(self, endpoint: str | None = None) -> Modem:
         """A (not yet connected) Modem; `endpoint` overrides the configured address."""
@@ -59,6 +77,10 @@ class ATModemSpec:
     options: dict[str, Any] = field(default_factory=dict)
     driver: str = "at"
 
+    def endpoint(self) -> Endpoint | None:
+        s = self.settings
+        return SerialEndpoint(s.url, s.baudrate, "line") if s.url else None
+
     def open(self, endpoint: str | None = None) -> Modem:
         settings = self.settings if endpoint is None else replace(self.settings, url=endpoint)
         return open_at_modem(settings, self.vendor, self.options)
@@ -74,6 +96,10 @@ class ModbusModemSpec:
     modem_map: ModemMap
     link: LinkSettings
     driver: str = "modbus"
+    vendor: str = "modbus"
+
+    def endpoint(self) -> Endpoint | None:
+        return TcpEndpoint(self.link.host, self.link.port)
 
     def open(self, endpoint: str | None = None) -> Modem:
         link = self.link

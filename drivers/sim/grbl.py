@@ -20,7 +20,7 @@ from typing import Callable
 
 from drivers.pose import Pose
 from drivers.robot import ArmState
-from drivers.sim.arm import ArmParams, SimArm
+from drivers.sim.arm import ArmParams
 from drivers.sim.program import sim_arm
 from drivers.sim.pty import raw_pty
 
@@ -138,8 +138,8 @@ class GrblSim:
                 return self.out(b"error:22\r\n")
             base = self._planned_end()
             t = {a: vals.get(a.upper(), 0.0 if not self.absolute else None) for a in "xyz"}
-            xyz = [(base[i] + (t[a] or 0.0)) if not self.absolute else
-                   (t[a] + self.wco[i] if t[a] is not None else base[i])
+            xyz = [base[i] + (t[a] or 0.0) if not self.absolute else
+                   base[i] if (v := t[a]) is None else v + self.wco[i]
                    for i, a in enumerate("xyz")]
             home = self.arm.params.home
             target = Pose(xyz[0], xyz[1], xyz[2], home.a, home.b, home.c)
@@ -178,6 +178,7 @@ class GrblSim:
                 self.out(b"ok\r\n")
             else:
                 self.queue.pop(0)
+                assert item.target is not None      # a "move" item always has one
                 self.arm.move(item.target, item.feed_mm_min / 60.0, now)
 
     # -- output --------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ class ServedGrbl:
     def __init__(self, sim: GrblSim, url: str, path: str = "", host: str = "",
                  port: int = 0) -> None:
         self.sim, self.url, self.path, self.host, self.port = sim, url, path, host, port
-        self._close: list[Callable[[], None]] = []
+        self._close: list[Callable[[], object]] = []
         self._task: asyncio.Task | None = None
 
     async def shutdown(self) -> None:
@@ -229,7 +230,9 @@ async def start_grbl_server(params: ArmParams, transport: str = "pty", host: str
     loop = asyncio.get_running_loop()
     if transport == "pty":
         master, slave, path = raw_pty()
-        sim = GrblSim(params, lambda b: os.write(master, b), clock, wco)
+        def write_master(b: bytes) -> None:
+            os.write(master, b)
+        sim = GrblSim(params, write_master, clock, wco)
 
         def readable() -> None:
             try:
@@ -243,7 +246,10 @@ async def start_grbl_server(params: ArmParams, transport: str = "pty", host: str
         sim.out(BANNER)
     elif transport == "tcp":
         writers: list[asyncio.StreamWriter] = []
-        sim = GrblSim(params, lambda b: [w.write(b) for w in writers], clock, wco)
+        def write_all(b: bytes) -> None:
+            for w in writers:
+                w.write(b)
+        sim = GrblSim(params, write_all, clock, wco)
 
         async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             writers.append(writer)

@@ -28,7 +28,6 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from drivers.errors import ConfigError
 from drivers.modbus.regmap import POSE_AXES, RegisterMap, trigger_field
 from drivers.pose import Pose
-from drivers.robot import ArmState
 from drivers.rotation import fixed_xyz_from_rotvec_deg, rotvec_deg_from_fixed_xyz
 from drivers.sim.arm import ArmParams, SimArm
 from drivers.sim.program import sim_arm
@@ -80,7 +79,7 @@ class ArmRegisters:
             self.trigger_move = None
         self.plan = FaultPlan(list(faults or []), clock())
         self.journal = journal or (lambda entry: None)
-        self.server: ModbusTcpServer | None = None
+        self.server: ModbusTcpServer | ModbusSerialServer | None = None
 
     async def _misbehave(self) -> ExcCodes | None:
         """Apply the fault plan to one request (may hold it, answer late or refuse it)."""
@@ -96,7 +95,8 @@ class ArmRegisters:
         if self.plan.once(now, "drop") and self.server is not None:
             for conn in list(self.server.active_connections.values()):
                 if conn.transport is not None:
-                    conn.transport.abort()
+                    # asyncio's transport base class has no abort(); the TCP one has it
+                    getattr(conn.transport, "abort", conn.transport.close)()
             return ExcCodes.DEVICE_BUSY   # never sent: the connection is gone
         if f := self.plan.first(now, "exception"):
             return ExcCodes(f.code or 4)
@@ -122,7 +122,7 @@ class ArmRegisters:
             tables[b.table].append(SimData(b.address, count=b.count, values=0,
                                            datatype=DataType.REGISTERS, readonly=not b.writable))
         # pymodbus needs every table to exist; an unused table gets one register far away
-        for name, items in tables.items():
+        for items in tables.values():
             if not items:
                 items.append(SimData(65535, count=1, values=0, datatype=DataType.REGISTERS))
             items.sort(key=lambda d: d.address)
@@ -285,11 +285,11 @@ async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "
     if on_pty:
         link = PtyLink()
         link.start(asyncio.get_running_loop())
-        server = ModbusSerialServer(device, framer=framer, port=link.device_path,
-                                    baudrate=baudrate, trace_packet=trace)
-        regs.server = server
-        await server.serve_forever(background=True)
-        return ServedArm(server, regs, transport, path=link.client_path, _pty=link)
+        serial_server = ModbusSerialServer(device, framer=framer, port=link.device_path,
+                                           baudrate=baudrate, trace_packet=trace)
+        regs.server = serial_server
+        await serial_server.serve_forever(background=True)
+        return ServedArm(serial_server, regs, transport, path=link.client_path, _pty=link)
     server = ModbusTcpServer(device, framer=framer, address=(host, port), trace_packet=trace)
     regs.server = server
     await server.serve_forever(background=True)

@@ -13,11 +13,12 @@ import bisect
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from drivers import cicv5g
 from drivers.errors import ConfigError
 from drivers.modem.link import LinkState, ServingCell
 
-TRACE_COLUMNS = {"time": "pub_time(ms)", "cell": "cellid(db)", "sinr": "sinr(db)",
-                 "rsrp": "rsrp(db)"}
+TRACE_COLUMNS = {"time": cicv5g.TIME, "cell": cicv5g.CELL, "sinr": cicv5g.SINR,
+                 "rsrp": cicv5g.RSRP}
 
 
 class LinkProfile(abc.ABC):
@@ -64,31 +65,16 @@ class TraceRow:
 
 
 def read_cicv5g(path: str | Path) -> list[TraceRow]:
-    """Rows of a CICV5G trace file, times relative to its first row, in seconds.
-
-    Columns are found by header name (some files carry extra trailing columns)."""
-    p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: trace file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read trace: {exc}") from None
-    if not lines:
-        raise ConfigError(f"{p}:1: empty trace file")
-    header = lines[0].split()
-    try:
-        idx = {k: header.index(col) for k, col in TRACE_COLUMNS.items()}
-    except ValueError:
-        missing = [c for c in TRACE_COLUMNS.values() if c not in header]
-        raise ConfigError(f"{p}:1: not a CICV5G trace: missing column(s) "
-                          f"{', '.join(missing)}") from None
+    """Rows of a CICV5G trace file (`drivers.cicv5g`), times relative to its first row, in
+    seconds. ConfigError naming the file and line for anything unreadable."""
+    table = cicv5g.read_table(path)
+    p = table.source
+    cols_at = table.index(list(TRACE_COLUMNS.values()))
+    idx = {key: cols_at[name] for key, name in TRACE_COLUMNS.items()}
     rows: list[TraceRow] = []
     t0: float | None = None
-    for n, line in enumerate(lines[1:], start=2):
+    for n, line in table.rows:
         cols = line.split()
-        if not cols:
-            continue
         try:
             t_ms = float(cols[idx["time"]])
             cell = cols[idx["cell"]].upper()

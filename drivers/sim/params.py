@@ -11,10 +11,33 @@ See `drivers.sim.arm` for what each one does.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from drivers.config import Section
 from drivers.pose import AXES, Pose
 from drivers.sim.arm import PRESETS, PROFILES, ArmParams
 from drivers.sim.program import program_from_section
+from drivers.sim.faults import Fault, faults_from_section
+
+
+@dataclass(frozen=True)
+class RobotSim:
+    """A simulated robot, read once from a lab's `simulator:` section: the arm's physics and the
+    faults to inject (see `drivers.sim.faults`)."""
+
+    arm: ArmParams
+    faults: tuple[Fault, ...] = ()
+
+    def arm_params(self, seed: int | None = None) -> ArmParams:
+        """The arm's parameters; `seed`, when given, overrides the lab file's (a run's seed wins)."""
+        return self.arm if seed is None else replace(self.arm, seed=seed)
+
+
+def robot_sim_from_section(section: Section) -> RobotSim:
+    """Parse a robot's `simulator:` section (physics and faults). ConfigError names the file,
+    line and key of anything wrong."""
+    arm = arm_params_from_section(section.fresh())
+    return RobotSim(arm, tuple(faults_from_section(section.fresh())))
 
 
 def _pose(section: Section, key: str, default: Pose, unit_pos: str = "mm") -> Pose:

@@ -1,0 +1,89 @@
+"""`Rig`: one lab's devices opened for one run, in one place, closed in reverse order.
+
+    rig = Rig(lab, mode="wire", clock=RealClock(), seed=1, network=profile, observer=observers)
+    with rig:
+        arm = rig.robot()      # simulator process + impairment proxy + driver, connected
+        modem = rig.modem()    # simulator process or real modem, connected (None: no modem)
+    # everything stopped and closed here, also after errors and Ctrl-C
+
+`rig.simulators` and `rig.proxies` collect the ready lines of the child processes started (for
+report.json and the session). Devices are opened on first use, so a command that needs only the
+robot never starts the modem's simulator.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from bench.clock import Clock, RealClock, VirtualClock
+from bench.impair import Profile
+from bench.lab import Lab
+from bench.observer import RunObserver
+from bench.rig.modem import open_modem
+from bench.rig.robot import open_robot
+from drivers.errors import ConfigError
+from drivers.modem.base import Modem
+from drivers.robot import RobotArm
+
+MODES = ("wire", "virtual")
+
+
+class Rig:
+    """A lab's robot and modem for one run.
+
+    `mode`: ``wire`` (real sockets and serial lines, real time; simulators as child processes)
+    or ``virtual`` (in-process simulators on `clock`, a VirtualClock by default). `network`: the
+    robot link's impairment (None or an ideal profile: none). `observer` hears every injected
+    delay, loss and outage. `journal`: where a simulated robot logs the commands it executed.
+    """
+
+    def __init__(self, lab: Lab, mode: str = "wire", clock: Clock | None = None, *,
+                 seed: int = 1, network: Profile | None = None,
+                 observer: RunObserver | None = None, journal: Path | None = None) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"--mode: unknown mode {mode!r} (use {' or '.join(MODES)})")
+        self.lab = lab
+        self.mode = mode
+        self.clock: Clock = clock or (VirtualClock() if mode == "virtual" else RealClock())
+        self.seed = seed
+        self.network = network
+        self.observer = observer
+        self.journal = journal
+        self.simulators: list[dict[str, Any]] = []
+        self.proxies: list[dict[str, Any]] = []
+        self._stack = contextlib.ExitStack()
+        self._robot: RobotArm | None = None
+        self._modem: Modem | None = None
+        self._modem_opened = False
+
+    def robot(self) -> RobotArm:
+        """The lab's robot, connected (opened on the first call). ConfigError, DeviceError."""
+        if self._robot is None:
+            self._robot = self._stack.enter_context(open_robot(
+                self.lab, self.mode, self.seed, self.clock, self.simulators, self.network,
+                self.observer, self.journal, self.proxies))
+        return self._robot
+
+    def modem(self) -> Modem | None:
+        """The lab's modem, connected (opened on the first call); None when the lab has none."""
+        if not self._modem_opened:
+            self._modem = self._stack.enter_context(open_modem(self.lab, self.mode, self.clock,
+                                                               self.simulators))
+            self._modem_opened = True
+        return self._modem
+
+    def close(self) -> None:
+        """Close the devices and stop every child process, in reverse order of opening."""
+        self._stack.close()
+        self._robot = None
+        self._modem = None
+        self._modem_opened = False
+
+    def __enter__(self) -> "Rig":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
