@@ -62,8 +62,25 @@ def point_profile(delay_ms: float, jitter_ms: float, loss: float) -> Any:
     return parse_profile(doc, "<sweep point>", Path("."))
 
 
+@dataclasses.dataclass(frozen=True)
+class ShiftedDelay:
+    """Every delay of `inner` plus `shift_s` (negative shortens it, never below zero); a lost
+    message stays lost."""
+
+    inner: Any
+    shift_s: float
+
+    def sample(self, t_s: float) -> float | None:
+        v = self.inner.sample(t_s)
+        return None if v is None else max(0.0, v + self.shift_s)
+
+
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one sweep point (a picklable dict in, a JSON-ready dict out)."""
+    """Run one sweep point (a picklable dict in, a JSON-ready dict out).
+
+    With ``spec["network"]`` (a profile name or file) the point's link is that profile with
+    ``delay_ms`` added to every one-way delay (negative: removed, down to zero), instead of a
+    constant ``delay_ms``."""
     sc = load_scenario(spec["scenario"], spec.get("cycles"))
     sc = dataclasses.replace(sc, control=dataclasses.replace(sc.control, mode=spec["control"]))
     lab = load_lab(spec["lab"])
@@ -73,10 +90,16 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     seed = spec.get("seed", sc.seed)
     params = sim.arm_params(seed)
     d, loss = spec["delay_ms"] / 1e3, spec.get("loss", 0.0)
-    up, down = delay_sources(point_profile(spec["delay_ms"], spec.get("jitter_ms", 0.0), loss),
-                             seed)
+    if spec.get("network"):       # a recorded link (e.g. a measured trace) shifted by delay_ms
+        from bench.impair.profile import load_profile
+        up, down = delay_sources(load_profile(spec["network"]), seed)
+        up, down = ShiftedDelay(up, d), ShiftedDelay(down, d)
+    else:
+        up, down = delay_sources(point_profile(spec["delay_ms"], spec.get("jitter_ms", 0.0),
+                                               loss), seed)
     clock = VirtualClock()
     point: dict[str, Any] = {"control": sc.control.mode, "delay_ms": spec["delay_ms"],
+                             "network": spec.get("network"),
                              "rtt_ms": 2 * spec["delay_ms"], "jitter_ms": spec.get("jitter_ms", 0.0),
                              "loss": loss, "cycles": sc.cycles, "seed": seed}
     if sc.control.mode == "remote-loop":
@@ -120,13 +143,20 @@ def budgets(points: list[dict[str, Any]]) -> dict[str, float | None]:
 def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
           jitter_ms: float = 0.0, loss: float = 0.0, cycles: int | None = None,
           seed: int | None = None, jobs: int | None = None,
-          on_point: Callable[[int, int, dict], None] | None = None) -> dict[str, Any]:
-    """Run every (control, delay) point; returns {"points": [...], "budget_ms": {...}}."""
+          on_point: Callable[[int, int, dict], None] | None = None,
+          network: str | None = None) -> dict[str, Any]:
+    """Run every (control, delay) point; returns {"points": [...], "budget_ms": {...}}.
+
+    With `network` (a profile name or file, e.g. a measured link) each point runs on that link
+    with `delay_ms` added to its delays, so the budget is the delay the link has to spare."""
     sc = load_scenario(scenario, cycles)          # validate before spawning workers
     load_lab(lab)
+    if network is not None:
+        from bench.impair.profile import load_profile
+        network = load_profile(network).source
     specs = [{"scenario": scenario, "lab": lab, "control": c, "delay_ms": d,
               "jitter_ms": jitter_ms, "loss": loss, "cycles": cycles,
-              "seed": sc.seed if seed is None else seed}
+              "seed": sc.seed if seed is None else seed, "network": network}
              for c in controls for d in delays_ms]
     jobs = jobs or min(len(specs), os.cpu_count() or 1, 2)
     points: list[dict[str, Any]] = [{}] * len(specs)
@@ -145,5 +175,5 @@ def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
                 done += 1
                 if on_point:
                     on_point(done, len(specs), points[futures[fut]])
-    return {"scenario": sc.name, "controls": controls, "delays_ms": delays_ms,
+    return {"scenario": sc.name, "controls": controls, "delays_ms": delays_ms, "network": network,
             "jitter_ms": jitter_ms, "loss": loss, "points": points, "budget_ms": budgets(points)}

@@ -19,6 +19,7 @@ import sys
 import traceback
 
 from bench import __version__
+from bench.cli import link as link_cmd
 from bench.cli import modem as modem_cmd
 from bench.cli import run as run_cmd
 from bench.cli import netem as netem_cmd
@@ -40,7 +41,7 @@ _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
 
 #: subcommand modules; a new command adds its module here
 COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd, modem_cmd,
-            analyze_cmd, sweep_cmd]
+            analyze_cmd, sweep_cmd, link_cmd]
 
 EPILOG = """\
 exit codes: 0 pass (or marginal), 1 a tolerance failed, 2 bad input or configuration,
@@ -54,6 +55,7 @@ examples:
   hil-bench modem status /dev/ttyUSB2  print a 5G modem's link state (RAT, cell, RSRP, SINR)
   hil-bench analyze tracker.csv      ISO 9283 figures of an external instrument's measurements
   hil-bench sweep --delay 0:200:20   latency budget per control mode (virtual time)
+  hil-bench link qualify --lab sim   GO / NO-GO for the link to the lab's robot (60 s probe)
   hil-bench replay runs/X/session.mcap --network telesurgery-300ms   the same run, worse network
   hil-bench session info runs/X/session.mcap   topics, counts, duration, truncated or not
 """

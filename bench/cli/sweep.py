@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run a scenario in virtual time at each network delay and control mode and "
                     "report, per mode, the largest delay at which every tolerance passes.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="delay is one-way, in each direction (round trip = 2 x delay).\n"
+        epilog="delay is one-way, in each direction (round trip = 2 x delay); with --network it "
+               "is added to that link's delays.\n"
                "examples:\n  hil-bench sweep iso9283 --delay 0:200:20 --cycles 3\n"
                "  hil-bench sweep iso9283 --delay 0:150:50 --control remote-loop --json")
     p.add_argument("scenario", nargs="?", default="iso9283")
@@ -38,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", type=float, default=0.0, help="message loss probability (0..1)")
     p.add_argument("--control", default="target,stream,remote-loop",
                    help="comma-separated control modes (default: all three)")
+    p.add_argument("--network", default=None, metavar="NAME|FILE",
+                   help="sweep on top of this link (e.g. a measured one from `hil-bench link "
+                        "qualify`): each point adds --delay to its delays (default: none)")
     p.add_argument("--mode", choices=["virtual", "wire"], default="virtual",
                    help="virtual time (default); wire sweeps are not supported yet")
     p.add_argument("--lab", default="sim", help="lab with a simulated robot (default: sim)")
@@ -86,7 +90,8 @@ def _sweep(args: argparse.Namespace, controls: list[str], delays: list[float],
     result = sweep(args.scenario, args.lab, controls, delays, jitter, args.loss, args.cycles,
                    args.seed, args.jobs,
                    on_point=lambda i, n, p: progress.update(
-                       i, n, f"{p['control']} @ {p['delay_ms']:g} ms: {p['verdict']}"))
+                       i, n, f"{p['control']} @ {p['delay_ms']:g} ms: {p['verdict']}"),
+                   network=args.network)
     progress.close()
     if args.out:
         from bench.reports.write import write_sweep_reports
@@ -103,7 +108,8 @@ def _sweep(args: argparse.Namespace, controls: list[str], delays: list[float],
               f"{_fmt(f['settling'], 2):>8}  {p['verdict'].upper()}"
               + (f" ({', '.join(p['failed'])})" if p["failed"] else "")
               + (f" ({p['error']})" if p.get("error") else ""))
-    print("\nlatency budget (largest one-way delay with every tolerance passing):")
+    print("\nlatency budget (largest one-way delay with every tolerance passing"
+          + (f", on top of {args.network}" if args.network else "") + "):")
     for mode, b in result["budget_ms"].items():
         print(f"  {mode:<12} {'none (fails at the smallest delay)' if b is None else f'{b:g} ms'}")
     if args.out:
