@@ -58,6 +58,8 @@ class Scenario:
     distance_pair: tuple[str, str] | None = None
     #: None: the bench commands the poses; else it follows a robot moved by its own program
     follow: FollowSettings | None = None
+    #: time the operator needs to switch from one site to the next (multi-site labs, in turn)
+    switch_s: float = 0.0
     #: line of each pose ("pose:NAME") and setting ("speed") in the file, for error messages
     lines: dict[str, int] = field(default_factory=dict)
     #: poses only passed through (approach via points, path starts): visited, never judged
@@ -254,6 +256,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         follow=_follow(top),
         via=frozenset(via), directions=directions, drift_block=drift_block, pause_s=pause,
         timing=timing, paths=paths, path_speed=path_speed,
+        switch_s=top.quantity("switch_time", "s", 0.0, min=0.0, max=3600.0),
     )
     top.done()
     return sc

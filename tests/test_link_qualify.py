@@ -24,6 +24,11 @@ GOOD = ("ideal", "5g-urban", "5g-urban-model", "5g-urban-moving")
 NO_GO_BECAUSE = {"coverage-hole": "longest outage", "telesurgery-300ms": "less one-way delay"}
 
 
+@pytest.fixture(autouse=True)
+def qualify_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIL_BENCH_QUALIFY_DIR", str(tmp_path / "qualified"))
+
+
 def qualify(tmp: Path, *args: str) -> tuple[int, dict]:
     rc = main(["link", "qualify", "--scenario", SCENARIO, "--cycles", "2", "--step", "20 ms",
                "--out", str(tmp), "--json", *args])

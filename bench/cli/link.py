@@ -34,6 +34,7 @@ from bench.qualify.decide import Criteria, decide
 from bench.qualify.probe import MAX_DURATION_S, MAX_RATE_HZ, probe_link
 from bench.qualify.trace import link_figures, write_profile, write_trace
 from bench.scenario import load_scenario
+from bench.sites import qualified
 from drivers.errors import ConfigError
 from drivers.units import UnitError, parse_quantity
 
@@ -62,19 +63,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--timeout", default="1 s", help="a probe unanswered this long is lost "
                                                     "(default 1 s)")
     q.add_argument("--network", default=None, metavar="NAME|FILE",
-                   help="impairment in front of a simulated robot (default 5g-urban; a real "
-                        "robot's link is real)")
+                   help="impairment in front of a simulated robot (default: the site's network, "
+                        "else 5g-urban; a real robot's link is real)")
     q.add_argument("--mode", choices=["wire", "virtual"], default="wire",
                    help="wire: probe over real sockets in real time (default); virtual: probe "
                         "the in-process simulator through the profile in virtual time")
-    q.add_argument("--scenario", default="iso9283", help="scenario the link must carry")
+    q.add_argument("--scenario", default=None,
+                   help="scenario the link must carry (default: the site's qualify policy, "
+                        "else iso9283)")
     q.add_argument("--control", default=None,
-                   help=f"control mode ({', '.join(CONTROL_MODES)}; default: the scenario's)")
+                   help=f"control mode ({', '.join(CONTROL_MODES)}; default: the site's "
+                        "qualify policy, else the scenario's)")
     q.add_argument("--cycles", type=int, default=3,
                    help="scenario cycles per sweep point (default 3)")
-    q.add_argument("--max-loss", default="1 %", help="largest lost-probe share (default 1 %%)")
-    q.add_argument("--max-outage", default="1 s",
-                   help="longest run of lost probes allowed (default 1 s, TS 22.263 5.5)")
+    q.add_argument("--max-loss", default=None,
+                   help="largest lost-probe share (default: the site's policy, else 1 %%)")
+    q.add_argument("--max-outage", default=None,
+                   help="longest run of lost probes allowed (default: the site's policy, else "
+                        "1 s, TS 22.263 5.5)")
     q.add_argument("--step", default="10 ms", help="margin resolution, one-way (default 10 ms)")
     q.add_argument("--sweep-lab", default=None,
                    help="lab whose simulated robot the sweep runs (default: the lab itself "
@@ -134,67 +140,114 @@ def _measure(lab: Lab, args: argparse.Namespace, network: Any, seed: int,
 
 def qualify(args: argparse.Namespace) -> int:
     lab = load_lab(args.lab)
-    if args.site not in (None, lab.name):
-        raise ConfigError(f"--site {args.site}: lab {lab.name} has one site, {lab.name}")
-    duration_s = _q(args.duration, "s", "--duration", 0.1, MAX_DURATION_S)
-    interval_s = _q(args.interval, "s", "--interval", 1 / MAX_RATE_HZ, 60.0)
-    timeout_s = _q(args.timeout, "s", "--timeout", 0.001, 60.0)
-    max_loss = _q(args.max_loss, "%", "--max-loss", 0.0, 100.0) / 100.0
-    max_outage = _q(args.max_outage, "s", "--max-outage", 0.0, 3600.0)
-    step_ms = _q(args.step, "s", "--step", 0.001, 1.0) * 1e3
+    if args.site is not None:
+        if lab.sites:
+            targets = [lab.site_lab(args.site)]
+        elif args.site == lab.name:
+            targets = [lab]
+        else:
+            raise ConfigError(f"--site {args.site}: lab {lab.name} has no sites: (its one "
+                              f"robot is site {lab.name})")
+    else:
+        targets = list(lab.sites) or [lab]
+    probe = (_q(args.duration, "s", "--duration", 0.1, MAX_DURATION_S),
+             _q(args.interval, "s", "--interval", 1 / MAX_RATE_HZ, 60.0),
+             _q(args.timeout, "s", "--timeout", 0.001, 60.0))
     if args.cycles < 2:
         raise ConfigError("--cycles: at least 2 (repeatability RP needs two visits per pose)")
-    sc = load_scenario(args.scenario, args.cycles)
-    control = args.control or sc.control.mode
+    plans = [_plan(site, args) for site in targets]       # everything validated before probing
+    out = Path(args.out) if args.out else \
+        Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-qualify"
+    results = [_qualify_site(site, args, crit, network, sweep_lab, probe, out)
+               for site, crit, network, sweep_lab in plans]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "qualify.json").write_text(json.dumps({"sites": results}, indent=2) + "\n",
+                                      encoding="utf-8")
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else {"sites": results}, indent=2))
+    else:
+        for r in results:
+            print_result(r, sys.stdout)
+        if len(results) > 1:
+            print_table(results, sys.stdout)
+    return EXIT_GO if all(r["verdict"] == "GO" for r in results) else EXIT_NO_GO
+
+
+def _plan(site: Lab, args: argparse.Namespace) -> tuple[Lab, Criteria, Any, str]:
+    """Criteria (options over the site's policy over the defaults), network and sweep lab."""
+    pol = site.qualify
+    scenario = args.scenario or getattr(pol, "scenario", None) or "iso9283"
+    sc = load_scenario(scenario, args.cycles)
+    control = args.control or getattr(pol, "control", None) or sc.control.mode
     if control not in CONTROL_MODES:
         raise ConfigError(f"--control: unknown mode {control!r} (known: "
                           f"{', '.join(CONTROL_MODES)})")
-    net_name = args.network or ("5g-urban" if lab.robot.simulate else None)
-    network = load_profile(net_name) if net_name else None
-    seed = sc.seed if args.seed is None else args.seed
-    sweep_lab = args.sweep_lab or (args.lab if lab.robot.simulate else "sim")
+    d = Criteria()
+    max_loss = (_q(args.max_loss, "%", "--max-loss", 0.0, 100.0) / 100.0
+                if args.max_loss is not None else getattr(pol, "max_loss", d.max_loss))
+    max_outage = (_q(args.max_outage, "s", "--max-outage", 0.0, 3600.0)
+                  if args.max_outage is not None else getattr(pol, "max_outage_s",
+                                                              d.max_outage_s))
+    crit = Criteria(scenario=scenario, control=control, cycles=args.cycles, seed=args.seed,
+                    max_loss=max_loss, max_outage_s=max_outage,
+                    step_ms=_q(args.step, "s", "--step", 0.001, 1.0) * 1e3)
+    net_name = args.network or site.network or ("5g-urban" if site.robot.simulate else None)
+    network = load_profile(net_name) if net_name and net_name != "real" else None
+    sweep_lab = args.sweep_lab or (str(site.path) if site.robot.simulate else "sim")
     load_lab(sweep_lab)
-    out = Path(args.out) if args.out else \
-        Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-qualify"
-    site = lab.name
+    return site, crit, network, sweep_lab
+
+
+def _qualify_site(lab: Lab, args: argparse.Namespace, crit: Criteria, network: Any,
+                  sweep_lab: str, probe: tuple[float, float, float], out: Path
+                  ) -> dict[str, Any]:
+    duration_s, interval_s, timeout_s = probe
+    site = lab.site or lab.name
+    seed = load_scenario(crit.scenario, crit.cycles).seed if args.seed is None else args.seed
     started = datetime.now(timezone.utc)
     log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
-    log(f"link qualify: site {site} of lab {lab.name}, {args.mode} mode, probing for "
-        f"{duration_s:g} s every {interval_s * 1e3:g} ms (timeout {timeout_s:g} s), network "
-        f"{network.name if network else 'real'}")
+    log(f"link qualify: site {site} of lab {lab.name.partition('#')[0]}, {args.mode} mode, "
+        f"probing for {duration_s:g} s every {interval_s * 1e3:g} ms (timeout "
+        f"{timeout_s:g} s), network {network.name if network else 'real'}")
     m = _measure(lab, args, network, seed, duration_s, interval_s, timeout_s)
     figures = link_figures(m["rows"], m["end_s"])
-    crit = Criteria(scenario=args.scenario, control=control, cycles=args.cycles, seed=args.seed,
-                    max_loss=max_loss, max_outage_s=max_outage, step_ms=step_ms)
     result: dict[str, Any] = {
-        "site": site, "lab": lab.name, "lab_source": str(lab.path), "mode": args.mode,
-        "started_utc": started.isoformat(timespec="seconds"),
+        "site": site, "lab": lab.name.partition("#")[0], "lab_source": str(lab.path),
+        "mode": args.mode, "started_utc": started.isoformat(timespec="seconds"),
         "network": network.name if network else None, "robot": m["robot"],
         "modem": m["modem"], "link_samples": m["link_samples"], "endpoint": m["endpoint"],
         "probe": {"duration_s": duration_s, "interval_s": interval_s, "timeout_s": timeout_s},
         "criteria": crit.as_dict(), "sweep_lab": sweep_lab, "figures": figures}
     if figures["answered"] == 0:
-        result.update(verdict="NO-GO", margin_ms=None, budget_ms=None, trace=None, profile=None,
+        result.update(verdict="NO-GO", margin_ms=None, margin_at_least=False, budget_ms=None,
+                      trace=None, profile=None,
                       reasons=[f"no probe answered in {duration_s:g} s"])
     else:
         trace = out / f"link-{site}.txt"
         profile = out / f"link-{site}.yaml"
         write_trace(trace, m["rows"])
         write_profile(profile, trace, m["rows"], m["end_s"], f"measured-{site}",
-                      f"site {site} of lab {lab.name}, measured {started:%Y-%m-%d %H:%M} UTC "
-                      f"over {network.name if network else 'the real link'}")
+                      f"site {site} of lab {result['lab']}, measured {started:%Y-%m-%d %H:%M} "
+                      f"UTC over {network.name if network else 'the real link'}")
         log(f"  {figures['probes']} probes, {figures['answered']} answered; sweeping "
-            f"{args.scenario} ({control}) on the measured link in virtual time ...")
+            f"{crit.scenario} ({crit.control}) on the measured link in virtual time ...")
         dec = decide(str(profile), figures, sweep_lab, crit)
         result.update(dec.as_dict(), trace=str(trace), profile=str(profile))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "qualify.json").write_text(json.dumps({"sites": [result]}, indent=2) + "\n",
-                                      encoding="utf-8")
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_result(result, sys.stdout)
-    return EXIT_GO if result["verdict"] == "GO" else EXIT_NO_GO
+    result["saved_to"] = str(qualified.save(result, lab.name))
+    return result
+
+
+def print_table(results: list[dict[str, Any]], stream: Any) -> None:
+    """One line per site: verdict, margin, RTT p99, loss, longest outage, reason."""
+    print(f"\n{'site':<14}{'network':<20}{'verdict':<8}{'margin':>18}{'RTT p99':>9}"
+          f"{'loss':>8}{'outage':>8}  reason", file=stream)
+    for r in results:
+        f = r["figures"]
+        p99 = (f.get("rtt_ms") or {}).get("p99")
+        print(f"{r['site']:<14}{str(r['network'] or 'real'):<20}{r['verdict']:<8}"
+              f"{margin_text(r):>18}{'-' if p99 is None else f'{p99:.0f} ms':>9}"
+              f"{100 * (f['loss'] or 0):>7.2f}%{f['longest_outage_s']:>7.2f}s  "
+              f"{'; '.join(r['reasons']) or '-'}", file=stream)
 
 
 def margin_text(result: dict[str, Any]) -> str:
@@ -219,7 +272,7 @@ def print_result(r: dict[str, Any], stream: Any) -> None:
           f"longest outage {f['longest_outage_s']:g} s", file=stream)
     c = r["criteria"]
     if r.get("budget_ms") is not None:
-        print(f"  budget ({c['scenario']}, {c['control']}): one-way p99 up to "
+        print(f"  budget ({Path(c['scenario']).stem}, {c['control']}): one-way p99 up to "
               f"{r['budget_ms']:g} ms; measured {(rtt or {}).get('p99', 0) / 2:g} ms", file=stream)
     why = "; ".join(r["reasons"]) if r["reasons"] else "every check passed"
     print(f"{r['verdict']}  margin {margin_text(r)}  ({why})", file=stream)

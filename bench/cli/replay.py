@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.cli.exitcodes import EXIT_DEVICE, EXIT_FAIL, EXIT_PASS
 from bench.bounds import check_number, check_seed
@@ -20,7 +21,7 @@ from bench.progress import TimeProgress
 from bench.session.compare import Comparison
 from bench.session.replay import MODES, replay_session
 from bench.session.schema import T_COMMAND
-from drivers.errors import DeviceError
+from drivers.errors import ConfigError, DeviceError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lab", default=None, help="lab file or name (default: the session's lab)")
     p.add_argument("--seed", type=int, default=None, help="simulator seed (default: recorded)")
     p.add_argument("--out", default=None, help="write the replay as a new session file")
+    p.add_argument("--site", default=None,
+                   help="a multi-site session: replay only this site (default: every site)")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress lines (progress goes to stderr, in session seconds)")
@@ -101,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         check_output_file(Path(args.out), "--out")
     path = str(resolve(args.session, "session"))
+    from bench.sites.session import replay_sites, session_sites
+    if session_sites(path):                   # a multi-site session: every site (or --site)
+        return _replay_sites(args, path, replay_sites)
+    if args.site:
+        raise ConfigError(f"--site {args.site}: {args.session} is a single-robot session")
     # progress on stderr by commands re-issued: a wire-mode replay runs as long as the original
     progress = TimeProgress("  replay", total_commands=session_commands(path), quiet=args.quiet)
     try:
@@ -118,3 +126,19 @@ def run(args: argparse.Namespace) -> int:
             raise DeviceError(c.error)
         return EXIT_DEVICE
     return EXIT_PASS if c.passed or c.verdict_replay == "n/a" else EXIT_FAIL
+
+
+def _replay_sites(args: argparse.Namespace, path: str, replay_sites: Any) -> int:
+    """Replay each site of a multi-site session on its own site; exit code of the worst."""
+    done = replay_sites(path, args.site, mode=args.mode, network=args.network,
+                        speed=args.speed, record_to=args.out, lab=args.lab, seed=args.seed)
+    if args.json:
+        print(json.dumps({"sites": {name: c.as_dict() for name, c in done}}, indent=2))
+    else:
+        for name, c in done:
+            print(f"site {name}:")
+            print_comparison(c)
+    if any(c.error for _, c in done):
+        return EXIT_DEVICE
+    return EXIT_PASS if all(c.passed or c.verdict_replay == "n/a" for _, c in done) \
+        else EXIT_FAIL

@@ -82,6 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "see `hil-bench netem profiles`")
     p.add_argument("--arm", action="store_true",
                    help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
+    p.add_argument("--sites", choices=["in-turn", "concurrent"], default="in-turn",
+                   help="a lab with sites: drive them one after the other, with the scenario's "
+                        "switch_time between them (default), or all at once")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.add_argument("--no-html", action="store_true",
                    help="write report.json and junit.xml only (drawing report.html's plots takes "
@@ -138,6 +141,10 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     sc.check_cycles()                 # e.g. RP asked for with --cycles 1: refused, exit 2
     if args.mode is None:                 # hours of drift cycles: virtual time on a simulator
         args.mode = sc.timing if sc.timing and lab.robot.simulate else "wire"
+    if lab.sites:                       # one control centre, several remote sites
+        from bench.cli.run_sites import run_sites
+        return run_sites(args, sc, lab, owned, _out_dir(args.out, sc.name), DEFAULT_NETWORK,
+                         ARM_ENV)
     armed = args.arm or os.environ.get(ARM_ENV, "") in {"1", "true", "yes"}
     if lab.has_real_hardware and not armed and sc.follow is None:     # a follow run sends nothing
         raise SafetyError(f"{lab.path}: the robot is real hardware; motion needs --arm "

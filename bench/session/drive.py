@@ -197,7 +197,10 @@ def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
     """
     p = _Player(arm, clock, obs, scenario, start_ns, speed)
     with SessionReader(path) as reader:
-        by_calls = send_times and next(iter(reader.raw([T_NETWORK])), None) is not None
+        # call order needs per-call events (the message-level wrapper's); a wire run's proxy
+        # records chunks without calls, and its session is walked in message order
+        first = next(iter(reader.raw([T_NETWORK])), None)
+        by_calls = send_times and first is not None and b'"call"' in first[2]
         try:
             (_by_calls if by_calls else _by_messages)(reader, p)
         except BenchError as exc:

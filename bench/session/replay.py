@@ -55,7 +55,7 @@ def session_lab(meta: dict[str, Any], override: str | None = None) -> Lab:
         return load_lab(override)
     lab = meta.get("lab") or {}
     src = lab.get("source")
-    if src and Path(src).is_file():
+    if src and Path(src.partition("#")[0]).is_file():      # FILE#SITE: one site of a lab
         return load_lab(src)
     return load_lab(lab.get("name") or "sim")
 

@@ -80,7 +80,8 @@ class SessionWriter:
     """Writes one session file. Thread-safe; use as a context manager or call `close()`."""
 
     def __init__(self, path: str | Path, *, flush_interval_s: float = FLUSH_INTERVAL_S,
-                 chunk_size: int = CHUNK_SIZE, background_flush: bool = True) -> None:
+                 chunk_size: int = CHUNK_SIZE, background_flush: bool = True,
+                 sites: tuple[str, ...] = ()) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.flush_interval_s = float(flush_interval_s)
@@ -92,6 +93,9 @@ class SessionWriter:
             sid = self._mcap.register_schema(SCHEMAS[topic]["title"], "jsonschema",
                                              schema_bytes(topic))
             self._channels[topic] = self._mcap.register_channel(topic, "json", sid)
+            for site in sites:      # a multi-site run: every topic again under /site/<name>
+                name = f"/site/{site}{topic}"
+                self._channels[name] = self._mcap.register_channel(name, "json", sid)
         self._lock = threading.Lock()
         self._pending = 0
         self._seq = 0
