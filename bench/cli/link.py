@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any

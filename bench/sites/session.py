@@ -45,7 +45,8 @@ class SiteRecorder(SessionRecorder):
         self.extra = dict(extra or {})
         self.writer = writer
         self.site = site
-        self._write = lambda topic, t, data: writer.write(site_topic(site, topic), t, data)
+        self._write = lambda topic, t_ns, data: writer.write(site_topic(site, topic), t_ns,
+                                                                data)
 
     def on_start(self, t_ns: int, meta: dict[str, Any]) -> None:
         full: dict[str, Any] = {"format": FORMAT,
