@@ -82,8 +82,13 @@ def load_lab(name_or_path: str) -> Lab:
         return load_sites(top, path, name, scenario)
     robot = robot_entry(top.section("robot"), path.parent)
     modem = load_modem_section(top.section("modem"), path.parent) if top.has("modem") else None
+    qualify = None
+    if top.has("qualify"):               # link qualification policy (docs/qualify.md)
+        from bench.sites.lab import policy_from_sections
+        qualify = policy_from_sections([top.section("qualify")])
     top.done()
-    return Lab(name=name, path=path, robot=robot, modem=modem, scenario=scenario)
+    return Lab(name=name, path=path, robot=robot, modem=modem, scenario=scenario,
+               qualify=qualify)
 
 
 def robot_entry(rs: Section, base_dir: Path) -> RobotEntry:

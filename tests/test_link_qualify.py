@@ -135,3 +135,62 @@ def test_bad_options_exit_2_with_one_line(tmp_path: Path, args: list[str], messa
     assert main(["link", "qualify", "--out", str(tmp_path), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+class _Echo:
+    """A real echo service on loopback (UDP or TCP), counting what it answered."""
+
+    def __init__(self, kind: str) -> None:
+        import socket
+        import threading
+        self.kind, self.count = kind, 0
+        self.sock = socket.socket(socket.AF_INET,
+                                  socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        if kind == "tcp":
+            self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import socket
+        self.sock.settimeout(0.1)
+        while not self.stop:
+            try:
+                if self.kind == "udp":
+                    data, peer = self.sock.recvfrom(2048)
+                    self.sock.sendto(data, peer)
+                    self.count += 1
+                    continue
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            with conn:
+                while data := conn.recv(2048):
+                    conn.sendall(data)
+                    self.count += 1
+
+
+@pytest.mark.parametrize("kind", ["udp", "tcp"])
+def test_echo_probes_go_only_to_the_declared_echo(tmp_path: Path, kind: str) -> None:
+    import socket
+    echo = _Echo(kind)
+    robot = socket.socket()                  # the lab's real robot address: must stay untouched
+    robot.bind(("127.0.0.1", 0))
+    robot.listen(1)
+    robot.settimeout(0.01)
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(
+        "name: remote\nrobot: {driver: modbus, map: native, transport: tcp, host: 127.0.0.1, "
+        f"port: {robot.getsockname()[1]}}}\nqualify: {{echo: '{kind}://127.0.0.1:{echo.port}', "
+        "control: remote-loop}\n")
+    rc, r = qualify(tmp_path / "q", "--lab", str(lab), "--duration", "1 s", "--step", "40 ms")
+    echo.stop = True
+    assert rc == 0 and r["verdict"] == "GO"
+    assert r["endpoint"] == f"{kind}://127.0.0.1:{echo.port}" and r["network"] is None
+    assert r["criteria"]["control"] == "remote-loop" and r["sweep_lab"] == "sim"
+    assert r["figures"]["answered"] == r["figures"]["probes"] == echo.count >= 15
+    with pytest.raises(socket.timeout):
+        robot.accept()                       # nothing ever connected to the robot
+    robot.close()

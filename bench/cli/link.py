@@ -15,6 +15,7 @@ be reached at all, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -30,6 +31,7 @@ from bench.lab_modem import open_lab_modem
 from bench.linksample import LinkSampler
 from bench.observer import RunObserver
 from bench.qualify.decide import Criteria, decide
+from bench.qualify.echo import EchoProbe
 from bench.qualify.probe import MAX_DURATION_S, MAX_RATE_HZ, probe_link
 from bench.qualify.trace import link_figures, write_profile, write_trace
 from bench.scenario import load_scenario
@@ -120,18 +122,28 @@ def _measure(lab: Lab, args: argparse.Namespace, network: Any, seed: int,
     sims: list[dict] = []
     proxies: list[dict] = []
     probed = _probe_lab(lab, timeout_s)
-    with open_robot(probed, args.mode, seed, clock, sims, network, None,
-                    proxies=proxies) as arm, \
-            open_lab_modem(lab, args.mode, clock, sims) as modem:
+    echo = getattr(lab.qualify, "echo", None)
+    if echo and args.mode == "virtual":
+        raise ConfigError(f"{lab.path}: qualify.echo: echo probes go over the real link "
+                          f"(wire mode only)")
+    target: Any = contextlib.nullcontext(EchoProbe(echo, timeout_s)) if echo else \
+        open_robot(probed, args.mode, seed, clock, sims, network, None, proxies=proxies)
+    with target as arm, open_lab_modem(lab, args.mode, clock, sims) as modem:
+        if echo:
+            arm.connect()
         sampler = None
         if modem is not None and lab.modem is not None:
             sampler = LinkSampler(modem, clock, lab.modem.sample_interval_s, RunObserver(),
                                   threaded=args.mode != "virtual")
         t0 = clock.now()
-        rows = probe_link(arm, clock, duration_s, interval_s, sampler)
+        try:
+            rows = probe_link(arm, clock, duration_s, interval_s, sampler)
+        finally:
+            if echo:
+                arm.close()
         end_s = clock.now() - t0
-        endpoint = (proxies[-1].get("listen") or proxies[-1]) if proxies else \
-            (sims[0] if sims else str(getattr(probed.robot.spec, "link", "")))
+        endpoint = echo or ((proxies[-1].get("listen") or proxies[-1]) if proxies else
+                            (sims[0] if sims else str(getattr(probed.robot.spec, "link", ""))))
         return {"rows": rows, "end_s": end_s, "robot": arm.name,
                 "modem": modem.name if modem is not None else None,
                 "endpoint": endpoint, "link_samples": len(sampler.samples) if sampler else 0}
@@ -192,6 +204,8 @@ def _plan(site: Lab, args: argparse.Namespace) -> tuple[Lab, Criteria, Any, str]
                     step_ms=_q(args.step, "s", "--step", 0.001, 1.0) * 1e3)
     net_name = args.network or site.network or ("5g-urban" if site.robot.simulate else None)
     network = load_profile(net_name) if net_name and net_name != "real" else None
+    if getattr(pol, "echo", None):          # echo probes go over the real link, not the robot's
+        network = None
     sweep_lab = args.sweep_lab or (str(site.path) if site.robot.simulate else "sim")
     load_lab(sweep_lab)
     return site, crit, network, sweep_lab

@@ -19,17 +19,27 @@ from __future__ import annotations
 import bisect
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 from bench.clock import Clock
 from bench.linksample import LinkSampler
 from drivers.errors import BenchError, DeviceTimeout
-from drivers.robot import ArmState, ArmStatus, RobotArm
+from drivers.robot import ArmState, ArmStatus
 
 #: probes must stay low-rate: at most this many per second
 MAX_RATE_HZ = 50.0
 #: and a qualification is bounded in time (seconds)
 MAX_DURATION_S = 3600.0
+
+
+class Probed(Protocol):
+    """What the probe loop needs: a `RobotArm` (its read-only `read_status`) or an `EchoProbe`."""
+
+    def read_status(self) -> Any: ...
+
+    def connect(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,7 @@ class ProbeRow:
         return self.rtt_ms is None
 
 
-def probe_link(arm: RobotArm, clock: Clock, duration_s: float, interval_s: float,
+def probe_link(arm: Probed, clock: Clock, duration_s: float, interval_s: float,
                sampler: LinkSampler | None = None,
                epoch_ms: float | None = None,
                on_row: Callable[[ProbeRow], None] | None = None) -> list[ProbeRow]:
@@ -102,7 +112,7 @@ def probe_link(arm: RobotArm, clock: Clock, duration_s: float, interval_s: float
     return _rows(raw, t_start, epoch0, sampler)
 
 
-def _reconnect(arm: RobotArm) -> None:
+def _reconnect(arm: Probed) -> None:
     """Drop a connection that may still deliver a stale reply; the next probe reconnects."""
     arm.close()
     try:

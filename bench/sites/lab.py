@@ -6,7 +6,7 @@
       yantai:
         network: 5g-urban          # profile name or file (relative to the lab file), or `real`
         arm: false                 # may --arm move this site's real robot (default true)
-        qualify: {max_outage: 0.5 s}          # this site's own policy keys (optional)
+        qualify: {max_outage: 0.5 s, echo: udp://10.0.0.7:7}   # this site's policy (optional)
         tolerances: {AP: {max: 0.8 mm}}       # over the scenario's, for this site (optional)
         robot: {driver: modbus, ..., workspace: {...}}     # as a lab's `robot:` section
         modem: {driver: at, ...}                           # optional, as a lab's `modem:`
@@ -25,6 +25,7 @@ from typing import Any
 from bench.lab import Lab, robot_entry
 from bench.lab_modem import load_modem_section
 from drivers.config import Section
+from drivers.errors import ConfigError
 
 #: the network value of a site whose link is the real one (no impairment added)
 REAL = "real"
@@ -40,9 +41,10 @@ class QualifyPolicy:
     control: str | None = None
     max_loss: float = 0.01
     max_outage_s: float = 1.0
+    echo: str | None = None
 
 
-def _policy(sections: list[Section]) -> QualifyPolicy:
+def policy_from_sections(sections: list[Section]) -> QualifyPolicy:
     """A policy from the lab's and then the site's `qualify:` sections (later keys win)."""
     kw: dict[str, Any] = {}
     for q in sections:
@@ -57,6 +59,13 @@ def _policy(sections: list[Section]) -> QualifyPolicy:
             kw["max_loss"] = q.quantity("max_loss", "%", min=0.0, max=100.0) / 100.0
         if q.has("max_outage"):
             kw["max_outage_s"] = q.quantity("max_outage", "s", min=0.0)
+        if q.has("echo"):
+            from bench.qualify.echo import parse_echo_url
+            try:
+                parse_echo_url(q.get("echo", str))
+            except ConfigError as exc:
+                raise q.error("echo", str(exc)) from None
+            kw["echo"] = q.get("echo", str)
         q.done()
     return QualifyPolicy(**kw)
 
@@ -121,7 +130,7 @@ def load_sites(top: Section, path: Path, name: str, scenario: str = "iso9283") -
             qs.append(s.section("qualify"))
         else:
             s.raw("qualify", None)
-        policy = _policy(qs)
+        policy = policy_from_sections(qs)
         tolerances = _tolerances(s.section("tolerances")) if s.has("tolerances") else None
         if tolerances is None:
             s.raw("tolerances", None)
@@ -131,7 +140,7 @@ def load_sites(top: Section, path: Path, name: str, scenario: str = "iso9283") -
                          tolerances=tolerances, scenario=scenario))
     ss.done()
     if lab_q is not None:
-        _policy([lab_q])               # validate the lab-wide keys even when every site overrides
+        policy_from_sections([lab_q])               # validate the lab-wide keys even when every site overrides
     top.done()
     first = sites[0]
     return Lab(name=name, path=path, robot=first.robot, modem=first.modem, sites=tuple(sites),
