@@ -137,7 +137,7 @@ def test_a_run_can_require_a_fresh_go_and_shows_it(tmp_path: Path, qualify_dir: 
     run = ["run", str(scenario(tmp_path)), "--lab", str(lab), "--mode", "virtual", "-q"]
     assert main([*run, "--out", str(tmp_path / "refused")]) == 2     # nothing qualified yet
     assert not (tmp_path / "refused" / "session.mcap").exists()
-    assert main(["link", "qualify", "--lab", str(lab), "--mode", "virtual", "--duration", "3 s",
+    assert main(["link", "qualify", "--lab", str(lab), "--mode", "virtual", "--duration", "1 s",
                  "--scenario", str(TWO_POSES), "--cycles", "2", "--step", "40 ms",
                  "--out", str(tmp_path / "q"), "--json"]) == 0
     assert main([*run, "--out", str(tmp_path / "ok")]) == 0
