@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import dataclasses
 import os
 import sys
@@ -192,8 +193,19 @@ def _concurrent(plans: list[SitePlan], mode: str, writer: SessionWriter, out: Pa
         t.start()
     if shared is not None:
         shared.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the main thread only: interrupt every site the same way, so each
+        # runner sends its robot a stop and closes its devices, then report the interruption
+        for t in threads:
+            if t.is_alive() and t.ident is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(t.ident),
+                                                           ctypes.py_object(KeyboardInterrupt))
+        for t in threads:
+            t.join()
+        raise
     if errors:
         raise errors[0]
     return [results[p.lab.site or p.lab.name] for p in plans]
