@@ -87,7 +87,7 @@ def _plan(site: Lab, sc: Scenario, args: argparse.Namespace, armed: bool,
 
 
 def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: Path,
-              log: Callable[[str], None]) -> dict[str, Any]:
+              log: Callable[[str], None], html: bool = True) -> dict[str, Any]:
     """Run the scenario on one site; write its reports; return its summary for the lab report."""
     from bench.cli.run import open_robot     # until the lab-devices layer owns opening
     lab, sc, name = p.lab, p.scenario, p.lab.site or p.lab.name
@@ -143,7 +143,7 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
         report["link"] = plot.link
     report["site"] = name
     report["qualification"] = p.qualification
-    write_run_reports(site_out, report)
+    write_run_reports(site_out, report, html=html)
     return {"site": name, "verdict": verdict, "error": str(error) if error else None,
             "network": p.network.name if p.network else None, "robot": meta["lab"]["robot"],
             "qualification": p.qualification, "report": str(Path(name) / "report.json"),
@@ -153,7 +153,8 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
 
 
 def _in_turn(plans: list[SitePlan], mode: str, clock: Clock, writer: SessionWriter,
-             out: Path, switch_s: float, log: Callable[[str], None]) -> list[dict[str, Any]]:
+             out: Path, switch_s: float, log: Callable[[str], None],
+             html: bool) -> list[dict[str, Any]]:
     results = []
     for i, p in enumerate(plans):
         if i:
@@ -161,12 +162,12 @@ def _in_turn(plans: list[SitePlan], mode: str, clock: Clock, writer: SessionWrit
             writer.write(T_EVENT, clock.now_ns(), {"kind": "switch", "detail": {
                 "from": prev, "to": p.lab.site, "switch_s": switch_s}})
             clock.sleep(switch_s)
-        results.append(_run_site(p, mode, clock, writer, out, log))
+        results.append(_run_site(p, mode, clock, writer, out, log, html))
     return results
 
 
 def _concurrent(plans: list[SitePlan], mode: str, writer: SessionWriter, out: Path,
-                log: Callable[[str], None]) -> list[dict[str, Any]]:
+                log: Callable[[str], None], html: bool) -> list[dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     errors: list[BaseException] = []
     shared = SharedVirtualClock() if mode == "virtual" else None
@@ -180,7 +181,7 @@ def _concurrent(plans: list[SitePlan], mode: str, writer: SessionWriter, out: Pa
         try:
             if shared is not None:
                 shared.wait_turn(name)
-            results[name] = _run_site(p, mode, clocks[name], writer, out, log)
+            results[name] = _run_site(p, mode, clocks[name], writer, out, log, html)
         except BaseException as exc:            # re-raised on the main thread below
             errors.append(exc)
         finally:
@@ -228,6 +229,7 @@ def run_sites(args: argparse.Namespace, sc: Scenario, lab: Lab, owned: contextli
         + ", ".join(f"{n} over {p.network.name if p.network else 'the real link'}"
                     for n, p in zip(names, plans)))
     clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
+    html = not getattr(args, "no_html", False)
     session_path = out / "session.mcap"
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
@@ -239,9 +241,9 @@ def run_sites(args: argparse.Namespace, sc: Scenario, lab: Lab, owned: contextli
             "scenario": scenario_to_dict(sc), "started_utc": started})
         try:
             if order == "in-turn":
-                results = _in_turn(plans, args.mode, clock, writer, out, sc.switch_s, log)
+                results = _in_turn(plans, args.mode, clock, writer, out, sc.switch_s, log, html)
             else:
-                results = _concurrent(plans, args.mode, writer, out, log)
+                results = _concurrent(plans, args.mode, writer, out, log, html)
         except KeyboardInterrupt:
             writer.write(T_EVENT, clock.now_ns(), {"kind": "interrupted", "detail": {}})
             log(f"interrupted: partial reports in {out}")
