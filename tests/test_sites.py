@@ -65,7 +65,7 @@ def test_three_sites_each_with_its_own_robot_link_and_policy() -> None:
     assert [s.modem is not None for s in lab.sites] == [False, True, False]
     assert all(s.qualify.control == "remote-loop" for s in lab.sites)
     one = load_lab("three-sites#karamay")
-    assert one.site == "karamay" and one.robot.simulator.data["seed"] == 2
+    assert one.site == "karamay" and one.robot.sim.arm.seed == 2
     assert load_lab(str(one.path)).name == one.name          # FILE#SITE, as simulators get it
     with pytest.raises(ConfigError, match="no site 'nowhere'.*zhangjiakou, karamay, tianjin"):
         load_lab("three-sites#nowhere")

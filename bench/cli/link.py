@@ -15,7 +15,6 @@ be reached at all, 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import sys
@@ -27,12 +26,12 @@ from bench.clock import Clock, RealClock, VirtualClock
 from bench.control.modes import CONTROL_MODES
 from bench.impair import load_profile
 from bench.lab import Lab, load_lab
-from bench.lab_modem import open_lab_modem
 from bench.linksample import LinkSampler
 from bench.observer import RunObserver
 from bench.qualify.decide import Criteria, decide
 from bench.qualify.echo import EchoProbe
 from bench.qualify.probe import MAX_DURATION_S, MAX_RATE_HZ, probe_link
+from bench.rig import Rig
 from bench.qualify.trace import link_figures, write_profile, write_trace
 from bench.scenario import load_scenario
 from bench.sites import qualified
@@ -117,18 +116,17 @@ def _probe_lab(lab: Lab, timeout_s: float) -> Lab:
 
 def _measure(lab: Lab, args: argparse.Namespace, network: Any, seed: int,
              duration_s: float, interval_s: float, timeout_s: float) -> dict[str, Any]:
-    from bench.cli.run import open_robot        # until the lab-devices layer owns opening
     clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
-    sims: list[dict] = []
-    proxies: list[dict] = []
     probed = _probe_lab(lab, timeout_s)
     echo = getattr(lab.qualify, "echo", None)
     if echo and args.mode == "virtual":
         raise ConfigError(f"{lab.path}: qualify.echo: echo probes go over the real link "
                           f"(wire mode only)")
-    target: Any = contextlib.nullcontext(EchoProbe(echo, timeout_s)) if echo else \
-        open_robot(probed, args.mode, seed, clock, sims, network, None, proxies=proxies)
-    with target as arm, open_lab_modem(lab, args.mode, clock, sims) as modem:
+    rig = Rig(probed, args.mode, clock, seed=seed, network=network)
+    with rig:
+        arm: Any = EchoProbe(echo, timeout_s) if echo else rig.robot()
+        modem = rig.modem()
+        sims, proxies = rig.simulators, rig.proxies
         if echo:
             arm.connect()
         sampler = None

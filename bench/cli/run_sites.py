@@ -36,6 +36,7 @@ from bench.limits import Outcome
 from bench.linksample import link_sampling
 from bench.observer import Observers
 from bench.outputs import claim_run_dir
+from bench.rig import Rig
 from bench.report import build_report, print_table, traces_for_report, write_json_atomic
 from bench.reports.collect import PlotData
 from bench.reports.write import write_run_reports
@@ -89,7 +90,6 @@ def _plan(site: Lab, sc: Scenario, args: argparse.Namespace, armed: bool,
 def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: Path,
               log: Callable[[str], None], html: bool = True) -> dict[str, Any]:
     """Run the scenario on one site; write its reports; return its summary for the lab report."""
-    from bench.cli.run import open_robot     # until the lab-devices layer owns opening
     lab, sc, name = p.lab, p.scenario, p.lab.site or p.lab.name
     site_out = out / name
     site_out.mkdir(parents=True, exist_ok=True)
@@ -110,17 +110,21 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
     t0 = time.monotonic()
     try:
         journal = site_out / "sim-robot.jsonl" if lab.robot.simulate and mode == "wire" else None
-        with open_robot(lab, mode, p.seed, clock, meta["simulators"], p.network, observers,
-                        journal, proxies=meta["proxies"]) as arm, \
-                link_sampling(lab, mode, clock, observers, meta["simulators"]) as link:
+        rig = Rig(lab, mode, clock, seed=p.seed, network=p.network, observer=observers,
+                  journal=journal)
+        meta["simulators"], meta["proxies"] = rig.simulators, rig.proxies
+        with rig:
+            arm = rig.robot()
             meta["lab"]["robot"] = arm.name
-            if link is not None:
-                meta["lab"]["modem"] = link.modem.name
-            log(f"  site {name}: robot {arm.name}"
-                + (f", modem {link.modem.name}" if link is not None else ""))
-            observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
-            run_pose_scenario(sc, arm, clock, lab.robot.workspace, None, observers,
-                              into=samples)
+            interval = lab.modem.sample_interval_s if lab.modem else 1.0
+            with link_sampling(rig.modem(), interval, mode, clock, observers) as link:
+                if link is not None:
+                    meta["lab"]["modem"] = link.modem.name
+                log(f"  site {name}: robot {arm.name}"
+                    + (f", modem {link.modem.name}" if link is not None else ""))
+                observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
+                run_pose_scenario(sc, arm, clock, lab.robot.workspace, None, observers,
+                                  into=samples)
         if link is not None and (lost := link.lost()):
             raise DeviceError(lost)
     except ConfigError:
