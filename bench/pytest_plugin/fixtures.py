@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from bench.lab import Lab
 from bench.observer import Observers
 from bench.pytest_plugin import network as net
 from bench.pytest_plugin.arm import BenchArm
@@ -45,6 +46,37 @@ def bench(request: pytest.FixtureRequest) -> Iterator[Bench]:
 
 
 @pytest.fixture
+def site(request: pytest.FixtureRequest) -> str | None:
+    """The site of a lab with `sites:` whose devices this test gets (None: the lab's first site).
+    Parametrize it: ``@pytest.mark.parametrize("site", ["karamay", "tianjin"], indirect=True)``,
+    or override the fixture in a conftest."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture(scope="session")
+def site_benches() -> Iterator[dict[str, Bench]]:
+    """One `Bench` per site asked for by a test (the session's `bench` is the first site's)."""
+    benches: dict[str, Bench] = {}
+    try:
+        yield benches
+    finally:
+        for b in benches.values():
+            b.close()
+
+
+def _for_site(request: pytest.FixtureRequest, bench: Bench, site: str | None) -> tuple[Bench, Lab]:
+    """The Bench and lab of `site` (the session's own for None)."""
+    st = request.config.stash[STATE]
+    if site is None:
+        return bench, st.lab
+    lab = st.lab.site_lab(site)
+    benches = request.getfixturevalue("site_benches")
+    if site not in benches:
+        benches[site] = Bench(lab, st.settings, st.devices, st.out_dir, st.worker)
+    return benches[site], lab
+
+
+@pytest.fixture
 def traffic_log(request: pytest.FixtureRequest) -> Iterator[TrafficLog]:
     """This test's traffic log (`<out>/traffic/<test id>.log`); devices write into it."""
     st = request.config.stash[STATE]
@@ -62,10 +94,12 @@ def traffic_log(request: pytest.FixtureRequest) -> Iterator[TrafficLog]:
 
 @pytest.fixture
 def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
-          bench_recorder: Any) -> Iterator[RobotArm]:
-    """The lab's robot for this test: guarded (arming, workspace) and logged (traffic log)."""
+          bench_recorder: Any, site: str | None) -> Iterator[RobotArm]:
+    """The lab's robot (the `site`'s, in a lab with sites) for this test: guarded (arming,
+    workspace) and logged (traffic log)."""
     item = request.node
     st = request.config.stash[STATE]
+    bench, lab = _for_site(request, bench, site)
     dev = st.devices["robot"]
     if FAIL_REASON in item.stash:
         yield Unavailable(item.stash[FAIL_REASON])  # type: ignore[misc]
@@ -84,13 +118,13 @@ def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
         if bench_recorder is not None:
             bench_recorder.on_event(time.monotonic_ns(), "open", {"device": "robot",
                                                                   "name": inner.name})
-        linked, impaired = _linked(request, bench, inner, observers, traffic_log)
+        linked, impaired = _linked(request, bench, inner, observers, traffic_log, lab)
         if impaired is not None:
             item.stash[IMPAIRED] = impaired
             traffic_log.write("robot", "net", f"profile {impaired.profile_name} "
                                               f"(seed {impaired.seed})")
         yield BenchArm(linked, observers, real=dev.use == REAL, armed=st.settings.arm,
-                       workspace=st.lab.robot.workspace, lab_path=str(st.lab.path))
+                       workspace=lab.robot.workspace, lab_path=str(lab.path))
     finally:
         if isinstance(impaired, net.ProxiedArm):
             impaired.close()
@@ -99,11 +133,11 @@ def robot(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
 
 
 def _linked(request: pytest.FixtureRequest, bench: Bench, inner: RobotArm, observers: Observers,
-            traffic_log: TrafficLog) -> tuple[RobotArm, Any]:
+            traffic_log: TrafficLog, lab: Lab) -> tuple[RobotArm, Any]:
     """The arm under the test's network profile (see network.py), and its impairment handle."""
     item = request.node
     st = request.config.stash[STATE]
-    spec = st.lab.robot.spec
+    spec = lab.robot.spec
     wire = bench.robot_wire()
     if wire is not None:            # the test's own connection through the proxy, tapped too
         endpoint, opener = wire
@@ -157,10 +191,12 @@ def _leave_still(arm: RobotArm, log: TrafficLog) -> None:
 
 @pytest.fixture
 def modem(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
-          bench_recorder: Any) -> Iterator[Any]:
-    """The lab's modem for this test (its link readings logged), opened once per session."""
+          bench_recorder: Any, site: str | None) -> Iterator[Any]:
+    """The lab's modem (the `site`'s) for this test (its link readings logged), opened once per
+    session."""
     item = request.node
     st = request.config.stash[STATE]
+    bench, lab = _for_site(request, bench, site)
     dev = st.devices["modem"]
     if FAIL_REASON in item.stash:
         yield Unavailable(item.stash[FAIL_REASON])

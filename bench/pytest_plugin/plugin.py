@@ -20,7 +20,7 @@ from bench.lab import load_lab
 from bench.pytest_plugin import network as net
 # the fixtures are registered by being attributes of this plugin module
 from bench.pytest_plugin.fixtures import (bench, bench_recorder, measure, modem,  # noqa: F401
-                                          network, robot, traffic_log)
+                                          network, robot, site, site_benches, traffic_log)
 from bench.pytest_plugin.devices import (ABSENT, MISSING, REAL, DeviceState, mode_problem,
                                          resolve_devices)
 from bench.pytest_plugin.measure import MEASUREMENTS, describe, failed_measurements
