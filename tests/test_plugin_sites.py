@@ -27,7 +27,7 @@ def test_default_is_the_first_site(robot, site):
 
 
 def test_site_parameter_gives_each_site_its_own_robot(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_sites=SITE_TESTS)
+    pytester.makepyfile(test_site_param_inner=SITE_TESTS)   # unique: in-process runs
     res = run(pytester, "--bench-hardware", "three-sites")
     res.assert_outcomes(passed=3)
     seen = [json.loads(ln) for ln in (pytester.path / "seen.jsonl").read_text().splitlines()]

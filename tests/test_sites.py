@@ -74,7 +74,7 @@ def test_three_sites_each_with_its_own_robot_link_and_policy() -> None:
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d.update(robot=d["sites"]["karamay"]["robot"]), "gives each site its robot"),
     (lambda d: d["sites"]["tianjin"].update(network="no-such-net"), "sites.tianjin.network"),
-    (lambda d: d["sites"]["tianjin"].update(tolerances={"APx": {"max": 1}}),
+    (lambda d: d["sites"]["tianjin"].update(tolerances={"warp_speed": {"max": 1}}),
      "unknown tolerance"),
     (lambda d: d.update(sites={}), "at least one site"),
 ])

@@ -71,15 +71,15 @@ def policy_from_sections(sections: list[Section]) -> QualifyPolicy:
 
 
 def _tolerances(t: Section) -> dict[str, Any]:
-    """A site's own limits, over the scenario's (same keys and units as a scenario's)."""
+    """A site's own limits, over the scenario's (the measurement catalogue's names and units)."""
     from bench.limits import limit_from_section
-    from bench.scenario import SCENARIO_TOLERANCE_UNITS, TOLERANCE_UNITS
-    known = {**TOLERANCE_UNITS, **SCENARIO_TOLERANCE_UNITS}
+    from bench.metrics import catalogue
     out = {}
     for key in t.keys():
-        if key not in known:
-            raise t.error(key, f"unknown tolerance (known: {', '.join(known)})")
-        out[key] = limit_from_section(t.section(key), key, known[key])
+        m = catalogue.get(str(key))
+        if m is None:
+            raise t.error(key, f"unknown tolerance (known: {', '.join(catalogue.names())})")
+        out[key] = limit_from_section(t.section(key), key, m.unit)
     t.done()
     return out
 
