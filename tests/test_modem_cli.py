@@ -12,7 +12,8 @@ from typing import Iterator
 import pytest
 
 from drivers.modem.link import LinkState, ServingCell
-from drivers.sim.modem_at import PtyModemServer, start_modem_server
+from drivers.sim.byteserver import PtyServer
+from drivers.sim.modem_at import start_modem_server
 from drivers.sim.modem_params import ModemSimParams
 from drivers.sim.modem_profile import FixedProfile, Step
 
@@ -29,14 +30,14 @@ def hil_bench(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def pty_modem() -> Iterator[PtyModemServer]:
+def pty_modem() -> Iterator[PtyServer]:
     server = start_modem_server(ModemSimParams(profile=FixedProfile(NSA), vendor="quectel",
                                                model="RM520N-GL", transport="pty"))
     yield server
     server.stop()
 
 
-def test_modem_status_reads_the_simulator_on_a_pty(pty_modem: PtyModemServer) -> None:
+def test_modem_status_reads_the_simulator_on_a_pty(pty_modem: PtyServer) -> None:
     assert Path(pty_modem.url).exists()
     r = hil_bench("modem", "status", pty_modem.url, "--json")
     assert r.returncode == 0, r.stderr
@@ -51,7 +52,7 @@ def test_modem_status_reads_the_simulator_on_a_pty(pty_modem: PtyModemServer) ->
     assert pty_modem.responder.commands >= 3       # ATE0, AT+CMEE=1, ATI, ..., AT+QENG
 
 
-def test_modem_status_text_and_explicit_vendor(pty_modem: PtyModemServer) -> None:
+def test_modem_status_text_and_explicit_vendor(pty_modem: PtyServer) -> None:
     r = hil_bench("modem", "status", pty_modem.url, "--vendor", "quectel")
     assert r.returncode == 0, r.stderr
     assert "rat:    NR5G-NSA" in r.stdout and "cell_id 328261F" in r.stdout

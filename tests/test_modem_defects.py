@@ -11,7 +11,8 @@ from drivers.modem.at import ATSettings
 from drivers.modem.generic import parse_reg
 from drivers.modem.link import LinkState, ServingCell
 from drivers.modem.vendors import open_at_modem
-from drivers.sim.modem_at import PtyModemServer, start_modem_server
+from drivers.sim.byteserver import PtyServer
+from drivers.sim.modem_at import start_modem_server
 from drivers.sim.modem_params import ModemSimParams
 from drivers.sim.modem_profile import FixedProfile
 from tests.modem_corpus import load
@@ -103,18 +104,18 @@ def test_early_firmware_odd_nr_sinr_keeps_the_rest_of_the_reply() -> None:
 
 
 @pytest.fixture
-def balong() -> Iterator[PtyModemServer]:
+def balong() -> Iterator[PtyServer]:
     link = LinkState("NR5G-SA", "connected", (ServingCell(
         rat="NR5G", mcc="460", mnc="00", cell_id="C027F5065", pci=276, tac="14225C",
         arfcn=524910, band="n41", rsrp_dbm=-74.0, rsrq_db=-9.0, sinr_db=17.0),))
     server = start_modem_server(ModemSimParams(profile=FixedProfile(link), vendor="huawei",
                                                model="MT5700M-CN", transport="pty"))
-    assert isinstance(server, PtyModemServer)
+    assert isinstance(server, PtyServer)
     yield server
     server.stop()
 
 
-def test_an_unreadable_registration_reply_does_not_fail_read_link(balong: PtyModemServer) -> None:
+def test_an_unreadable_registration_reply_does_not_fail_read_link(balong: PtyServer) -> None:
     # a real pty and the simulated module, with its +C5GREG / +CEREG replies garbled
     balong.responder.renderers.insert(
         0, lambda cmd, link: ["+C5GREG: garbage"] if cmd == "+C5GREG?" else

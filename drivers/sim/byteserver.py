@@ -1,8 +1,9 @@
 """Serve a byte-stream responder (`feed(bytes) -> bytes`) on a raw pty or on TCP, in a thread.
 
-Used by the instrument simulators. The pty's slave is put in raw mode at once (a fresh pty echoes
-and translates CR/LF) and held open for the server's lifetime; `url` is what a client opens: the
-slave's path, or pyserial ``socket://host:port`` for TCP (one responder per connection).
+Used by the instrument simulators and the AT modem simulator. The pty's slave is put in raw mode
+at once (a fresh pty echoes and translates CR/LF) and held open for the server's lifetime; `url`
+is what a client opens: the slave's path, or pyserial ``socket://host:port`` for TCP (one
+responder per connection).
 """
 from __future__ import annotations
 

@@ -8,16 +8,12 @@ module); unknown commands answer ``ERROR`` (``+CME ERROR: 100`` after ``AT+CMEE=
 """
 from __future__ import annotations
 
-import os
-import select
-import socket
-import threading
 import time
-import tty
 from typing import Callable
 
 from drivers.modem.link import LinkState
 from drivers.sim import modem_render
+from drivers.sim.byteserver import PtyServer, TcpServer
 from drivers.sim.faults import FaultPlan
 from drivers.sim.modem_params import ModemSimParams
 from drivers.sim.modem_profile import LinkProfile
@@ -127,120 +123,17 @@ class ModemResponder:
         return [], False
 
 
-class PtyModemServer:
-    """The responder on a pty pair; `url` is the slave's path (e.g. /dev/pts/7)."""
-
-    def __init__(self, params: ModemSimParams, clock: Callable[[], float]) -> None:
-        self.responder = ModemResponder(params, clock)
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._master)
-        tty.setraw(self._slave)        # no echo, no CR/LF translation by the line discipline
-        self.url = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="modem-pty", daemon=True)
-
-    def start(self) -> "PtyModemServer":
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                data = os.read(self._master, 4096)
-            except OSError:         # no client has the slave open (we keep ours, so rare)
-                time.sleep(0.01)
-                continue
-            reply = self.responder.feed(data)
-            if reply:
-                try:
-                    os.write(self._master, reply)
-                except OSError:
-                    pass
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(2)
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class TcpModemServer:
-    """The responder on a TCP port on `host` (one responder per connection)."""
-
-    def __init__(self, params: ModemSimParams, clock: Callable[[], float],
-                 host: str = "127.0.0.1", port: int = 0) -> None:
-        self.params = params
-        self.clock = clock
-        self._sock = socket.create_server((host, port))
-        self._sock.settimeout(0.1)
-        self.host, self.port = self._sock.getsockname()[:2]
-        self.url = f"socket://{self.host}:{self.port}"
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._serve, name="modem-tcp", daemon=True)
-
-    def start(self) -> "TcpModemServer":
-        self._accept.start()
-        return self
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._client, args=(conn,), daemon=True)
-            t.start()
-            self._threads.append(t)
-
-    def _client(self, conn: socket.socket) -> None:
-        responder = ModemResponder(self.params, self.clock)
-        conn.settimeout(0.1)
-        with conn:
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(4096)
-                except (TimeoutError, socket.timeout):
-                    continue
-                except OSError:
-                    return
-                if not data:
-                    return
-                reply = responder.feed(data)
-                if reply:
-                    try:
-                        conn.sendall(reply)
-                    except OSError:
-                        return
-
-    def stop(self) -> None:
-        self._stop.set()
-        try:
-            self._sock.close()
-        except OSError:
-            pass
-        for t in [self._accept, *self._threads]:
-            if t.is_alive():
-                t.join(2)
-
-
 def start_modem_server(params: ModemSimParams, clock: Callable[[], float] | None = None,
                        host: str = "127.0.0.1", port: int = 0
-                       ) -> PtyModemServer | TcpModemServer:
+                       ) -> PtyServer | TcpServer:
     """Start the simulated modem on `params.transport` (`host`/`port`: TCP only; 0 = a free
     port); time 0 of its profile is now unless `clock` is given. OSError if it cannot bind."""
-    if clock is None:
-        t0 = time.monotonic()
-        clock = lambda: time.monotonic() - t0  # noqa: E731
+    t0 = time.monotonic()
+    now: Callable[[], float] = clock if clock is not None else (lambda: time.monotonic() - t0)
+
+    def make() -> ModemResponder:
+        return ModemResponder(params, now)
+
     if params.transport == "tcp":
-        return TcpModemServer(params, clock, host, port).start()
-    return PtyModemServer(params, clock).start()
+        return TcpServer(make, host, port).start()       # one responder per connection
+    return PtyServer(make).start()
