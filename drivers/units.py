@@ -21,6 +21,8 @@ _UNITS: dict[str, dict[str, float]] = {
     "dB": {"dB": 1.0},
     "dBm": {"dBm": 1.0},
     "%": {"%": 1.0},
+    "ppm": {"ppm": 1.0},
+    "mm/m": {"mm/m": 1.0, "um/m": 1e-3, "µm/m": 1e-3},
     "bit/s": {"bit/s": 1.0, "kbit/s": 1e3, "Mbit/s": 1e6, "Gbit/s": 1e9,
               "B/s": 8.0, "kB/s": 8e3, "MB/s": 8e6},
     "B": {"B": 1.0, "kB": 1e3, "KiB": 1024.0, "MB": 1e6, "MiB": 1048576.0},

@@ -1,6 +1,7 @@
 """The NDI driver through a real serial stack: against a real Polaris's recorded replies, and
 against our simulator on a raw pty and on pyserial socket://; the simulator read by ndicapi (NDI's
-own C library, an independent client) in a separate process (ndicapy holds the GIL while it waits)."""
+own C library, an independent client) in a separate process (ndicapy holds the GIL while it
+waits)."""
 from __future__ import annotations
 
 import json

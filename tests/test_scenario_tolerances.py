@@ -63,13 +63,14 @@ def _run(sc):
 
 def test_evaluation_judges_every_tolerance_with_its_unit(tmp_path):
     sc = load_scenario(_write(tmp_path, BASE + "distance: [A, B]\ntolerances:\n"
-                              "  worst: {max: 0.1 mm}\n  overshoot: {max: 0.5 mm}\n"
+                              "  worst: {max: 0.01 mm}\n  overshoot: {max: 0.5 mm}\n"
                               "  settling: {max: 5 s}\n  APa: {max: 0.5 deg}\n"
                               "  AD: {max: 0.2 mm}\n  RD: {max: 0.5 mm}\n"))
     samples = _run(sc)
     ev = evaluate(sc, samples)
     got = {(m.subject, m.name): m for m in ev.measurements}
-    assert got[("A", "worst")].outcome.value == "fail"           # 0.2 mm offset > 0.1 mm
+    # scatter sigma 0.014 mm > 0.01 mm (the 0.2 mm calibration offset is in the TRUE pose only)
+    assert got[("A", "worst")].outcome.value == "fail"
     assert got[("A", "overshoot")].outcome.value == "pass"
     assert got[("A", "settling")].unit == "s" and got[("A", "settling")].value < 5
     assert got[("A-B", "AD")].outcome.value == "pass" and ev.distance.n == 3

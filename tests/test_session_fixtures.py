@@ -49,9 +49,13 @@ def test_screw_guide_under_weak_to_strong_5g() -> None:
     c = replay("screw-guide", network="5g-weak-to-strong")
     assert c.passed
     recorded = replay("screw-guide")
-    # the worse network makes the supervisory steps take longer, not land elsewhere
-    assert c.duration_s > recorded.duration_s
+    assert c.duration_s >= recorded.duration_s
     assert c.max_difference_mm < REPEATABILITY_MM
+    # a clearly worse network makes the supervisory steps take longer, not land elsewhere
+    # (weak-to-strong can match the recorded 5g-urban delays at the poll times of a session)
+    slow = replay("screw-guide", network="telesurgery-300ms")
+    assert slow.duration_s > recorded.duration_s + 1.0
+    assert slow.max_difference_mm < REPEATABILITY_MM
 
 
 def test_wire_and_virtual_replays_give_the_same_verdict() -> None:

@@ -60,7 +60,7 @@ def test_wire_replay_gives_the_same_verdict(cube_session: Path) -> None:
 def test_replay_against_another_robot_shows_the_difference(cube_session: Path,
                                                            tmp_path: Path) -> None:
     lab = (REPO / "hardware" / "sim.yaml").read_text().replace(
-        "offset: {x: 0.25 mm, y: -0.15 mm, z: 0.1 mm}", "offset: {x: 1.5 mm, y: 0 mm, z: 0 mm}")
+        "offset: {x: 0.25 mm, y: -0.15 mm, z: 0.1 mm}", "backlash: 3 mm")   # seen by the robot
     other = tmp_path / "worse-arm.yaml"
     other.write_text(lab)
     c = replay_session(cube_session, lab=str(other))

@@ -5,7 +5,8 @@
   `CalcCRC16`, jhu-saw/sawNDITracker `mtsNDISerial.cpp` `ComputeCRC`; constants such as
   CRC("INIT:") = 0xE3A5 and CRC("OKAY") = 0xA896 are in every NDI log (tests/data/ndi/).
 * CRC-64/ECMA-182 (OpenIGTLink header): polynomial 0x42F0E1EBA9EA3693, MSB first, init 0, no final
-  XOR; check value 0x6C40DF5F0B497347. Source: openigtlink/OpenIGTLink `Documents/Protocol/header.md`
+  XOR; check value 0x6C40DF5F0B497347. Source: openigtlink/OpenIGTLink
+  `Documents/Protocol/header.md`
   and `Source/igtlutil/igtl_util.c`.
 """
 from __future__ import annotations

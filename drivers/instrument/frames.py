@@ -21,7 +21,8 @@ def matrix_of(pose: Pose) -> np.ndarray:
 def pose_of(t: np.ndarray) -> Pose:
     """The `Pose` of a 4x4 rigid transform."""
     r = t[:3, :3]
-    a, b, c = fixed_xyz_from_matrix(tuple(tuple(float(v) for v in row) for row in r))  # type: ignore[arg-type]
+    m = tuple(tuple(float(v) for v in row) for row in r)
+    a, b, c = fixed_xyz_from_matrix(m)  # type: ignore[arg-type]
     return Pose(float(t[0, 3]), float(t[1, 3]), float(t[2, 3]), a, b, c)
 
 

@@ -13,7 +13,8 @@ jhu-saw/sawNDITracker `mtsNDISerial.cpp` = [SAW]; real logs in tests/data/ndi = 
   chars position (sign + 6 digits, 2 implied decimals, mm), 6 chars RMS error (4 implied
   decimals, mm), 8 hex port status, 8 hex frame number; or ``MISSING`` + status + frame; or
   ``DISABLED`` (nothing after it in IGSTK's Polaris stress log; [SAW] reads status + frame, so
-  both are accepted) or ``UNOCCUPIED``; each handle ends with LF; after the last, 4 hex system status;
+  both are accepted) or ``UNOCCUPIED``; each handle ends with LF; after the last, 4 hex system
+  status;
 * BX reply ([NC] `ndiBXHelper`; [LOG]): little-endian; 0xA5C4, u16 body length, u16 CRC of those
   4 bytes; body: u8 handle count, per handle u8 handle, u8 status (1 valid, 2 missing,
   4 disabled); valid: 8 x float32 (q0 qx qy qz, x y z mm, error mm), u32 port status, u32 frame;

@@ -105,8 +105,14 @@ def ndi_instrument(section: Section, base_dir: Path | None) -> NdiSpec:
     return NdiSpec(settings)
 
 
+def _igtl(section: Section, base_dir: Path | None) -> InstrumentSpec:
+    from drivers.instrument.igtl import igtl_instrument    # its own module: a socket client
+    return igtl_instrument(section, base_dir)
+
+
 INSTRUMENT_DRIVERS: dict[str, Callable[[Section, Path | None], InstrumentSpec]] = {
     "ndi": ndi_instrument,
+    "openigtlink": _igtl,
 }
 
 

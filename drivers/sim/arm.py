@@ -10,19 +10,30 @@ What it models, in the order a motion goes through it:
   path is a straight line in x, y, z with a linear blend of a, b, c; the peak rate, acceleration and
   jerk are chosen so that no axis exceeds its own limits and the path speed does not exceed the
   commanded speed;
-* where the motion ends: target + systematic offset + repeatability scatter (isotropic Gaussian on
-  x, y, z, sigma = repeatability / 3.54, which makes the expected ISO 9283 RP over 30 cycles equal
+* where the motion ends: target + repeatability scatter (isotropic Gaussian on x, y, z, sigma =
+  repeatability / 3.54, which makes the expected ISO 9283 RP over 30 cycles equal
   `repeatability_mm`) - backlash/2 in the direction of approach of each axis that moved (so
   multi-directional approach shows up as a pose accuracy difference);
 * servo: the actual position follows the profile with a second-order lag (`servo_hz`,
   `servo_damping`); the arm reports ARRIVED once the profile is done and the actual pose is within
   `in_position_mm` of the end (and almost at rest);
-* thermal drift: a slow offset growing as drift x (1 - exp(-t / drift_tau_s)) from power-on;
 * measurement: each reading adds Gaussian noise (`noise_mm`, x, y, z) and is quantised to the
   encoder resolution (`encoder_mm`, `encoder_deg`);
 * watchdog: when `watchdog_s` > 0 and the host sends nothing (`feed`) for longer than that while the
   arm moves, the controller performs a protective stop at that moment: state FAULT with fault code
   FAULT_WATCHDOG, until `reset`.
+
+Two poses, as on a real arm. `pose()` is what the controller reports: its encoders' belief, i.e.
+the servo's actual position in the nominal kinematic model plus encoder noise and quantisation.
+`true_pose()` is where the tool physically is, which only an external instrument can see: the
+belief passed through the systematic errors a controller cannot know about:
+
+* kinematic calibration error: a constant `offset` (x, y, z mm; a, b, c deg), a small rotation of
+  the base frame (`base_rotation`, deg about x, y, z) and a scale error of lengths measured from
+  the base origin (`scale_ppm`): p_true = (1 + scale) R p + offset;
+* deflection under load: the tool sags by `deflection_mm_per_m` per metre of horizontal reach from
+  the base z axis;
+* thermal drift: a slow offset growing as drift x (1 - exp(-t / drift_tau_s)) from power-on.
 """
 from __future__ import annotations
 
@@ -34,6 +45,7 @@ import numpy as np
 
 from drivers.pose import Pose
 from drivers.robot import ArmState
+from drivers.rotation import fixed_xyz_from_matrix, matrix_from_fixed_xyz
 from drivers.sim.profile import Profile, SCurve, Trapezoid
 from drivers.sim.servo import Servo
 
@@ -51,9 +63,18 @@ class ArmParams:
     """Physical behaviour of a simulated arm. Units: mm, deg, s (see the module docstring).
 
     The class defaults are an *ideal* arm (trapezoidal profile, no servo lag, noise, encoder
-    steps, backlash, drift or watchdog) with repeatability 0.03 mm, so a test sees exactly what it
-    configures; `COBOT` (lab files: ``preset: cobot``) turns everything on with values like a
-    5 kg collaborative arm."""
+    steps, backlash, calibration error, deflection, drift or watchdog) with repeatability 0.03 mm,
+    so a test sees exactly what it configures; `COBOT` (lab files: ``preset: cobot``) turns
+    everything on with values like a 5 kg collaborative arm. `offset`, `base_rotation_deg`,
+    `scale_ppm`, `deflection_mm_per_m` and `drift` move only the TRUE pose (see the module
+    docstring): the reported pose cannot contain them."""
+
+    @property
+    def has_systematic_error(self) -> bool:
+        """True when the true pose differs from the belief by more than the servo state."""
+        return (any(v != 0.0 for v in self.offset.as_array()) or self.scale_ppm != 0.0
+                or any(v != 0.0 for v in self.base_rotation_deg)
+                or self.deflection_mm_per_m != 0.0 or any(v != 0.0 for v in self.drift.as_array()))
 
     max_speed_mm_s: float = 1000.0
     max_accel_mm_s2: float = 10000.0
@@ -74,6 +95,9 @@ class ArmParams:
     backlash_mm: float = 0.0
     drift: Pose = field(default_factory=Pose)
     drift_tau_s: float = 1800.0
+    base_rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    scale_ppm: float = 0.0
+    deflection_mm_per_m: float = 0.0
     watchdog_s: float = 0.0
     seed: int = 0
     #: the robot's own motion, run by the simulator itself (drivers/sim/program.py); None: it
@@ -92,9 +116,16 @@ class ArmParams:
         return v, a, j
 
 
-#: a collaborative arm: every effect on, repeatability 0.03 mm (`preset: cobot` in a lab file)
+#: a collaborative arm: every effect on, repeatability 0.03 mm (`preset: cobot` in a lab file).
+#: Uncalibrated it misses by about 0.4-0.55 mm around the ISO cube (a constant offset of
+#: 0.5 mm, a 0.02 deg base rotation, 150 ppm scale and 0.3 mm/m sag): field figures for arms
+#: before compensation are 0.2-2 mm against 0.02-0.03 mm repeatability
+#: (shared/reference/accuracy.md 2.3; kinematic error 0.1-0.5 mm and gravity 0.1-0.5 mm for
+#: Agilus-class arms).
 COBOT = ArmParams(profile="jerk_limited", servo_hz=15.0, servo_damping=0.8,
                   encoder_mm=0.001, encoder_deg=0.001, noise_mm=0.002, backlash_mm=0.01,
+                  offset=Pose(0.3, -0.25, 0.3), base_rotation_deg=(0.0, 0.01, 0.02),
+                  scale_ppm=150.0, deflection_mm_per_m=0.3,
                   drift=Pose(0.02, 0.0, 0.03), drift_tau_s=1800.0, watchdog_s=2.0)
 PRESETS = {"ideal": ArmParams(), "cobot": COBOT}
 
@@ -128,6 +159,9 @@ class SimArm:
             if params.servo_hz > 0 else None
         self._backlash = [0.0, 0.0, 0.0]  # -1/0/+1: direction of the last approach per axis
         self._offset = params.offset.as_array().tolist()
+        self._r_err = matrix_from_fixed_xyz(*params.base_rotation_deg) \
+            if any(params.base_rotation_deg) else None
+        self._scale = 1.0 + params.scale_ppm * 1e-6
         self._limits = tuple(a.tolist() for a in params.axis_limits())
         self._draws: list[float] = []
         self._draw = 0
@@ -152,17 +186,16 @@ class SimArm:
             return
         s = self._reference(now)
         p = self.params
-        ox, oy, oz, oa, ob, oc = self._offset
         if self._draw >= len(self._draws):       # repeatability scatter: 3 draws x sigma, mm
             self._refill()
         i, sigma = self._draw, self._sigma
         self._draw = i + 3
         sx, sy, sz = self._draws[i] * sigma, self._draws[i + 1] * sigma, self._draws[i + 2] * sigma
         # angles: take the shortest way round (180 and -180 deg are the same orientation)
-        end = [target.x + ox + sx, target.y + oy + sy, target.z + oz + sz,
-               s[3] + (target.a + oa - s[3] + 180.0) % 360.0 - 180.0,
-               s[4] + (target.b + ob - s[4] + 180.0) % 360.0 - 180.0,
-               s[5] + (target.c + oc - s[5] + 180.0) % 360.0 - 180.0]
+        end = [target.x + sx, target.y + sy, target.z + sz,
+               s[3] + (target.a - s[3] + 180.0) % 360.0 - 180.0,
+               s[4] + (target.b - s[4] + 180.0) % 360.0 - 180.0,
+               s[5] + (target.c - s[5] + 180.0) % 360.0 - 180.0]
         half_lash = p.backlash_mm / 2
         if half_lash:
             for i in range(3):
@@ -226,12 +259,11 @@ class SimArm:
 
     # -- readings ------------------------------------------------------------------------------
     def pose(self, now: float) -> Pose:
-        """The measured pose at `now`: actual + drift + noise, quantised to the encoders."""
+        """The reported pose at `now`: the encoders' belief + noise, quantised to the encoders.
+        It never contains the calibration error, deflection or drift (see `true_pose`)."""
         self._advance(now)
         p = self.params
         x = self._actual()
-        if self._drifts:
-            x = [a + b for a, b in zip(x, self._drift(now))]
         if p.noise_mm > 0:
             n = self.noise_rng.normal(0.0, p.noise_mm, 3).tolist()
             x[0] += n[0]
@@ -242,10 +274,32 @@ class SimArm:
         return Pose(*(_quantise(v, p.encoder_mm if i < 3 else p.encoder_deg)
                       for i, v in enumerate(x)))
 
-    def true_pose(self, now: float) -> Pose:
-        """The actual pose without measurement noise or quantisation (for tests and analysis)."""
+    def belief_pose(self, now: float) -> Pose:
+        """The controller's belief without encoder noise or quantisation (mm, deg)."""
         self._advance(now)
-        return Pose(*(a + b for a, b in zip(self._actual(), self._drift(now))))
+        return Pose(*self._actual())
+
+    def true_pose(self, now: float) -> Pose:
+        """Where the tool physically is at `now` (what an external instrument measures): the
+        belief through the calibration error, base rotation/scale, deflection and drift."""
+        self._advance(now)
+        x = self._actual()
+        r, k = self._r_err, self._scale
+        px, py, pz = x[0], x[1], x[2]
+        if r is not None:
+            px, py, pz = (r[0][0] * x[0] + r[0][1] * x[1] + r[0][2] * x[2],
+                          r[1][0] * x[0] + r[1][1] * x[1] + r[1][2] * x[2],
+                          r[2][0] * x[0] + r[2][1] * x[1] + r[2][2] * x[2])
+            m = matrix_from_fixed_xyz(x[3], x[4], x[5])
+            rm = tuple(tuple(sum(r[i][n] * m[n][j] for n in range(3)) for j in range(3))
+                       for i in range(3))
+            a, b, c = fixed_xyz_from_matrix(rm)  # type: ignore[arg-type]
+        else:
+            a, b, c = x[3], x[4], x[5]
+        o, d = self._offset, self._drift(now) if self._drifts else (0.0,) * 6
+        sag = self.params.deflection_mm_per_m * math.hypot(x[0], x[1]) / 1000.0
+        return Pose(px * k + o[0] + d[0], py * k + o[1] + d[1], pz * k + o[2] + d[2] - sag,
+                    a + o[3] + d[3], b + o[4] + d[4], c + o[5] + d[5])
 
     def state(self, now: float) -> ArmState:
         """The motion state at `now` (MOVING turns into ARRIVED when the arm is in position)."""

@@ -157,7 +157,7 @@ class GrblSim:
             if item.kind == "move" and item.target is not None:
                 return [item.target.x, item.target.y, item.target.z]
         last = self.arm.last_target or self.arm.params.home
-        p = self.arm.true_pose(self.clock()) if self._moving() else last
+        p = self.arm.belief_pose(self.clock()) if self._moving() else last
         return [p.x, p.y, p.z]
 
     def pump(self) -> None:

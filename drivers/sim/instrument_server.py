@@ -4,6 +4,7 @@ Used by `hil-bench sim serve` (standing alone, or next to the simulated arm it w
 bench's device layer."""
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Callable
 
@@ -17,6 +18,9 @@ def start_instrument_server(protocol: str, params: TrackerParams, transport: str
                             host: str = "127.0.0.1", port: int = 0) -> Any:
     """Start a simulated instrument observing `source`; returns a server with `url`, `stop()`.
     OSError if it cannot bind."""
+    if protocol == "openigtlink":
+        from drivers.sim.igtl import IgtlServer
+        return IgtlServer(TrackerModel(params, source, clock), host, port).start()
     from drivers.sim.byteserver import PtyServer, TcpServer
     from drivers.sim.ndi import NdiResponder
 
@@ -25,3 +29,23 @@ def start_instrument_server(protocol: str, params: TrackerParams, transport: str
     if transport == "tcp":
         return TcpServer(make, host, port).start()
     return PtyServer(make).start()
+
+
+def true_pose_on_loop(loop: asyncio.AbstractEventLoop, arm: Any,
+                      timeout_s: float = 1.0) -> Callable[[float], Pose | None]:
+    """A source for an instrument served beside a simulated arm that an asyncio server drives:
+    `arm.true_pose(now)` is evaluated on the arm's own loop thread (SimArm is not thread-safe)."""
+    def source(now: float) -> Pose | None:
+        try:
+            if asyncio.get_running_loop() is loop:
+                return arm.true_pose(now)
+        except RuntimeError:
+            pass                                    # no loop in this thread: hop over
+
+        async def read() -> Pose:
+            return arm.true_pose(now)
+        try:
+            return asyncio.run_coroutine_threadsafe(read(), loop).result(timeout_s)
+        except Exception:  # noqa: BLE001 - the arm's loop is gone: nothing to see
+            return None
+    return source

@@ -5,6 +5,7 @@ Keys (all optional; units may be written, e.g. ``0.03 mm``, ``15 Hz``, ``2 s``):
   profile (trapezoidal | jerk_limited), repeatability, offset {x..c}, home {x..c},
   servo {frequency, damping, in_position}, encoder {resolution, angle_resolution},
   noise, backlash, drift {x..c}, drift_time_constant, watchdog (0 = off), seed,
+  base_rotation {a, b, c} (deg), scale (ppm), deflection (mm per m of reach),
   preset (ideal | cobot): where the defaults of the other keys come from (default ideal),
   program {poses, dwell, speed}: the robot moves by itself (drivers/sim/program.py).
 See `drivers.sim.arm` for what each one does.
@@ -52,6 +53,19 @@ def _pose(section: Section, key: str, default: Pose, unit_pos: str = "mm") -> Po
     return Pose(**vals)
 
 
+def _angles(section: Section, key: str,
+            default: tuple[float, float, float]) -> tuple[float, float, float]:
+    if not section.has(key):
+        section.raw(key, None)
+        return default
+    s = section.section(key)
+    out = (s.quantity("a", "deg", default[0], min=-5.0, max=5.0),
+           s.quantity("b", "deg", default[1], min=-5.0, max=5.0),
+           s.quantity("c", "deg", default[2], min=-5.0, max=5.0))
+    s.done()
+    return out
+
+
 def arm_params_from_section(section: Section, seed: int | None = None) -> ArmParams:
     """Build ArmParams from a mapping like ``{repeatability: 0.05 mm, offset: {x: 0.2}}``.
 
@@ -85,6 +99,10 @@ def arm_params_from_section(section: Section, seed: int | None = None) -> ArmPar
         drift=_pose(section, "drift", d.drift),
         drift_tau_s=section.quantity("drift_time_constant", "s", d.drift_tau_s, min=1e-3),
         watchdog_s=section.quantity("watchdog", "s", d.watchdog_s, min=0.0),
+        base_rotation_deg=_angles(section, "base_rotation", d.base_rotation_deg),
+        scale_ppm=section.quantity("scale", "ppm", d.scale_ppm, min=-1e4, max=1e4),
+        deflection_mm_per_m=section.quantity("deflection", "mm/m", d.deflection_mm_per_m,
+                                             min=0.0, max=100.0),
         seed=section.get("seed", int, d.seed) if seed is None else seed,
         program=program_from_section(section),
     )

@@ -128,7 +128,8 @@ class TrackerModel:
         if p.angle_noise_deg > 0:
             w = np.radians(self.rng.normal(0.0, p.angle_noise_deg, 3))
             r = _rotvec(w) @ r
-        q = quaternion_from_matrix(tuple(tuple(float(v) for v in row) for row in r))  # type: ignore[arg-type]
+        m = tuple(tuple(float(v) for v in row) for row in r)
+        q = quaternion_from_matrix(m)  # type: ignore[arg-type]
         rms = p.fit_rms_mm if p.fit_rms_mm is not None else self._sigma * math.sqrt(3.0)
         return Observation(frame, now, True, (float(pos[0]), float(pos[1]), float(pos[2])), q,
                            rms)
