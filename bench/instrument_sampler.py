@@ -1,17 +1,17 @@
 """Instrument sampling during runs: at each attained pose (after the robot's settle time and the
-instrument's own `settle`), the instrument's measurement of the tool, told to the run's observers
-as ``on_event(t_ns, "instrument", {...})`` (session topic /instrument/measurement).
+instrument's own `settle`), `samples` fresh instrument frames of the tool, told to the run's
+observers as ``on_event(t_ns, "instrument", {...})`` (session topic /instrument/measurement).
 
-The runner must not wait for the instrument (robot timing is what is under test), so:
-* wire mode (`threaded=True`): a thread reads the instrument continuously (every frame it gives,
-  which is also the stream record); when the runner reports a measured pose (`on_pose` with a
-  label), the next `samples` frames taken at or after that time + `settle` are that visit's
-  measurement. Frames go through a queue and reach the observers on the runner's thread at its
-  next hook, so observers are only called from one thread;
-* virtual mode: no thread; the in-process instrument is read at once at the visit's time.
-Add the sampler FIRST to the run's `Observers`. A failed read is counted; the visit keeps what it
-got (a visit with no visible frame is reported as not measured). When every visit failed, the run
-has no instrument verdict and the report says why.
+The measurement is taken while the robot rests at the pose: the runner reports the measured pose
+(`on_pose` with a label) and sends the next command only after the observers return, so the
+frames are read right there, on the runner's thread (a few ms per visit over a serial line;
+`settle` extends the dwell). Between visits, in wire mode (`threaded=True`), a thread records the
+instrument at `stream_hz` (the stream record; throttled, because a Python thread polling back to
+back takes the GIL from the runner often enough to stretch its 5 ms polls by about 1 ms:
+benchmarks/instrument_sampling.py). One lock serialises the two readers. Its frames reach the
+observers on the runner's thread at its next hook. A failed read is counted; a visit with no
+visible frame is reported as not measured; the run goes on (the verdict then has no data for
+that visit).
 """
 from __future__ import annotations
 
@@ -33,13 +33,17 @@ from drivers.pose import Pose
 from drivers.robot import ArmStatus
 
 
+#: polls per wanted frame before giving up on distinct frames, and the pause between polls
+MAX_POLLS_PER_FRAME = 40
+FRAME_POLL_S = 0.004
+
+
 @dataclass
 class Visit:
     """One labelled pose visit and the instrument frames that measured it."""
 
     label: str
     t_ns: int
-    due_ns: int
     frames: list[ToolMeasurement] = field(default_factory=list)
     errors: int = 0
 
@@ -48,7 +52,7 @@ class Visit:
         seen = [f for f in self.frames if f.visible and f.position_mm is not None]
         if not seen:
             return None
-        pos = np.mean([f.position_mm for f in seen], axis=0)
+        pos = np.mean(np.array([f.position_mm for f in seen], dtype=float), axis=0)
         first = seen[0]
         return ToolMeasurement(first.tool, first.t_ns, True, (float(pos[0]), float(pos[1]),
                                                                float(pos[2])),
@@ -59,7 +63,7 @@ class InstrumentSampler(RunObserver):
     """Measures each visit with `instrument` and reports frames to `sink`."""
 
     def __init__(self, instrument: Instrument, clock: Clock, entry: InstrumentEntry,
-                 sink: RunObserver, threaded: bool) -> None:
+                 sink: RunObserver, threaded: bool, stream_hz: float = 10.0) -> None:
         self.instrument = instrument
         self.clock = clock
         self.entry = entry
@@ -73,33 +77,30 @@ class InstrumentSampler(RunObserver):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._period = 1.0 / stream_hz if stream_hz > 0 else 0.0
+        self._io = threading.Lock()              # the stream thread and the runner share a port
+        self.dwell_s: list[float] = []           # wall time spent reading at each visit
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        if self.threaded:
-            self._thread = threading.Thread(target=self._run, name="instrument-sampler",
+        if self.threaded and self._period > 0:
+            self._thread = threading.Thread(target=self._run, name="instrument-stream",
                                             daemon=True)
             self._thread.start()
 
-    def stop(self, wait_s: float = 2.0) -> None:
-        """Let pending visits collect their frames (up to `wait_s`), then stop the thread."""
+    def stop(self) -> None:
+        """Stop the stream thread and hand over what it read."""
         if self._thread is not None:
-            deadline = time.monotonic() + wait_s
-            while time.monotonic() < deadline and self._pending():
-                time.sleep(0.01)
             self._stop.set()
             self._thread.join(2)
             self._thread = None
         self._flush()
 
-    def _pending(self) -> bool:
-        with self._lock:
-            return any(len(v.frames) < self.entry.samples and v.errors < 5 for v in self.visits)
-
     # -- reading -------------------------------------------------------------------------------
     def _read(self) -> list[ToolMeasurement] | None:
         try:
-            frames = self.instrument.read()
+            with self._io:
+                frames = self.instrument.read()
         except BenchError as exc:
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -109,27 +110,9 @@ class InstrumentSampler(RunObserver):
         return frames
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            frames = self._read()
-            t = self.clock.now_ns()
-            if frames is None:
-                with self._lock:
-                    for v in self.visits:
-                        if v.due_ns <= t and len(v.frames) < self.entry.samples:
-                            v.errors += 1
-                self._stop.wait(0.05)
-                continue
-            mine = [f for f in frames if f.tool == self.entry.tool]
-            label = ""
-            with self._lock:
-                for v in self.visits:
-                    if mine and v.due_ns <= mine[0].t_ns and len(v.frames) < self.entry.samples:
-                        v.frames.append(mine[0])
-                        label = v.label
-                        break
-            for f in frames:
-                self._queue.put((f.t_ns, label if f.tool == self.entry.tool else "",
-                                 f.as_dict()))
+        while not self._stop.wait(self._period):
+            for f in self._read() or []:
+                self._queue.put((f.t_ns, "", f.as_dict()))
 
     def _flush(self) -> None:
         while True:
@@ -137,25 +120,42 @@ class InstrumentSampler(RunObserver):
                 t, label, detail = self._queue.get_nowait()
             except queue.Empty:
                 return
-            kind = "instrument_error" if label == "error" else "instrument"
-            self.sink.on_event(t, kind, detail if label in ("", "error")
-                               else {**detail, "label": label})
+            if label == "error":
+                self.sink.on_event(t, "instrument_error", detail)
+            else:
+                self.sink.on_event(t, "instrument", {**detail, "label": label} if label
+                                   else detail)
 
     # -- RunObserver ---------------------------------------------------------------------------
     def on_pose(self, t_ns: int, pose: Pose, label: str = "") -> None:
         if label:
-            visit = Visit(label, t_ns, t_ns + int(self.entry.settle_s * 1e9))
+            if self.entry.settle_s > 0:
+                self.clock.sleep(self.entry.settle_s)
+            t0 = time.perf_counter()
+            visit = Visit(label, t_ns)
+            seen: set[tuple[int | None, float | None]] = set()
+            # distinct frames only: polling faster than the instrument measures returns the same
+            # frame again (same NDI frame number), and averaging copies reduces no noise
+            for _ in range(self.entry.samples * MAX_POLLS_PER_FRAME):
+                if len(visit.frames) >= self.entry.samples or visit.errors >= 3:
+                    break
+                frames = self._read()
+                mine = [f for f in frames or [] if f.tool == self.entry.tool]
+                if frames is None:
+                    visit.errors += 1
+                    continue
+                if not mine:
+                    continue
+                key = (mine[0].frame, mine[0].device_t_s)
+                if key != (None, None) and key in seen:
+                    self.clock.sleep(FRAME_POLL_S)
+                    continue
+                seen.add(key)
+                visit.frames.append(mine[0])
+                self._queue.put((mine[0].t_ns, label, mine[0].as_dict()))
             with self._lock:
                 self.visits.append(visit)
-            if not self.threaded:
-                for _ in range(self.entry.samples):
-                    frames = self._read()
-                    mine = [f for f in frames or [] if f.tool == self.entry.tool]
-                    if frames is None:
-                        visit.errors += 1
-                    elif mine:
-                        visit.frames.append(mine[0])
-                        self._queue.put((mine[0].t_ns, label, mine[0].as_dict()))
+            self.dwell_s.append(time.perf_counter() - t0)
         self._flush()
 
     def on_command(self, t_ns: int, seq: int, label: str, target: Pose, speed_mm_s: float) -> None:
@@ -168,8 +168,8 @@ class InstrumentSampler(RunObserver):
         self.stop()
 
     # -- results -------------------------------------------------------------------------------
-    def tool_positions(self, registration: np.ndarray) -> list[np.ndarray | None]:
-        """Per visit, the robot tool point in the robot base frame (mm) that the instrument saw:
+    def tool_poses(self, registration: np.ndarray) -> list[np.ndarray | None]:
+        """Per visit, the robot's tool pose (4x4, robot base frame, mm) that the instrument saw:
         T_base_instrument . T_instrument_marker . inverse(T_tool_marker); None if not seen."""
         marker_inv = inverse(matrix_of(self.entry.marker))
         out: list[np.ndarray | None] = []
@@ -183,8 +183,12 @@ class InstrumentSampler(RunObserver):
             t = np.eye(4)
             t[:3, :3] = matrix_from_quaternion(m.orientation) if m.orientation else np.eye(3)
             t[:3, 3] = m.position_mm
-            out.append((registration @ t @ marker_inv)[:3, 3])
+            out.append(registration @ t @ marker_inv)
         return out
+
+    def tool_positions(self, registration: np.ndarray) -> list[np.ndarray | None]:
+        """Per visit, the tool point (3,) in the robot base frame, mm; None if not seen."""
+        return [None if t is None else t[:3, 3] for t in self.tool_poses(registration)]
 
     def raw_positions(self) -> list[np.ndarray | None]:
         """Per visit, the marker position in the instrument frame (mm), None if not seen."""

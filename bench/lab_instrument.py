@@ -58,7 +58,7 @@ def load_instrument_section(section: Section, base_dir: Path | None) -> Instrume
     """Read and validate an `instrument:` section."""
     sim = section.section("simulator", None) if section.has("simulator") else None
     spec = instrument_spec(section, base_dir)
-    tools = list(getattr(spec, "settings").tools)
+    tools = spec.tool_names()
     tool = section.get("tool", str, tools[0])
     if tool not in tools:
         raise section.error("tool", f"{tool!r} is not one of the tools {tools}")

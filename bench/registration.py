@@ -144,7 +144,9 @@ def hand_eye(flange_in_base: list[np.ndarray],
             alphas.append(_log_rotation(ak[:3, :3]))
             betas.append(_log_rotation(bk[:3, :3]))
             motions.append((ak, bk))
-    m = sum(np.outer(bt, al) for al, bt in zip(alphas, betas))
+    m = np.zeros((3, 3))
+    for al, bt in zip(alphas, betas):
+        m += np.outer(bt, al)
     mtm = m.T @ m
     w, v = np.linalg.eigh(mtm)
     if w[1] < 1e-10 * max(w[2], 1e-300):
@@ -159,10 +161,44 @@ def hand_eye(flange_in_base: list[np.ndarray],
     x = np.eye(4)
     x[:3, :3], x[:3, 3] = rx, tx
     ys = [bi @ inverse(x) @ inverse(ai) for ai, bi in zip(a, b)]
-    u_, _, vt_ = np.linalg.svd(sum(y[:3, :3] for y in ys))
+    r_sum = np.zeros((3, 3))
+    for yy in ys:
+        r_sum += yy[:3, :3]
+    u_, _, vt_ = np.linalg.svd(r_sum)
     y = np.eye(4)
     y[:3, :3] = u_ @ np.diag([1.0, 1.0, np.linalg.det(u_ @ vt_)]) @ vt_
     y[:3, 3] = np.mean([yy[:3, 3] for yy in ys], axis=0)
     resid = [float(np.linalg.norm((y @ ai @ x)[:3, 3] - bi[:3, 3])) for ai, bi in zip(a, b)]
     fre = math.sqrt(sum(r * r for r in resid) / len(resid))
     return x, Registration(inverse(y), fre, len(a), 1.0, "hand-eye")
+
+
+def register_with_lever_arm(instrument_pts: np.ndarray, tool_in_base: list[np.ndarray],
+                            iterations: int = 1000, tol_mm: float = 1e-9
+                            ) -> tuple[np.ndarray, Registration]:
+    """A point target (laser-tracker reflector, marker) at an unknown lever arm l on the tool:
+    p_i = T_instrument_base . (T_base_tool_i . l). Alternates Umeyama for the frame with linear
+    least squares for l until l moves less than `tol_mm`. Returns (l in the tool frame mm,
+    T_base_instrument). RegistrationError as `register_points`, or when the tool orientations do
+    not vary (l is then not observable)."""
+    p = np.asarray(instrument_pts, dtype=float)
+    poses = [np.asarray(t, dtype=float) for t in tool_in_base]
+    if len(poses) != len(p):
+        raise RegistrationError(f"{len(p)} points but {len(poses)} tool poses")
+    rots = np.vstack([t[:3, :3] for t in poses])
+    if np.linalg.matrix_rank(rots - np.tile(poses[0][:3, :3], (len(poses), 1)), tol=1e-6) < 3:
+        raise RegistrationError("the tool orientations do not vary about two axes: a lever arm "
+                                "cannot be told from the frame")
+    q = np.array([t[:3, 3] for t in poses])
+    lever = np.zeros(3)
+    reg = register_points(p, q)
+    for _ in range(iterations):
+        reg = register_points(p, q + (rots @ lever).reshape(-1, 3))
+        b = (reg.to_base(p) - q).reshape(-1)
+        new = np.linalg.lstsq(rots, b, rcond=None)[0]
+        done = float(np.linalg.norm(new - lever)) < tol_mm
+        lever = new
+        if done:
+            break
+    reg = register_points(p, q + (rots @ lever).reshape(-1, 3))
+    return lever, Registration(reg.matrix, reg.fre_mm, reg.n, reg.scale, "points+lever-arm")

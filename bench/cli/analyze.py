@@ -40,11 +40,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="columns: pose,cycle,cmd_x,cmd_y,cmd_z,x,y,z (mm) [,cmd_a,cmd_b,cmd_c,a,b,c (deg)]\n"
                "examples:\n  hil-bench analyze tracker.csv\n  hil-bench analyze tracker.csv --json\n"
-               "  hil-bench analyze tracker.csv --scenario iso9283")
+               "  hil-bench analyze tracker.csv --scenario iso9283\n"
+               "  hil-bench analyze tracker-frame.csv --register registration.yaml\n"
+               "  hil-bench analyze tracker-frame.csv --register auto --json\n"
+               "  hil-bench analyze repeatability.csv --reference mean")
     p.add_argument("file", help="CSV file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--scenario", default=None,
                    help="judge against this scenario's tolerances (built-in name or YAML)")
+    p.add_argument("--register", default=None, metavar="FILE|auto",
+                   help="the measured poses are in the instrument's frame: bring them into the "
+                        "robot base frame with a saved registration (a lab file's "
+                        "instrument.registration, or a file with pose:/fre:/points:) or `auto` "
+                        "(fit on the file's commanded poses; absorbs rigid robot errors)")
+    p.add_argument("--reference", default=None, choices=["first", "mean"],
+                   help="repeatability-only data: compare each pose with its first measurement "
+                        "or with the mean of its measurements instead of the commanded pose")
     p.set_defaults(func=run)
 
 
@@ -73,6 +84,18 @@ def run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario) if args.scenario else None
     if sc is not None:
         _check_cycles(data, sc)
+    registration = None
+    if args.register:
+        from bench.instrument_analysis import register_data, registration_summary
+        data, reg, origin = register_data(data, args.register)
+        if sc is not None:
+            limits = [lim.max for k, lim in sc.tolerances.items() if k in ("AP", "RP", "worst")]
+            if limits:
+                reg.check(min(limits), "the tightest position tolerance")
+        registration = registration_summary(reg, origin)
+    if args.reference:
+        from bench.instrument_analysis import reference_data
+        data = reference_data(data, args.reference)
     try:
         table = pose_table(data.poses, data.commanded, data.attained)
     except ValueError as exc:                # the reader's checks make this a bug, not bad input
@@ -80,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
     out: dict = {"source": data.source, "orientation": data.has_orientation,
                  "poses": {str(k): {kk: _clean(vv) for kk, vv in st.as_dict().items()}
                            for k, st in table.items()}}
+    if registration is not None:
+        out["registration"] = registration
+    if args.reference:
+        out["reference"] = args.reference
     measurements: list[Measurement] = []
     if sc is not None:
         for name, st in table.items():

@@ -17,14 +17,15 @@ from bench import __version__
 from bench.limits import Limit
 from bench.observer import RunObserver
 from bench.scenario import Scenario
-from bench.session.schema import (T_COMMAND, T_EVENT, T_LINK, T_NETWORK, T_POSE, T_STATUS,
-                                  command_msg, pose_fields, pose_from_fields, pose_msg,
+from bench.session.schema import (T_COMMAND, T_EVENT, T_INSTRUMENT, T_LINK, T_NETWORK, T_POSE,
+                                  T_STATUS, command_msg, pose_fields, pose_from_fields, pose_msg,
                                   status_msg)
 from bench.session.writer import SessionWriter, git_commit
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
 
-_EVENT_TOPICS = {"network": T_NETWORK, "link": T_LINK, "modem": T_LINK}
+_EVENT_TOPICS = {"network": T_NETWORK, "link": T_LINK, "modem": T_LINK,
+                 "instrument": T_INSTRUMENT}
 
 
 def scenario_to_dict(sc: Scenario) -> dict[str, Any]:

@@ -23,6 +23,7 @@ T_COMMAND = "/robot/command"
 T_POSE = "/robot/pose"
 T_STATUS = "/robot/status"
 T_LINK = "/modem/link"
+T_INSTRUMENT = "/instrument/measurement"
 T_NETWORK = "/network/event"
 T_EVENT = "/bench/event"
 
@@ -74,6 +75,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "A modem link sample (fields as the modem driver reports them, e.g. "
                        "rsrp_dbm, sinr_db, cell_id, registered).",
         "type": "object",
+    },
+    T_INSTRUMENT: {
+        "title": "hil_bench.InstrumentMeasurement",
+        "description": "One tool in one frame of the measuring instrument, in the instrument's "
+                       "own frame: position_mm, orientation_wxyz (scalar first), rms_mm, visible, "
+                       "status, frame, device_t_s; label names the pose visit it measured.",
+        "type": "object",
+        "properties": {"tool": {"type": "string"}, "visible": {"type": "boolean"},
+                       "position_mm": {"type": ["array", "null"]},
+                       "orientation_wxyz": {"type": ["array", "null"]},
+                       "rms_mm": {"type": ["number", "null"]}, "status": {"type": "string"},
+                       "label": {"type": "string"}},
+        "required": ["tool", "visible"],
     },
     T_NETWORK: {
         "title": "hil_bench.NetworkEvent",

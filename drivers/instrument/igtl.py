@@ -178,13 +178,14 @@ class IgtlInstrument(Instrument):
                                            t, msg.timestamp_s, ok))
         elif msg.type == "POSITION" and msg.device in wanted:
             pos, q = G.parse_position(msg.content)
-            found.append(ToolMeasurement(wanted[msg.device], t, ok, tuple(pos) if ok else None,
+            found.append(ToolMeasurement(wanted[msg.device], t, ok, pos if ok else None,
                                          q if ok else None, device_t_s=msg.timestamp_s or None,
                                          status="ok" if ok else "invalid"))
         elif msg.type == "TDATA":
-            for name, _, m in G.parse_tdata(msg.content):
+            for name, _, matrix in G.parse_tdata(msg.content):
                 if name in wanted:
-                    found.append(self._from_matrix(wanted[name], m, t, msg.timestamp_s, True))
+                    found.append(self._from_matrix(wanted[name], matrix, t, msg.timestamp_s,
+                                                   True))
         elif msg.type == "STATUS":
             self.last_status = G.parse_status(msg.content)
         with self._cond:
@@ -221,6 +222,9 @@ class IgtlSpec:
 
     def describe(self) -> str:
         return f"openigtlink@{self.settings.host}:{self.settings.port}"
+
+    def tool_names(self) -> list[str]:
+        return list(self.settings.tools)
 
 
 def igtl_instrument(section: Section, base_dir: Path | None) -> IgtlSpec:

@@ -144,7 +144,8 @@ def parse_position(content: bytes) -> tuple[tuple[float, float, float],
                                              tuple[float, float, float, float] | None]:
     """(position mm, quaternion w, x, y, z or None) of a POSITION body (28, 24 or 12 bytes)."""
     if len(content) == 12:
-        return struct.unpack(">3f", content), None  # type: ignore[return-value]
+        x, y, z = struct.unpack(">3f", content)
+        return (x, y, z), None
     if len(content) == 24:
         x, y, z, ox, oy, oz = struct.unpack(">6f", content)
         w = math.sqrt(max(0.0, 1.0 - ox * ox - oy * oy - oz * oz))

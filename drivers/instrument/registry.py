@@ -51,6 +51,10 @@ class InstrumentSpec(Protocol):
         """Where the instrument is, for logs and reports."""
         ...
 
+    def tool_names(self) -> list[str]:
+        """The configured tools' names, in order."""
+        ...
+
 
 @dataclass(frozen=True)
 class NdiSpec:
@@ -66,6 +70,9 @@ class NdiSpec:
 
     def describe(self) -> str:
         return f"ndi@{self.settings.url or '(simulated)'}"
+
+    def tool_names(self) -> list[str]:
+        return list(self.settings.tools)
 
 
 def _tools(section: Section, default: dict[str, str]) -> dict[str, str]:

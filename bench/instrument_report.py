@@ -1,0 +1,100 @@
+"""Verdicts that say what measured them: ISO 9283 figures from the instrument, the robot's
+self-reported figures beside them, and the difference (the robot's error it cannot see).
+
+`instrument_evaluation` turns a run's samples and the instrument sampler's visits into samples
+whose attained pose is what the instrument saw (in the robot base frame, through the lab's saved
+registration, or one made on this run's commanded poses when the lab has none), evaluates them
+like any run, and returns that Evaluation (the verdict) with the report's `instrument` section.
+Before judging, the registration's FRE is checked against the tightest position tolerance it
+would judge (`RegistrationError`, exit 2, when it is worse). Without an instrument,
+`self_reported_note` is what the report says instead.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from bench.evaluate import Evaluation, evaluate
+from bench.instrument_sampler import InstrumentSampler
+from bench.lab_instrument import InstrumentEntry
+from bench.registration import Registration, RegistrationError, register_points
+from bench.runner import Sample
+from bench.scenario import Scenario
+from drivers.instrument.frames import matrix_of, pose_of
+
+SELF_REPORTED = ("AP/RP are the robot controller's self-reported figures (its encoders through "
+                 "its nominal kinematics), not ISO 9283 measurements: no instrument measured "
+                 "this run")
+RUN_REGISTERED = ("the instrument was registered on this run's own commanded poses: rigid errors "
+                  "of the robot (constant offset, base rotation) are absorbed by the "
+                  "registration and do not show in AP; save an independent registration in the "
+                  "lab file to measure them")
+POSITION_LIMITS = ("AP", "RP", "worst")
+
+
+def self_reported_note(real_hardware: bool) -> dict[str, Any]:
+    """The report's `accuracy_source` without an instrument."""
+    return {"source": "robot", "iso9283": False,
+            "note": SELF_REPORTED if real_hardware else
+            SELF_REPORTED + " (a simulated arm: its reported pose is its belief, too)"}
+
+
+def _registration(sc: Scenario, samples: list[Sample], sampler: InstrumentSampler,
+                  entry: InstrumentEntry) -> tuple[Registration, str]:
+    if entry.registration is not None:
+        return entry.registration, "lab"
+    raw = sampler.raw_positions()
+    marker = matrix_of(entry.marker)
+    p, q = [], []
+    for s, m in zip(samples, raw):
+        if m is not None:
+            p.append(m)
+            q.append((matrix_of(s.commanded) @ marker)[:3, 3])
+    if len(p) < 3:
+        raise RegistrationError(f"the instrument saw the tool at {len(p)} visit(s): too few to "
+                                "register its frame (need 3 non-collinear)")
+    return register_points(np.array(p), np.array(q)), "run"
+
+
+def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: InstrumentSampler,
+                          entry: InstrumentEntry, robot_ev: Evaluation,
+                          name: str) -> tuple[Evaluation, dict[str, Any]]:
+    """(the instrument's Evaluation, the report's `instrument` section). RegistrationError when
+    the registration cannot be made or is too poor for the scenario's tolerances."""
+    reg, origin = _registration(sc, samples, sampler, entry)
+    limits = [lim.max for key, lim in sc.tolerances.items() if key in POSITION_LIMITS]
+    if limits:
+        reg.check(min(limits), "the tightest position tolerance")
+    poses = sampler.tool_poses(reg.matrix)
+    measured: list[Sample] = []
+    missing = 0
+    for s, m in zip(samples, poses):
+        if m is None:
+            missing += 1
+            continue
+        measured.append(replace(s, attained=pose_of(m)))
+    ev = evaluate(sc, measured)
+    figures: dict[str, dict[str, Any]] = {}
+    for pose, st in ev.poses.items():
+        robot = robot_ev.poses.get(pose)
+        row = {k: _num(v) for k, v in st.as_dict().items()}
+        if robot is not None:
+            row["AP_self_reported"] = _num(robot.AP)
+            row["RP_self_reported"] = _num(robot.RP)
+            row["AP_unseen_by_robot"] = _num(st.AP - robot.AP)
+        figures[pose] = row
+    section = {
+        "name": name, "tool": entry.tool, "visits": len(samples), "measured": len(measured),
+        "not_seen": missing, "read_errors": sampler.errors, "frames": sampler.frames,
+        "registration": {**reg.as_dict(), "origin": origin,
+                         **({"note": RUN_REGISTERED} if origin == "run" else {})},
+        "poses": figures, "verdict": ev.outcome.value,
+    }
+    return ev, section
+
+
+def _num(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
