@@ -76,15 +76,16 @@ def test_measured_rp_matches_configured_repeatability(seed: int) -> None:
     # the robot cannot see its offset: AP = barycentre error ~ sigma/sqrt(30) ~ 0.003 mm
     for st in ev.poses.values():
         assert st.AP < 0.02
-    # the tracker sees it (Vega noise 0.07 mm per axis -> 0.013 mm on a 30-visit mean)
+    # the tracker sees it (Vega noise 0.07 mm per axis -> 0.013 mm on a 30-visit mean; the
+    # frames sampled depend on timing, so the bound is the 0.05 mm, about 4 sigma)
     assert sampler.errors == 0, sampler.last_error
     measured = np.array(sampler.tool_positions(matrix_of(TRACKER)))
     table = pose_table([s.pose for s in samples], np.array([s.commanded.position
                                                             for s in samples]), measured)
     expected_ap = math.dist((0, 0, 0), (offset.x, offset.y, offset.z))
     for st in table.values():
-        assert st.AP == pytest.approx(expected_ap, abs=0.03)
-        assert st.APx == pytest.approx(offset.x, abs=0.03)
+        assert st.AP == pytest.approx(expected_ap, abs=0.05)
+        assert st.APx == pytest.approx(offset.x, abs=0.05)
         # an optical tracker's own noise dominates RP: 3.54 x sqrt(0.014^2 + 0.069^2) = 0.25 mm
         assert 0.15 < st.RP < 0.35
 
