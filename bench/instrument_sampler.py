@@ -135,8 +135,10 @@ class InstrumentSampler(RunObserver):
             visit = Visit(label, t_ns)
             seen: set[tuple[int | None, float | None]] = set()
             # distinct frames only: polling faster than the instrument measures returns the same
-            # frame again (same NDI frame number), and averaging copies reduces no noise
-            for _ in range(self.entry.samples * MAX_POLLS_PER_FRAME):
+            # frame again (same NDI frame number), and averaging copies reduces no noise. The
+            # frame current when the visit begins may have been measured before the robot
+            # arrived (an NDI frame is up to 1/60 s old): it is skipped, so is every copy of it
+            for _ in range((self.entry.samples + 1) * MAX_POLLS_PER_FRAME):
                 if len(visit.frames) >= self.entry.samples or visit.errors >= 3:
                     break
                 frames = self._read()
@@ -147,7 +149,8 @@ class InstrumentSampler(RunObserver):
                 if not mine:
                     continue
                 key = (mine[0].frame, mine[0].device_t_s)
-                if key != (None, None) and key in seen:
+                if key != (None, None) and (not seen or key in seen):
+                    seen.add(key)                   # the stale first frame, or a copy
                     self.clock.sleep(FRAME_POLL_S)
                     continue
                 seen.add(key)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.instrument import InstrumentData
+from bench.instrument import InstrumentData, read_instrument_csv
 from bench.instrument_analysis import load_registration, reference_data, register_data
 from bench.metrics.iso9283 import pose_table
 from drivers.errors import ConfigError
@@ -16,7 +16,8 @@ from drivers.pose import Pose
 TRACKER = Pose(420.0, -30.0, 1700.0, 175.0, 3.0, 20.0)
 
 
-def _data(offset: np.ndarray) -> InstrumentData:
+def _data(offset: np.ndarray, tmp_path: Path) -> InstrumentData:
+    """A measurement file in the tracker's frame, read back with the bench's strict reader."""
     rng = np.random.default_rng(2)
     names, cycles, cmd = [], [], []
     for c in range(1, 6):
@@ -29,7 +30,11 @@ def _data(offset: np.ndarray) -> InstrumentData:
     true = cmd_a + offset + rng.normal(0, 0.01, cmd_a.shape)
     t = inverse(matrix_of(TRACKER))
     measured = true @ t[:3, :3].T + t[:3, 3]                      # in the tracker's frame
-    return InstrumentData("test", names, np.array(cycles), cmd_a, measured)
+    f = tmp_path / "m.csv"
+    f.write_text("pose,cycle,cmd_x,cmd_y,cmd_z,x,y,z\n" + "".join(
+        f"{n},{c},{p[0]},{p[1]},{p[2]},{float(m[0])!r},{float(m[1])!r},{float(m[2])!r}\n"
+        for n, c, p, m in zip(names, cycles, cmd, measured)))
+    return read_instrument_csv(f)
 
 
 def test_saved_registration_measures_the_offset(tmp_path: Path) -> None:
@@ -37,15 +42,15 @@ def test_saved_registration_measures_the_offset(tmp_path: Path) -> None:
     f.write_text("pose: {x: 420 mm, y: -30 mm, z: 1700 mm, a: 175 deg, b: 3 deg, c: 20 deg}\n"
                  "fre: 0.05 mm\npoints: 9\n")
     offset = np.array([0.3, -0.2, 0.1])
-    data, reg, origin = register_data(_data(offset), str(f))
+    data, reg, origin = register_data(_data(offset, tmp_path), str(f))
     assert origin == str(f) and reg.fre_mm == 0.05 and reg.n == 9
     table = pose_table(data.poses, data.commanded, data.attained)
     for st in table.values():
         assert st.AP == pytest.approx(float(np.linalg.norm(offset)), abs=0.02)
 
 
-def test_auto_registration_absorbs_a_rigid_offset() -> None:
-    data, reg, origin = register_data(_data(np.array([0.3, -0.2, 0.1])), "auto")
+def test_auto_registration_absorbs_a_rigid_offset(tmp_path: Path) -> None:
+    data, reg, origin = register_data(_data(np.array([0.3, -0.2, 0.1]), tmp_path), "auto")
     assert origin == "auto" and reg.fre_mm < 0.03
     for st in pose_table(data.poses, data.commanded, data.attained).values():
         assert st.AP < 0.02
@@ -60,8 +65,8 @@ def test_lab_file_registration_and_errors(tmp_path: Path) -> None:
         load_registration(lab)
 
 
-def test_reference_first_and_mean() -> None:
-    d = _data(np.zeros(3))
+def test_reference_first_and_mean(tmp_path: Path) -> None:
+    d = _data(np.zeros(3), tmp_path)
     first = reference_data(d, "first")
     p1 = [i for i, n in enumerate(d.poses) if n == "P1"]
     assert np.allclose(first.commanded[p1], d.attained[p1[0]])

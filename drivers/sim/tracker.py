@@ -103,14 +103,14 @@ class TrackerModel:
         return self._t_tracker_base @ matrix_of(pose) @ self._t_flange_marker
 
     def observe(self, now: float | None = None) -> Observation:
-        """The measurement of the newest frame at `now` (held between measurement frames)."""
+        """The newest measurement at `now`: between measurements the last one is returned again,
+        with the frame number of when it was measured (as a tracker answers a poll)."""
         now = self.clock() if now is None else now
         t = now - self.t0
         slot = int(t / self._period)
         frame = int(t * FRAME_HZ)
         if self._last is not None and slot == self._last_slot:
-            return Observation(frame, self._last.t_s, self._last.visible, self._last.position_mm,
-                               self._last.orientation, self._last.rms_mm)
+            return self._last
         self._last_slot = slot
         obs = self._measure(now, frame)
         self._last = obs
