@@ -18,17 +18,40 @@ from drivers.errors import ConfigError
 from drivers.pose import Pose
 from drivers.sim.arm import ArmParams
 from drivers.sim.inprocess import InProcessArm
+from drivers.sim.instrument_inprocess import InProcessTracker
+from drivers.sim.tracker import TrackerParams
+from bench.instrument_report import instrument_evaluation
+from bench.instrument_sampler import InstrumentSampler
+from bench.lab_instrument import InstrumentEntry
+from bench.observer import RunObserver
+from bench.registration import Registration
+from drivers.instrument.ndi import NdiSettings
+from drivers.instrument.registry import NdiSpec
 
 HOME = Pose(400, 0, 300, 180, 0, 0)
 
 
-def _evaluate(sc, **params):
+def _evaluate(sc, instrument=False, **params):
+    """Run `sc` on an in-process arm; with `instrument`, measured by an ideal tracker watching
+    the arm's true pose (thermal drift and calibration errors are not in the robot's own pose)."""
     clock = VirtualClock()
     p = ArmParams(**{"repeatability_mm": 0.005, "seed": 5, "home": HOME, "max_speed_mm_s": 1000.0,
                      "max_accel_mm_s2": 10000.0, **params})      # as the built-in sim lab
     with InProcessArm(p, clock.now) as arm:
-        samples = run_pose_scenario(sc, arm, clock)
-    return evaluate(sc, samples), clock.now()
+        if not instrument:
+            samples = run_pose_scenario(sc, arm, clock)
+            return evaluate(sc, samples), clock.now()
+        assert arm.arm is not None
+        tracker_pose = Pose(400, 0, 1800, 180, 0, 0)
+        entry = InstrumentEntry(NdiSpec(NdiSettings("sim")), "tool", Pose(), 0.0, 1,
+                                Registration.from_pose(tracker_pose), None)
+        with InProcessTracker(TrackerParams(model="ideal", pose=tracker_pose),
+                              arm.arm.true_pose, clock.now) as tracker:
+            sampler = InstrumentSampler(tracker, clock, entry, RunObserver(), threaded=False)
+            samples = run_pose_scenario(sc, arm, clock, observer=sampler)
+        ev, _ = instrument_evaluation(sc, samples, sampler, entry, evaluate(sc, samples),
+                                      "ideal tracker")
+        return ev, clock.now()
 
 
 def test_multidir_scenario_layout():
@@ -60,8 +83,9 @@ def test_vap_shows_backlash_that_ap_rp_hide():
 def test_drift_scenario_sees_thermal_drift_over_virtual_hours():
     sc = load_scenario("drift", 20)
     assert (sc.drift_block, sc.pause_s, sc.timing) == (10, 600.0, "virtual")
-    clean, t_clean = _evaluate(sc)
-    warm, _ = _evaluate(sc, drift=Pose(0.1, 0, 0), drift_tau_s=1800.0)
+    # thermal growth is in the arm's true pose only: an instrument measures it
+    clean, t_clean = _evaluate(sc, instrument=True)
+    warm, _ = _evaluate(sc, instrument=True, drift=Pose(0.1, 0, 0), drift_tau_s=1800.0)
     assert t_clean > 19 * 600                                   # hours went by, virtually
     # drift 0.1 mm, tau 30 min: the first block (0..~95 min) averages far below the last
     for pose in ("P1", "P2"):
