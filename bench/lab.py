@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.lab_instrument import InstrumentEntry, load_instrument_section
 from bench.lab_modem import ModemEntry, load_modem_section
 from bench.paths import resolve
 from bench.safety import Workspace, workspace_from_section
@@ -50,6 +51,7 @@ class Lab:
     arm: bool = True
     qualify: Any = None
     tolerances: Any = None
+    instrument: InstrumentEntry | None = None
 
     def site_lab(self, name: str) -> "Lab":
         """The site called `name`. Raises ConfigError naming the sites there are."""
@@ -86,9 +88,11 @@ def load_lab(name_or_path: str) -> Lab:
     if top.has("qualify"):               # link qualification policy (docs/qualify.md)
         from bench.sites.lab import policy_from_sections
         qualify = policy_from_sections([top.section("qualify")])
+    instrument = load_instrument_section(top.section("instrument"), path.parent) \
+        if top.has("instrument") else None
     top.done()
     return Lab(name=name, path=path, robot=robot, modem=modem, scenario=scenario,
-               qualify=qualify)
+               qualify=qualify, instrument=instrument)
 
 
 def robot_entry(rs: Section, base_dir: Path) -> RobotEntry:

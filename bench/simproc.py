@@ -79,6 +79,11 @@ class SimProcess:
             raise
         return self
 
+    def read_ready(self) -> dict[str, Any]:
+        """The next ready line: a process serving several devices (a simulated robot with the
+        lab's simulated instrument beside it) prints one per device. DeviceError on timeout."""
+        return self._read_ready()
+
     def _read_ready(self) -> dict[str, Any]:
         assert self.proc and self.proc.stdout
         sel = selectors.DefaultSelector()

@@ -22,6 +22,8 @@ from bench.bounds import check_cycles, check_seed
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
 from bench.impair import load_profile
+from bench.instrument_report import instrument_evaluation, self_reported_note
+from bench.instrument_sampler import InstrumentSampler
 from bench.lab import load_lab
 from bench.limits import Outcome
 from bench.linksample import LinkSampler, link_sampling
@@ -189,6 +191,7 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
             "mode": args.mode, "seed": seed, "started_utc": started, "simulators": [],
             "network": network.summary() if network else None, "proxies": []}
     link: LinkSampler | None = None
+    sampler: InstrumentSampler | None = None
     try:
         journal = out / "sim-robot.jsonl" if lab.robot.simulate and args.mode == "wire" else None
         if journal:
@@ -200,6 +203,15 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
             arm = rig.robot()
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")
+            tracker = rig.instrument()
+            if tracker is not None and lab.instrument is not None:
+                meta["lab"]["instrument"] = tracker.name
+                log(f"  instrument: {tracker.name} (tool {lab.instrument.tool}, "
+                    f"{lab.instrument.samples} frame(s) per pose)")
+                sampler = InstrumentSampler(tracker, clock, lab.instrument, observers,
+                                            threaded=args.mode == "wire")
+                observers.observers.insert(0, sampler)    # first: it flushes before on_end
+                sampler.start()
             interval = lab.modem.sample_interval_s if lab.modem else 1.0
             with link_sampling(rig.modem(), interval, args.mode, clock, observers) as link:
                 if link is not None:
@@ -224,6 +236,14 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
         observers.on_event(clock.now_ns(), "interrupted", {"samples": len(samples)})
     bar.close()                   # end a redrawn line before any other message
     ev: Evaluation = evaluate(sc, samples)
+    robot_ev, instrument = ev, None
+    if sampler is not None and lab.instrument is not None:
+        sampler.stop()
+        if samples:
+            # the verdict comes from the instrument; RegistrationError (exit 2) when its
+            # registration is too poor for the tolerances it would judge
+            ev, instrument = instrument_evaluation(sc, samples, sampler, lab.instrument,
+                                                   robot_ev, meta["lab"].get("instrument", ""))
     verdict = "interrupted" if interrupted else "error" if error else ev.outcome.value
     observers.on_end(clock.now_ns(), verdict, str(error) if error else None)
     meta["duration_s"] = round(time.monotonic() - t0, 3)
@@ -234,6 +254,14 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
                           link_summary=link.summary() if link else None,
                           traces=traces_for_report(samples))
     report["delays"] = plot_data.delays
+    if instrument is not None:
+        report["instrument"] = instrument
+        report["accuracy_source"] = {"source": "instrument", "iso9283": True,
+                                     "instrument": instrument["name"]}
+        report["self_reported"] = {p: {k: v for k, v in st.as_dict().items()}
+                                   for p, st in robot_ev.poses.items()}
+    else:
+        report["accuracy_source"] = self_reported_note(lab.has_real_hardware)
     if not report.get("link") and plot_data.link:
         report["link"] = plot_data.link
     write_run_reports(out, report, html=not getattr(args, "no_html", False))
@@ -245,6 +273,16 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
         log(f"run aborted after {len(samples)} samples; partial data in {out / 'report.json'}")
         raise error
     print_table(sc, ev, sys.stdout)
+    if instrument is not None:
+        print(f"  measured by {instrument['name']} (registration: "
+              f"{instrument['registration']['origin']}, FRE "
+              f"{instrument['registration']['fre_mm']:.3f} mm); robot's self-reported AP, and "
+              "the error it cannot see:")
+        for pose, row in instrument["poses"].items():
+            print(f"    {pose:<8} AP {row['AP']:.4f} mm   self-reported {row['AP_self_reported']:.4f}"
+                  f" mm   unseen by the robot {row['AP_unseen_by_robot']:+.4f} mm")
+    elif lab.has_real_hardware:
+        print(f"  note: {report['accuracy_source']['note']}")
     kept = getattr(args, "report_kept", True)
     print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json' if kept else '(not kept)'}"
           f"   session: {session_path}")

@@ -45,6 +45,9 @@ class ServedArm:
     device_id: int
     baudrate: int = 115200
     faults: list[Fault] = field(default_factory=list)
+    #: (protocol, TrackerParams, transport) of the lab's simulated instrument, served in the same
+    #: process watching this arm's true pose
+    instrument: tuple[str, Any, str] | None = None
 
 
 def _journal(path: str):
@@ -150,7 +153,17 @@ def _endpoints(args: argparse.Namespace) -> list[ServedArm] | int:
     faults = list(lab.robot.sim.faults) if lab.robot.sim else []
     return [ServedArm(regmap, _lab_params(lab, args.seed),
                      args.transport or LAB_TO_SERVER[link.transport], args.port,
-                     args.device_id or link.device_id, link.baudrate, faults)]
+                     args.device_id or link.device_id, link.baudrate, faults,
+                     _lab_instrument(lab, args.seed))]
+
+
+def _lab_instrument(lab: Any, seed: int | None) -> tuple[str, Any, str] | None:
+    """The lab's simulated instrument, to serve beside its simulated robot (None: none)."""
+    entry = getattr(lab, "instrument", None)
+    if entry is None or entry.sim_params is None:
+        return None
+    from bench.cli.sim_instrument import lab_instrument
+    return lab_instrument(lab, seed)
 
 
 def _grbl_transport(transport: str | None) -> str:
@@ -200,6 +213,8 @@ async def _serve(args: argparse.Namespace, endpoints: list[ServedArm]) -> int:
                               "protocol": f"modbus-{ep.transport}", "url": srv.url, **where,
                               "device_id": ep.device_id, "map": ep.regmap.name,
                               "seed": ep.params.seed, "pid": os.getpid()}), flush=True)
+            if ep.instrument is not None:
+                served.append(_serve_instrument_beside(args, ep.instrument, srv))
         await stop.wait()
     finally:
         for srv in served:
@@ -207,6 +222,36 @@ async def _serve(args: argparse.Namespace, endpoints: list[ServedArm]) -> int:
     print(json.dumps({"event": "stopped"}), flush=True)
     sys.stdout.flush()
     return EXIT_PASS
+
+
+class _Stoppable:
+    """A thread-based instrument server in the list of things `_serve` shuts down."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    async def shutdown(self) -> None:
+        self.server.stop()
+
+
+def _serve_instrument_beside(args: argparse.Namespace, instrument: tuple[str, Any, str],
+                             srv: Any) -> _Stoppable:
+    """The lab's simulated instrument watching the served arm's true pose (read on the arm's
+    own event loop); prints its ready line after the robot's."""
+    from bench.cli.sim_instrument import ready_line
+    from drivers.sim.instrument_server import start_instrument_server, true_pose_on_loop
+    protocol, params, transport = instrument
+    if protocol == "openigtlink":
+        transport = "tcp"
+    try:
+        server = start_instrument_server(protocol, params, transport,
+                                         true_pose_on_loop(asyncio.get_running_loop(),
+                                                           srv.regs.arm),
+                                         host=args.host)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve the instrument ({transport}): {exc}") from None
+    print(ready_line(protocol, transport, server, params), flush=True)
+    return _Stoppable(server)
 
 
 async def _serve_grbl(args: argparse.Namespace, ep: ServedArm):

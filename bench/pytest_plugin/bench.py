@@ -18,6 +18,7 @@ from bench.rig import modem_simulator, robot_endpoint, robot_simulator
 from bench.simproc import SimProcess
 from drivers.endpoint import Endpoint
 from drivers.errors import DeviceError
+from drivers.instrument.base import Instrument
 from drivers.modem.base import Modem
 from drivers.robot import RobotArm
 
@@ -61,6 +62,7 @@ class Bench:
         self._stack = contextlib.ExitStack()
         self._robot: RobotArm | None = None
         self._modem: Modem | None = None
+        self._instrument: Instrument | None = None
         self._sims: dict[str, SimProcess] = {}
         self._robot_sim_endpoint: Endpoint | None = None
 
@@ -144,6 +146,34 @@ class Bench:
         self._modem = modem
         self._stack.callback(modem.close)
         return modem
+
+    def instrument_device(self) -> Instrument:
+        """The session's connected measuring instrument: opened once, on first use.
+
+        A simulated instrument is served by the robot simulator's process, watching the
+        simulated arm's true pose (so the robot simulator is started first). Raises DeviceError
+        when it is not available or cannot be opened.
+        """
+        if self._instrument is not None:
+            return self._instrument
+        st = self.devices["instrument"]
+        entry = self.lab.instrument
+        if entry is None or st.use not in (SIM, REAL):
+            raise DeviceError(f"instrument is not available: {st.note}")
+        url = None
+        if st.use == SIM:
+            if self.devices["robot"].use != SIM:
+                raise DeviceError("a simulated instrument needs the simulated robot")
+            self.robot_arm()
+            served = self._sims["robot"].info.get("instrument")
+            if served is None:
+                raise DeviceError("the robot simulator did not serve the lab's instrument")
+            url = str(served["url"])
+        inst = entry.spec.open(url)
+        inst.connect()
+        self._instrument = inst
+        self._stack.callback(inst.close)
+        return inst
 
     def _close_robot(self) -> None:
         if self._robot is not None:

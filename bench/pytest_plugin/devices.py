@@ -105,12 +105,27 @@ def mode_problem(lab: Lab, mode: str) -> str | None:
     """Why `mode` cannot be run with `lab` (one line for pytest.UsageError), or None."""
     declared_real = [name for name, simulate in (
         ("robot", lab.robot.simulate),
-        ("modem", lab.modem.simulate if lab.modem is not None else True)) if not simulate]
+        ("modem", lab.modem.simulate if lab.modem is not None else True),
+        ("instrument", lab.instrument.simulate if lab.instrument is not None else True))
+        if not simulate]
     if mode == "hw" and not declared_real:
         return (f"--bench-mode hw: lab {lab.name} ({lab.path}) declares no real device (every "
                 f"device has simulate: true); give a lab with real devices "
                 f"(--bench-hardware LAB.yaml) or use --bench-mode sim")
     return None
+
+
+def probe_instrument(lab: Lab, timeout_s: float) -> str | None:
+    """Open the lab's real instrument, read one frame, close it. None when it answered."""
+    entry = lab.instrument
+    assert entry is not None
+
+    def check() -> str:
+        inst = entry.spec.open(None)
+        with inst:
+            inst.read()
+        return inst.name
+    return probe(check, timeout_s)
 
 
 def resolve_devices(lab: Lab, mode: str, timeout_s: float) -> dict[str, DeviceState]:
@@ -127,6 +142,14 @@ def resolve_devices(lab: Lab, mode: str, timeout_s: float) -> dict[str, DeviceSt
             "modem", declared_real=not lab.modem.simulate,
             has_sim=lab.modem.sim_params is not None, mode=mode,
             probe_fn=lambda: probe_modem(lab, timeout_s), lab=lab)
+    if lab.instrument is None:
+        states["instrument"] = DeviceState("instrument", ABSENT, ABSENT,
+                                           f"lab {lab.name} ({lab.path}) declares no instrument")
+    else:
+        states["instrument"] = _resolve(
+            "instrument", declared_real=not lab.instrument.simulate,
+            has_sim=lab.instrument.sim_params is not None, mode=mode,
+            probe_fn=lambda: probe_instrument(lab, timeout_s), lab=lab)
     return states
 
 

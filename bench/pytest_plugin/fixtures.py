@@ -15,6 +15,7 @@ from bench.pytest_plugin.arm import BenchArm
 from bench.pytest_plugin.bench import Bench
 from bench.pytest_plugin.devices import ABSENT, MISSING, REAL
 from bench.pytest_plugin.measure import Measure
+from bench.pytest_plugin.instrument import BenchInstrument
 from bench.pytest_plugin.modem import BenchModem
 from bench.pytest_plugin.state import (
     FAIL_REASON,
@@ -213,6 +214,27 @@ def modem(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
                                           + ([bench_recorder] if bench_recorder else [])))
     finally:
         inner.set_wire_tap(None)
+
+
+@pytest.fixture
+def instrument(request: pytest.FixtureRequest, bench: Bench, traffic_log: TrafficLog,
+               bench_recorder: Any) -> Iterator[Any]:
+    """The lab's measuring instrument for this test (its frames logged), opened once per
+    session; simulated, it watches the simulated arm's true pose."""
+    item = request.node
+    st = request.config.stash[STATE]
+    dev = st.devices["instrument"]
+    if FAIL_REASON in item.stash:
+        yield Unavailable(item.stash[FAIL_REASON])
+        return
+    if dev.use in (MISSING, ABSENT):
+        unavailable(item, st, f"instrument not available: {dev.describe()}")
+        yield Unavailable(item.stash[FAIL_REASON])
+        return
+    inner = bench.instrument_device()
+    traffic_log.write("instrument", "open", inner.name)
+    yield BenchInstrument(inner, Observers([traffic_log]
+                                           + ([bench_recorder] if bench_recorder else [])))
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ the fixtures, state.py the shared state).
 
 Marks: ``hardware(*devices)`` (needs the real devices; no arguments means the robot),
 ``sim_only`` (acts on a simulator; skipped on real hardware), ``network(profile)`` (one test under
-a network profile). Fixtures: ``bench`` (session), ``robot``, ``modem``, ``network``, ``measure``,
-``traffic_log``. The plugin is inert for tests that use none of them.
+a network profile). Fixtures: ``bench`` (session), ``robot``, ``modem``, ``instrument``,
+``network``, ``measure``, ``traffic_log``. The plugin is inert for tests that use none of them.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import pytest
 from bench.lab import load_lab
 from bench.pytest_plugin import network as net
 # the fixtures are registered by being attributes of this plugin module
-from bench.pytest_plugin.fixtures import (bench, bench_recorder, measure, modem,  # noqa: F401
-                                          network, robot, site, site_benches, traffic_log)
+from bench.pytest_plugin.fixtures import (bench, bench_recorder, instrument,  # noqa: F401
+                                          measure, modem, network, robot, site, site_benches,
+                                          traffic_log)
 from bench.pytest_plugin.devices import (ABSENT, MISSING, REAL, DeviceState, mode_problem,
                                          resolve_devices)
 from bench.pytest_plugin.measure import MEASUREMENTS, describe, failed_measurements
@@ -31,8 +32,8 @@ from bench.pytest_plugin.state import (FAIL_REASON, IMPAIRED, OUTCOME, RECORDING
 from drivers.errors import BenchError
 
 MARKS = [
-    "hardware(*devices): needs the real devices (robot, modem; none named: robot); skipped with "
-    "how to run it when they are not there (sim mode, auto fallback), failed when a declared "
+    "hardware(*devices): needs the real devices (robot, modem, instrument; none named: robot); "
+    "skipped with how to run it when they are not there (sim mode, auto fallback), failed when a declared "
     "device is missing in hw/auto mode (--bench-allow-missing skips) or under --bench-strict",
     "sim_only: acts on a device simulator itself (fault injection); skipped on real hardware",
     "network(profile): run this test under a network impairment profile (name or file)",

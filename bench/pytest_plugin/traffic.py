@@ -122,6 +122,12 @@ class TrafficLog(RunObserver):
         if kind == "link":          # a modem's link state (drivers.modem.LinkState.as_dict)
             self.write("modem", "link", LinkState.from_dict(detail).describe())
             return
+        if kind == "instrument":    # one tool in one instrument frame (ToolMeasurement.as_dict)
+            pos = detail.get("position_mm")
+            seen = ("at " + ", ".join(f"{v:.3f}" for v in pos) + " mm") if pos else \
+                f"not seen ({detail.get('status')})"
+            self.write("instrument", str(detail.get("tool", "?")), seen)
+            return
         detail = dict(detail)
         device = str(detail.pop("device", "bench"))
         self.write(device, kind, " ".join(f"{k}={v}" for k, v in detail.items()))

@@ -4,6 +4,7 @@
     with rig:
         arm = rig.robot()      # simulator process + impairment proxy + driver, connected
         modem = rig.modem()    # simulator process or real modem, connected (None: no modem)
+        tracker = rig.instrument()   # the lab's measuring instrument (None: none); after robot()
     # everything stopped and closed here, also after errors and Ctrl-C
 
 `rig.simulators` and `rig.proxies` collect the ready lines of the child processes started (for
@@ -21,11 +22,14 @@ from bench.clock import Clock, RealClock, VirtualClock
 from bench.impair import Profile
 from bench.lab import Lab
 from bench.observer import RunObserver
+from bench.rig.instrument import open_instrument
 from bench.rig.modem import open_modem
 from bench.rig.robot import open_robot
 from drivers.errors import ConfigError
+from drivers.instrument.base import Instrument
 from drivers.modem.base import Modem
 from drivers.robot import RobotArm
+from drivers.sim.inprocess import InProcessArm
 
 MODES = ("wire", "virtual")
 
@@ -57,13 +61,16 @@ class Rig:
         self._robot: RobotArm | None = None
         self._modem: Modem | None = None
         self._modem_opened = False
+        self._instrument: Instrument | None = None
+        self._instrument_opened = False
+        self._arms: list[InProcessArm] = []      # the in-process arm an instrument watches
 
     def robot(self) -> RobotArm:
         """The lab's robot, connected (opened on the first call). ConfigError, DeviceError."""
         if self._robot is None:
             self._robot = self._stack.enter_context(open_robot(
                 self.lab, self.mode, self.seed, self.clock, self.simulators, self.network,
-                self.observer, self.journal, self.proxies))
+                self.observer, self.journal, self.proxies, self._arms))
         return self._robot
 
     def modem(self) -> Modem | None:
@@ -74,12 +81,25 @@ class Rig:
             self._modem_opened = True
         return self._modem
 
+    def instrument(self) -> Instrument | None:
+        """The lab's measuring instrument, connected (opened on the first call, after the robot:
+        a simulated one watches the simulated arm); None when the lab has none."""
+        if not self._instrument_opened:
+            self.robot()
+            self._instrument = self._stack.enter_context(open_instrument(
+                self.lab, self.mode, self.clock, self.simulators, self._arms))
+            self._instrument_opened = True
+        return self._instrument
+
     def close(self) -> None:
         """Close the devices and stop every child process, in reverse order of opening."""
         self._stack.close()
         self._robot = None
         self._modem = None
         self._modem_opened = False
+        self._instrument = None
+        self._instrument_opened = False
+        self._arms.clear()
 
     def __enter__(self) -> "Rig":
         return self

@@ -39,6 +39,9 @@ def robot_simulator(lab: Lab, seed: int | None = None,
     with SimProcess.for_robot(lab.path, seed, journal) as proc:
         endpoint = lab.robot.spec.endpoint(proc.endpoint)
         assert endpoint is not None     # an address was given
+        if lab.instrument is not None and lab.instrument.simulate:
+            # the same process serves the lab's simulated instrument, watching this arm
+            proc.info = {**proc.info, "instrument": proc.read_ready()}
         yield proc, endpoint
 
 
@@ -46,7 +49,8 @@ def robot_simulator(lab: Lab, seed: int | None = None,
 def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
                simulators: list[dict[str, Any]] | None = None, network: Profile | None = None,
                observer: RunObserver | None = None, journal: Path | None = None,
-               proxies: list[dict[str, Any]] | None = None) -> Iterator[RobotArm]:
+               proxies: list[dict[str, Any]] | None = None,
+               inprocess: list[InProcessArm] | None = None) -> Iterator[RobotArm]:
     """The lab's robot for `mode` (``wire`` or ``virtual``), connected; closed on exit.
 
     wire mode: a simulated robot is served by its own process (its ready line appended to
@@ -63,7 +67,10 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
         if not robot.simulate or robot.sim is None:
             raise ConfigError(f"{lab.path}: virtual mode needs a simulated robot "
                               f"(simulate: true with a simulator: section)")
-        with InProcessArm(robot.sim.arm_params(seed), clock.now, name=lab.name) as arm:
+        sim_arm = InProcessArm(robot.sim.arm_params(seed), clock.now, name=lab.name)
+        with sim_arm as arm:
+            if inprocess is not None:       # an in-process instrument watches this arm
+                inprocess.append(sim_arm)
             if impaired:
                 assert network is not None
                 yield ImpairedArm(arm, network, clock, seed, observer,

@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from drivers.config import Section
+from drivers.endpoint import Endpoint, TcpEndpoint
 from drivers.errors import DeviceError, DeviceTimeout, ProtocolError
 from drivers.instrument import igtl_protocol as G
 from drivers.instrument.base import (DEFAULT_CLOCK, ClockNs, Instrument, ToolMeasurement,
@@ -222,6 +223,9 @@ class IgtlSpec:
 
     def describe(self) -> str:
         return f"openigtlink@{self.settings.host}:{self.settings.port}"
+
+    def endpoint(self) -> Endpoint | None:
+        return TcpEndpoint(self.settings.host, self.settings.port)
 
     def tool_names(self) -> list[str]:
         return list(self.settings.tools)

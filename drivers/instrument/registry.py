@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from drivers.config import Section
+from drivers.endpoint import Endpoint, SerialEndpoint
 from drivers.instrument.base import DEFAULT_CLOCK, ClockNs, Instrument
 from drivers.instrument.ndi import BAUD_CODES, NdiSettings, NdiTracker
 
@@ -51,6 +52,10 @@ class InstrumentSpec(Protocol):
         """Where the instrument is, for logs and reports."""
         ...
 
+    def endpoint(self) -> Endpoint | None:
+        """Where the configured instrument is; None when the lab does not say (simulated)."""
+        ...
+
     def tool_names(self) -> list[str]:
         """The configured tools' names, in order."""
         ...
@@ -70,6 +75,11 @@ class NdiSpec:
 
     def describe(self) -> str:
         return f"ndi@{self.settings.url or '(simulated)'}"
+
+    def endpoint(self) -> Endpoint | None:
+        # CR-terminated commands; the BX reply is binary, so a proxy must not cut at CRs
+        s = self.settings
+        return SerialEndpoint(s.url, s.baudrate, "raw") if s.url else None
 
     def tool_names(self) -> list[str]:
         return list(self.settings.tools)

@@ -1,0 +1,87 @@
+"""`hil-bench run --lab cobot-ndi`: a simulated cobot with a calibration error, measured by a
+simulated NDI Polaris Vega. The verdict comes from the tracker; its AP matches the configured true
+error (within 0.05 mm) while the robot's self-reported AP stays near zero."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.lab import load_lab
+from bench.scenario import load_scenario
+from drivers.pose import Pose
+from drivers.sim.arm import SimArm
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _true_errors() -> dict[str, float]:
+    """|true - commanded| at each ISO cube pose from the lab's arm parameters, without scatter,
+    backlash, servo or drift (the drift over a short run is below 1 um)."""
+    arm_params = load_lab("cobot-ndi").robot.sim.arm      # type: ignore[union-attr]
+    p = replace(arm_params, repeatability_mm=0.0, backlash_mm=0.0, noise_mm=0.0, watchdog_s=0.0,
+                servo_hz=0.0, drift=Pose())
+    out = {}
+    for name, target in load_scenario("iso9283", 3).poses.items():
+        arm = SimArm(p, 0.0)
+        arm.move(target, 100.0, 0.0)
+        out[name] = float(np.linalg.norm(arm.true_pose(60.0).position - target.position))
+    return out
+
+
+def _run(tmp_path: Path, mode: str, cycles: int) -> dict:
+    res = subprocess.run([sys.executable, "-m", "bench", "run", "--lab", "cobot-ndi", "--mode",
+                          mode, "--cycles", str(cycles), "--network", "ideal", "--out",
+                          str(tmp_path / mode), "-q"],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert res.returncode in (0, 1), res.stderr
+    return json.loads((tmp_path / mode / "report.json").read_text())
+
+
+@pytest.mark.parametrize("mode,cycles", [("virtual", 5), ("wire", 2)])
+def test_instrument_ap_is_the_true_error_and_the_verdict(tmp_path: Path, mode: str,
+                                                         cycles: int) -> None:
+    report = _run(tmp_path, mode, cycles)
+    truth = _true_errors()
+    assert 0.3 < min(truth.values()) and max(truth.values()) < 0.6
+    assert report["accuracy_source"]["source"] == "instrument"
+    inst = report["instrument"]
+    assert inst["registration"]["origin"] == "lab" and inst["not_seen"] == 0
+    for pose, true_ap in truth.items():
+        row = inst["poses"][pose]
+        assert row["AP"] == pytest.approx(true_ap, abs=0.05)
+        assert row["AP_self_reported"] < 0.03
+        # the verdict's figures are the instrument's
+        assert report["poses"][pose]["AP"] == pytest.approx(row["AP"])
+        assert report["self_reported"][pose]["AP"] == pytest.approx(row["AP_self_reported"])
+    ap = [m for m in report["measurements"] if m["name"] == "AP"]
+    assert ap and all(m["value"] > 0.3 for m in ap)
+
+
+def test_without_an_instrument_the_report_says_self_reported(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, "-m", "bench", "run", "--lab", "cobot", "--mode",
+                          "virtual", "--cycles", "2", "--out", str(tmp_path / "r"), "-q"],
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert res.returncode in (0, 1), res.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    src = report["accuracy_source"]
+    assert src["source"] == "robot" and src["iso9283"] is False
+    assert "self-reported" in src["note"] and "instrument" not in report
+
+
+def test_instrument_specs_declare_their_endpoints() -> None:
+    from drivers.config import Section
+    from drivers.endpoint import SerialEndpoint, TcpEndpoint
+    from drivers.instrument.registry import instrument_spec
+    ndi = instrument_spec(Section({"driver": "ndi", "url": "/dev/ttyUSB0", "baudrate": 9600},
+                                  "lab.yaml"), None)
+    assert ndi.endpoint() == SerialEndpoint("/dev/ttyUSB0", 9600, "raw")
+    igtl = instrument_spec(Section({"driver": "openigtlink", "host": "192.0.2.20"}, "lab.yaml"),
+                           None)
+    assert igtl.endpoint() == TcpEndpoint("192.0.2.20", 18944)
+    assert load_lab("cobot-ndi").instrument.spec.endpoint() is None     # type: ignore[union-attr]
