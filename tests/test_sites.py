@@ -119,8 +119,10 @@ def test_concurrent_virtual_sites_share_one_clock_deterministically(tmp_path: Pa
 
 
 def test_site_tolerances_judge_each_site_on_its_own(tmp_path: Path) -> None:
+    # RP: the robot's own readings show its 0.04 mm repeatability (its calibration offset is in
+    # the true pose only, which no instrument measures here)
     lab = three_sites(tmp_path, lambda d: d["sites"]["karamay"].update(
-        tolerances={"AP": {"max": "0.01 mm"}}))
+        tolerances={"RP": {"max": "0.01 mm"}}))
     out = tmp_path / "r"
     rc = main(["run", str(scenario(tmp_path)), "--lab", str(lab), "--mode", "virtual",
                "--out", str(out), "-q"])
@@ -128,7 +130,7 @@ def test_site_tolerances_judge_each_site_on_its_own(tmp_path: Path) -> None:
     sites = json.loads((out / "report.json").read_text())["sites"]
     assert {n: s["verdict"] for n, s in sites.items()} == {
         "zhangjiakou": "pass", "karamay": "fail", "tianjin": "pass"}
-    assert sites["karamay"]["failed"] == ["AP"]
+    assert sites["karamay"]["failed"] == ["RP"]
 
 
 def test_a_run_can_require_a_fresh_go_and_shows_it(tmp_path: Path, qualify_dir: Path) -> None:
