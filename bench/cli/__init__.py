@@ -32,6 +32,7 @@ from bench.cli import analyze as analyze_cmd
 from bench.cli import sweep as sweep_cmd
 from bench.cli.exitcodes import (EXIT_CONFIG, EXIT_DEVICE, EXIT_FAIL, EXIT_INTERNAL,  # noqa: F401
                                  EXIT_INTERRUPTED, EXIT_PASS)
+from bench.interrupts import interrupts_as_keyboardinterrupt
 from drivers.errors import BenchError
 
 DEBUG_ENV = "HIL_BENCH_DEBUG"
@@ -83,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_CONFIG
     try:
-        return int(args.func(args) or 0)
+        # SIGTERM ends every command as Ctrl-C does (exit 130, children and files closed)
+        with interrupts_as_keyboardinterrupt():
+            return int(args.func(args) or 0)
     except BenchError as exc:
         return _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from bench.instrument_sampler import InstrumentSampler
 from bench.lab import load_lab
 from bench.limits import Outcome
 from bench.linksample import LinkSampler, link_sampling
+from bench.interrupts import interrupts_as_keyboardinterrupt
 from bench.observer import Observers
 from bench.outputs import claim_run_dir
 from bench.paths import builtin_names
@@ -104,27 +104,6 @@ def _out_dir(arg: str | None, scenario: str) -> Path:
         i += 1
         path = Path(f"{base}-{i}")
     return path
-
-
-@contextlib.contextmanager
-def interrupts_as_keyboardinterrupt() -> Iterator[None]:
-    """SIGTERM acts like Ctrl-C (KeyboardInterrupt, so the robot gets a stop and the files are
-    closed); a second Ctrl-C or SIGTERM while that happens exits at once with 130."""
-    count = 0
-
-    def handler(signum: int, frame: object) -> None:
-        nonlocal count
-        count += 1
-        if count > 1:
-            os._exit(130)
-        raise KeyboardInterrupt
-
-    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
 
 
 def run(args: argparse.Namespace) -> int:

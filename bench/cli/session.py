@@ -1,8 +1,10 @@
 """`hil-bench session info|export FILE`: look into a recorded session.
 
 `info` prints the message count per topic, the duration and whether the file was cut short
-(a recorder killed before it could finish); `--json` prints one object with keys topics,
-messages, duration_s, truncated (plus finished, truncation, scenario, mode, network).
+(a recorder killed before it could finish) and whether it is damaged (records or messages that
+cannot be read, listed with topic and position); `--json` prints one object with keys topics,
+messages, duration_s, truncated, damaged (plus finished, truncation, damaged_messages, damage,
+format, scenario, mode, network).
 `export` writes CSV or JSON Lines to stdout or `--out`. Exit codes: 0 ok, 2 missing or not a
 session file.
 """
@@ -18,7 +20,7 @@ from bench.cli.exitcodes import EXIT_PASS
 from bench.outputs import check_output_file
 from bench.paths import resolve
 from bench.session.info import export_csv, export_jsonl, session_info
-from bench.session.schema import TOPICS
+from bench.session.schema import FORMAT, TOPICS
 from drivers.errors import ConfigError
 
 
@@ -59,7 +61,12 @@ def _print_info(args: argparse.Namespace, data: dict) -> None:
         print(json.dumps(data, indent=2))
         return
     state = "TRUNCATED (" + (data["truncation"] or "") + ")" if data["truncated"] else "complete"
+    if data["damaged"]:
+        state += (f", DAMAGED ({data['damaged_messages']} unreadable, first: "
+                  f"{data['damage'][0]})")
     print(f"{args.file}: {data['messages']} messages, {data['duration_s']:.3f} s, {state}")
+    if data["format"] not in (None, FORMAT):
+        print(f"  format {data['format']} (this hil-bench reads {FORMAT})")
     if data["scenario"]:
         print(f"  scenario {data['scenario']}, mode {data['mode']}")
     for topic, n in data["topics"].items():
@@ -75,18 +82,18 @@ def export(args: argparse.Namespace) -> int:
     if args.out:
         check_output_file(Path(args.out), "--out")
     out = open(Path(args.out), "w", encoding="utf-8", newline="") if args.out else sys.stdout
+    damage: list[str] = []
     try:
         if args.format == "csv":
-            n = export_csv(args.file, out, args.topic)
+            n = export_csv(args.file, out, args.topic, damage)
         else:
-            if args.topic:
-                raise ConfigError("--topic is only supported with --format csv")
-            n = export_jsonl(args.file, out)
+            n = export_jsonl(args.file, out, args.topic, damage)
     except BrokenPipeError:             # `| head`: the reader went away, that is fine
         sys.stdout = open(os.devnull, "w")
         return EXIT_PASS
     finally:
         if out is not sys.stdout:
             out.close()
-    print(f"exported {n} messages", file=sys.stderr)
+    skipped = f" ({len(damage)} damaged messages skipped, first: {damage[0]})" if damage else ""
+    print(f"exported {n} messages{skipped}", file=sys.stderr)
     return EXIT_PASS

@@ -11,13 +11,17 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from bench.session.reader import SessionReader
 from bench.session.schema import TOPICS
 
 
 def session_info(path: str | Path) -> dict[str, Any]:
-    """``{topics: {topic: count}, messages, duration_s, truncated, finished, start_ns, end_ns,
-    scenario, mode, note}`` for the file at `path`."""
+    """``{topics: {topic: count}, messages, duration_s, truncated, finished, truncation,
+    damaged, damaged_messages, damage, format, start_ns, end_ns, scenario, mode, network}`` for
+    the file at `path`. Truncated (cut short: the end is missing) and damaged (records or
+    messages that cannot be read, skipped and listed in `damage`) are separate findings."""
     counts: dict[str, int] = {}
     first: int | None = None
     last: int | None = None
@@ -30,8 +34,15 @@ def session_info(path: str | Path) -> dict[str, Any]:
             if last is None or t > last:
                 last = t
             if not meta and topic == "/session/metadata":
-                meta = json.loads(payload)
+                try:
+                    meta = json.loads(payload)
+                except ValueError:
+                    r._damaged(f"{topic} message at t_ns {t}: not JSON")
+                if not isinstance(meta, dict):
+                    r._damaged(f"{topic} message at t_ns {t}: not a JSON object")
+                    meta = {}
         truncated, finished, why = r.truncated, r.finished, r.truncation
+        damage, damaged_count = list(r.damage), r.damaged_count
     for name in TOPICS:
         counts.setdefault(name, 0)
     sc = meta.get("scenario")
@@ -43,6 +54,10 @@ def session_info(path: str | Path) -> dict[str, Any]:
         "truncated": truncated,
         "finished": finished,
         "truncation": why or None,
+        "damaged": damaged_count > 0,
+        "damaged_messages": damaged_count,
+        "damage": damage,
+        "format": meta.get("format"),
         "start_ns": first, "end_ns": last,
         "scenario": sc.get("name") if isinstance(sc, dict) else sc,
         "mode": meta.get("mode"),
@@ -63,17 +78,23 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def export_jsonl(path: str | Path, out: TextIO) -> int:
-    """One JSON object per line: ``{"topic", "t_ns", "data"}``. Returns the message count."""
+def export_jsonl(path: str | Path, out: TextIO, topics: list[str] | None = None,
+                 damage: list[str] | None = None) -> int:
+    """One JSON object per line: ``{"topic", "t_ns", "data"}`` (optionally only `topics`).
+    Damaged messages are skipped and described in `damage`. Returns the message count."""
     n = 0
     with SessionReader(path) as r:
-        for topic, t, payload in r.raw():
-            out.write(f'{{"topic":{json.dumps(topic)},"t_ns":{t},"data":{payload.decode()}}}\n')
+        for m in r.messages(topics):
+            out.write(f'{{"topic":{json.dumps(m.topic)},"t_ns":{m.t_ns},'
+                      f'"data":{orjson.dumps(m.data).decode()}}}\n')
             n += 1
+        if damage is not None:
+            damage += r.damage
     return n
 
 
-def export_csv(path: str | Path, out: TextIO, topics: list[str] | None = None) -> int:
+def export_csv(path: str | Path, out: TextIO, topics: list[str] | None = None,
+               damage: list[str] | None = None) -> int:
     """CSV with columns topic, t_ns and every flattened field (``target.x_mm``...).
 
     The header is the union of the fields of the selected topics, found in a first pass so the
@@ -92,4 +113,6 @@ def export_csv(path: str | Path, out: TextIO, topics: list[str] | None = None) -
         for m in r.messages(topics):
             writer.writerow({"topic": m.topic, "t_ns": m.t_ns, **_flatten(m.data)})
             n += 1
+        if damage is not None:
+            damage += r.damage
     return n

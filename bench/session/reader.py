@@ -6,7 +6,14 @@ killed ends in the middle of a record, or before the data-end record and footer:
 the last complete chunk is returned and `truncated` is True. A chunk whose CRC does not match is
 treated as the end of the readable data (also `truncated`).
 
-Failure modes: ConfigError (exit code 2) when the file does not exist or is not an MCAP file.
+Truncated is not damaged: a record that cannot be a record (an opcode MCAP does not define, a
+message shorter than its own header, a payload that is not a JSON object) makes the file
+`damaged`; such messages are skipped and listed in `damage` with their topic and byte position,
+never raised. A file whose first record is not an MCAP header is not a session at all.
+
+Failure modes: ConfigError (exit code 2) when the file does not exist, is not an MCAP file, starts
+with a damaged record, or is an MCAP file written by another tool (its header's profile is not
+``hil-bench``: foreign encodings such as protobuf or CDR are not read as sessions).
 """
 from __future__ import annotations
 
@@ -20,11 +27,18 @@ from typing import Any, BinaryIO, Iterable, Iterator
 
 import orjson
 
+from bench.session.schema import FORMAT, PROFILE
 from drivers.errors import ConfigError
 
 MAGIC = b"\x89MCAP0\r\n"
 OP_HEADER, OP_FOOTER, OP_SCHEMA, OP_CHANNEL, OP_MESSAGE, OP_CHUNK = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
 OP_METADATA, OP_DATA_END = 0x0C, 0x0F
+#: every opcode the MCAP specification defines (https://mcap.dev/spec#records): 0x01 .. 0x0F
+_KNOWN_OPS = frozenset(range(0x01, 0x10))
+#: opcode, channel id, sequence, log time, publish time: a message record is at least this long
+_MSG_MIN = 22
+#: at most this many damaged messages are listed (the count goes on)
+_DAMAGE_LIST = 20
 _REC = struct.Struct("<BQ")
 _MSG = struct.Struct("<HIQQ")          # channel id, sequence, log time, publish time
 _CHUNK_REC = struct.Struct("<BQHIQ")   # record header + a message's channel id, sequence, log time
@@ -67,6 +81,8 @@ class SessionReader:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ConfigError(f"{self.path}: is a folder, not a session file")
         if not self.path.is_file():
             raise ConfigError(f"{self.path}: session file not found")
         self._fh: BinaryIO = open(self.path, "rb")
@@ -78,7 +94,46 @@ class SessionReader:
         self.truncated = False
         self.finished = False
         self.truncation: str = ""
-        self.profile = ""
+        self.damage: list[str] = []
+        self.damaged_count = 0
+        self._at = 0                              # byte position of the record being read
+        try:
+            self.profile = self._read_header()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _read_header(self) -> str:
+        """The profile of the header record that must follow the magic bytes ("" when the file
+        ends inside it: a recorder killed at once leaves a truncated, empty session)."""
+        head = self._fh.read(9)
+        if len(head) < 9:
+            return ""
+        op, length = _REC.unpack(head)
+        if op != OP_HEADER or length > 1 << 16:     # a header is a profile and a library name
+            raise ConfigError(f"{self.path}: not a session: damaged (the first record is opcode "
+                              f"0x{op:02x} of {length} bytes, not an MCAP header)")
+        body = self._fh.read(length)
+        if len(body) < length:
+            return ""
+        try:
+            profile, _ = _string(body, 0)
+        except (struct.error, UnicodeDecodeError):
+            raise ConfigError(f"{self.path}: not a session: damaged MCAP header record") from None
+        if profile != PROFILE:
+            raise ConfigError(f"{self.path}: an MCAP file written by another tool (profile "
+                              f"{profile!r}), not a hil-bench session")
+        return profile
+
+    @property
+    def damaged(self) -> bool:
+        """True when a pass met records or messages that cannot be read (see `damage`)."""
+        return self.damaged_count > 0
+
+    def _damaged(self, what: str) -> None:
+        self.damaged_count += 1
+        if len(self.damage) < _DAMAGE_LIST:
+            self.damage.append(what)
 
     def close(self) -> None:
         self._fh.close()
@@ -107,6 +162,10 @@ class SessionReader:
                           if not head else "file ends inside a record header")
                 return
             op, length = _REC.unpack(head)
+            if op not in _KNOWN_OPS:
+                self._damaged(f"unknown record opcode 0x{op:02x} at byte {fh.tell() - 9}: "
+                              f"the rest of the file is not read")
+                return
             if length > self._size - fh.tell():
                 self._cut(f"file ends inside a record (opcode 0x{op:02x}, {length} bytes)")
                 return
@@ -115,6 +174,7 @@ class SessionReader:
                 self._check_footer()
                 return
             if op in (OP_CHUNK, OP_CHANNEL, OP_MESSAGE, OP_HEADER):
+                self._at = fh.tell() - 9
                 yield op, fh.read(length)
             else:                                      # indexes, metadata, attachments
                 fh.seek(length, os.SEEK_CUR)
@@ -150,12 +210,16 @@ class SessionReader:
         """
         want = set(topics) if topics is not None else None
         self.truncated = self.finished = False
+        self.damage, self.damaged_count = [], 0
         for op, body in self._records():
             if op == OP_HEADER:
-                self.profile, _ = _string(body, 0)
+                continue                                # read by the constructor
             elif op == OP_CHANNEL:
                 self._register_channel(body, 0)
             elif op == OP_MESSAGE:
+                if len(body) <= _MSG_MIN:              # no room for the header, or no payload
+                    self._damaged(f"message record of {len(body)} bytes at byte {self._at}")
+                    continue
                 cid, _seq, t, _pub = _MSG.unpack_from(body, 0)
                 topic = self.topics.get(cid, "")
                 if want is None or topic in want:
@@ -175,17 +239,34 @@ class SessionReader:
                     rop, length, cid, _seq, t = head(data, pos)
                     if rop == OP_MESSAGE:
                         topic = channel_topics.get(cid, "")
-                        if want is None or topic in want:
+                        if length <= _MSG_MIN:
+                            # a record cut short while it was built (a half-written message),
+                            # or an empty payload: never valid JSON, so report, do not yield
+                            self._damaged(f"{topic or f'channel {cid}'} message of {length} "
+                                          f"bytes at byte {pos} of the chunk at byte "
+                                          f"{self._at}")
+                            if length < _MSG_MIN:   # its header is a lie: the chunk is unreadable
+                                break
+                        elif want is None or topic in want:
                             yield topic, t, data[pos + 31:pos + 9 + length]
                     elif rop == OP_CHANNEL:
                         self._register_channel(data, pos + 9)
                     pos += 9 + length
 
     def messages(self, topics: Iterable[str] | None = None) -> Iterator[SessionMessage]:
-        """Decoded messages in file order (optionally only `topics`); see `raw`."""
+        """Decoded messages in file order (optionally only `topics`); see `raw`. A message that
+        is not a JSON object is skipped and listed in `damage` (topic, time, index)."""
         loads = orjson.loads
-        for topic, t, payload in self.raw(topics):
-            yield SessionMessage(topic, t, loads(payload))
+        for i, (topic, t, payload) in enumerate(self.raw(topics)):
+            try:
+                data = loads(payload)
+            except orjson.JSONDecodeError as exc:
+                self._damaged(f"{topic} message #{i + 1} at t_ns {t}: not JSON ({exc})")
+                continue
+            if not isinstance(data, dict):
+                self._damaged(f"{topic} message #{i + 1} at t_ns {t}: not a JSON object")
+                continue
+            yield SessionMessage(topic, t, data)
 
     def metadata(self) -> dict[str, Any]:
         """The first /session/metadata message ({} when there is none)."""
@@ -193,6 +274,22 @@ class SessionReader:
         for m in self.messages([T_META]):
             return m.data
         return {}
+
+
+def check_format(meta: Any, source: str | Path) -> dict[str, Any]:
+    """`meta` (a /session/metadata message) if this hil-bench reads its format version, else
+    ConfigError: an unknown version (``hil-bench/session/99``) or no format at all."""
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{source}: the session metadata is not a JSON object")
+    fmt = meta.get("format")
+    if fmt == FORMAT:
+        return meta
+    family = FORMAT.rsplit("/", 1)[0] + "/"
+    if isinstance(fmt, str) and fmt.startswith(family):
+        raise ConfigError(f"{source}: session format {fmt} is not supported (this hil-bench "
+                          f"reads {FORMAT}; use the hil-bench version that wrote it)")
+    raise ConfigError(f"{source}: not a hil-bench session (metadata format {fmt!r}, expected "
+                      f"{FORMAT})")
 
 
 def read_session(path: str | Path, topics: Iterable[str] | None = None) -> Iterator[SessionMessage]:

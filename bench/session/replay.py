@@ -30,7 +30,7 @@ from bench.rig import Rig
 from bench.session import network as net_mod
 from bench.session.compare import Comparison, target_rows, verdict_of
 from bench.session.drive import drive
-from bench.session.reader import SessionReader
+from bench.session.reader import SessionReader, check_format
 from bench.session.recorder import SessionRecorder, scenario_from_dict
 from bench.session.schema import T_META
 from drivers.errors import ConfigError
@@ -44,7 +44,7 @@ def session_header(path: str | Path) -> tuple[dict[str, Any], int]:
     Raises ConfigError when the file has no metadata (not written by hil-bench)."""
     with SessionReader(path) as r:
         for m in r.messages([T_META]):
-            return m.data, m.t_ns
+            return check_format(m.data, path), m.t_ns
     raise ConfigError(f"{path}: no /session/metadata message (not a hil-bench session, or "
                       f"the recorder was killed before it started)")
 
@@ -84,9 +84,16 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     if not speed > 0:
         raise ConfigError("--speed: must be > 0")
     meta, start_ns = session_header(path)
-    sc = scenario_from_dict(meta["scenario"]) if isinstance(meta.get("scenario"), dict) else None
+    try:
+        sc = (scenario_from_dict(meta["scenario"]) if isinstance(meta.get("scenario"), dict)
+              else None)
+        run_seed = int(meta.get("seed", 1) if seed is None else seed)
+        if not isinstance(meta.get("lab") or {}, dict):
+            raise TypeError("lab is not an object")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{path}: the session metadata has the wrong shape "
+                          f"({type(exc).__name__}: {exc})") from None
     the_lab = session_lab(meta, lab)
-    run_seed = int(meta.get("seed", 1) if seed is None else seed)
     clock: Clock = VirtualClock() if mode == "virtual" else RealClock()
     net_name = net_mod.describe(network)
     link_kind = meta.get("link") or net_mod.REQUEST_REPLY
@@ -114,8 +121,14 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
                                               "robot": base_arm.name},
                                       "replay_of": str(path)})
         t_start = clock.now()
-        orig, new, n_cmd = drive(path, arm, clock, obs, scenario=sc, start_ns=start_ns,
-                                 speed=speed, send_times=link_kind != net_mod.PIPELINED)
+        try:
+            orig, new, n_cmd = drive(path, arm, clock, obs, scenario=sc, start_ns=start_ns,
+                                     speed=speed, send_times=link_kind != net_mod.PIPELINED)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # a message without the fields its topic's schema requires (written by hand or by
+            # another tool): bad input, not a bug of the replay
+            raise ConfigError(f"{path}: a session message has the wrong shape "
+                              f"({type(exc).__name__}: {exc})") from None
         duration_s = clock.now() - t_start          # session time the replay took
         v_new = verdict_of(sc, new)
         obs.on_end(clock.now_ns(), v_new, new.error)

@@ -8,8 +8,13 @@ was written; `fsync` is only needed against power loss and is done once at `clos
 normally gets the MCAP data-end record, summary (schemas, channels, statistics), chunk and message
 indexes and footer.
 
-Failure modes: OSError when the file cannot be created or written; ValueError for an unknown topic
-or a message that is not JSON-serialisable (NaN is written as null rather than failing a run).
+A message is never cut in half by Ctrl-C/SIGTERM: write, flush and close are `critical` sections
+(bench/interrupts.py), so an interrupt that arrives while the `mcap` library builds a record is
+raised when the record is complete; an empty payload is refused (it is never valid JSON).
+
+Failure modes: OSError when the file cannot be created or written; ValueError for an unknown topic,
+an empty payload or a message that is not JSON-serialisable (NaN is written as null rather than
+failing a run).
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from typing import Any
 import orjson
 from mcap.writer import CompressionType, Writer
 
+from bench.interrupts import critical, raise_pending
 from bench.session.schema import FORMAT, PROFILE, SCHEMAS, T_META, schema_bytes
 
 FLUSH_INTERVAL_S = 0.1
@@ -118,11 +124,14 @@ class SessionWriter:
         """Append one message on `topic` at `t_ns` (int ns, >= 0). Raises ValueError."""
         self.write_json(topic, t_ns, encode(data))
 
+    @critical
     def write_json(self, topic: str, t_ns: int, payload: bytes) -> None:
-        """Append one message whose JSON the caller already encoded."""
+        """Append one message whose JSON the caller already encoded (never empty)."""
         cid = self._channels.get(topic)
         if cid is None:
             raise ValueError(f"unknown session topic {topic!r} (known: {', '.join(SCHEMAS)})")
+        if not payload:
+            raise ValueError(f"empty session message on {topic}")
         t = max(0, int(t_ns))
         with self._lock:
             if self.closed:
@@ -134,7 +143,9 @@ class SessionWriter:
             now = time.monotonic()
             if now - self._last_flush >= self.flush_interval_s:
                 self._flush_locked(now)
+        raise_pending()
 
+    @critical
     def write_metadata(self, t_ns: int, meta: dict[str, Any]) -> None:
         """The session's metadata: a message on /session/metadata and an MCAP metadata record
         ``hil-bench`` (string values, for tools that list metadata)."""
@@ -146,12 +157,15 @@ class SessionWriter:
             if not self.closed:
                 self._mcap.add_metadata("hil-bench", flat)
                 self._flush_locked(time.monotonic())
+        raise_pending()
 
+    @critical
     def flush(self) -> None:
         """Close the open chunk and hand everything to the OS now."""
         with self._lock:
             if not self.closed:
                 self._flush_locked(time.monotonic())
+        raise_pending()
 
     def _flush_locked(self, now: float) -> None:
         self._mcap.flush()       # finalises the chunk, writes its message indexes, flushes fh
@@ -167,6 +181,7 @@ class SessionWriter:
                 if self._pending:
                     self._flush_locked(time.monotonic())
 
+    @critical
     def close(self) -> None:
         """Finish the file (summary, indexes, footer), fsync and close. Safe to call twice."""
         self._stop.set()
@@ -183,6 +198,7 @@ class SessionWriter:
                 self._fh.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=1.0)
+        raise_pending()
 
     def __enter__(self) -> "SessionWriter":
         return self
