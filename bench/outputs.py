@@ -22,6 +22,7 @@ from typing import Iterator
 from drivers.errors import ConfigError
 
 LOCK_NAME = ".hil-bench.lock"
+_current: list[Path] = []      # the run folders owned by this process, innermost last
 #: what a run, record or sweep writes into its folder: finding one means an earlier run was here
 RUN_FILES = ("report.json", "session.mcap", "junit.xml", "report.html", "sim-robot.jsonl")
 
@@ -66,9 +67,19 @@ def claim_run_dir(path: Path, option: str = "--out", force: bool = False) -> Ite
             (path / name).unlink(missing_ok=True)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield path
+        _current.append(path)
+        try:
+            yield path
+        finally:
+            _current.remove(path)
     finally:
         os.close(fd)        # releases the lock; the file stays (harmless, tells who ran last)
+
+
+def scratch_dir() -> Path | None:
+    """The run folder this process owns (for temporary files: a run killed with SIGKILL leaves
+    them in its own folder, not in /tmp), or None outside a run."""
+    return _current[-1] if _current else None
 
 
 def check_output_file(path: Path, option: str) -> Path:

@@ -4,6 +4,7 @@ port behind. Failure mode: DeviceError with the child's stderr when it does not 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -18,7 +19,7 @@ from typing import Any
 from drivers.errors import DeviceError
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: ask Linux to SIGTERM it when the bench dies (even by SIGKILL)."""
     try:
         import ctypes
@@ -71,7 +72,7 @@ class SimProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "bench", *self.args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      stdin=subprocess.DEVNULL, env=env, text=True,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+                                     start_new_session=True, preexec_fn=die_with_parent)
         try:
             self.info = self._read_ready()
         except BaseException:
@@ -123,6 +124,39 @@ class SimProcess:
             if stream:
                 stream.close()
 
+    def exit_status(self, wait_s: float = 0.0) -> int | None:
+        """The child's exit status if it has ended (within `wait_s`), else None. Negative: the
+        signal that killed it (as subprocess reports it)."""
+        p = self.proc
+        if p is None:
+            return None
+        try:
+            return p.wait(timeout=wait_s) if wait_s > 0 else p.poll()
+        except subprocess.TimeoutExpired:
+            return None
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        # A device error while the simulator is gone is the simulator's death, not the link's:
+        # say so (its exit status and last stderr line) instead of the driver's socket message.
+        died = None
+        if isinstance(exc, DeviceError):
+            died = self.exit_status(wait_s=0.2)
         self.stop()
+        if died is not None:
+            raise DeviceError(self._death(died)) from exc
+
+    def _death(self, status: int) -> str:
+        how = ""
+        if status < 0:
+            try:
+                how = f", killed by {signal.Signals(-status).name}"
+            except ValueError:
+                how = f", killed by signal {-status}"
+        last = ""
+        if self.proc is not None and self.proc.stderr and not self.proc.stderr.closed:
+            with contextlib.suppress(OSError, ValueError):
+                lines = [ln for ln in self.proc.stderr.read().splitlines() if ln.strip()]
+                last = f"; its last words: {lines[-1][:200]}" if lines else ""
+        return (f"simulator process exited with status {status}{how} "
+                f"(hil-bench {' '.join(self.args[:2])}, pid {self.info.get('pid', '?')}){last}")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import signal
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +25,7 @@ from bench.control.link import delay_sources
 from bench.evaluate import evaluate
 from bench.lab import load_lab
 from bench.scenario import load_scenario
+from bench.simproc import die_with_parent
 from drivers.errors import BenchError, ConfigError
 from drivers.sim.inprocess import InProcessArm
 
@@ -140,6 +143,35 @@ def budgets(points: list[dict[str, Any]]) -> dict[str, float | None]:
     return out
 
 
+def _worker_init(parent_pid: int) -> None:
+    """In each pool worker: Ctrl-C is the parent's to handle (it ends the workers itself), and
+    the worker dies with the parent even when the parent is killed (PR_SET_PDEATHSIG; a parent
+    that died before this line ran is caught by the getppid check)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a forked worker inherits the parent's SIGTERM handler, which raises KeyboardInterrupt:
+    # the pool would catch that as one point's result and go on with the next point
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _end_pool(pool: ProcessPoolExecutor, grace_s: float = 1.0) -> None:
+    """Cancel what has not started, SIGTERM the workers, SIGKILL any still alive after
+    `grace_s`: the sweep ends within about a second of Ctrl-C, leaving no worker behind."""
+    procs = list(getattr(pool, "_processes", {}).values())   # the pool has no public accessor
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
+
+
 def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
           jitter_ms: float = 0.0, loss: float = 0.0, cycles: int | None = None,
           seed: int | None = None, jobs: int | None = None,
@@ -166,7 +198,9 @@ def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
             if on_point:
                 on_point(i + 1, len(specs), points[i])
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
+        try:
             futures = {pool.submit(run_point, s): i for i, s in enumerate(specs)}
             done = 0
             from concurrent.futures import as_completed
@@ -175,5 +209,9 @@ def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
                 done += 1
                 if on_point:
                     on_point(done, len(specs), points[futures[fut]])
+        except BaseException:
+            _end_pool(pool)      # Ctrl-C, SIGTERM or an error: do not wait for the other points
+            raise
+        pool.shutdown()
     return {"scenario": sc.name, "controls": controls, "delays_ms": delays_ms, "network": network,
             "jitter_ms": jitter_ms, "loss": loss, "points": points, "budget_ms": budgets(points)}

@@ -59,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, default=None,
                    help="seconds (stream: 60; follow: until Ctrl-C)")
     p.add_argument("--amplitude", type=float, default=20.0, help="stream motion amplitude, mm")
+    p.add_argument("--network", default=None, metavar="NAME|FILE",
+                   help="network profile for the robot link (a scenario run: as `run`, default "
+                        "5g-urban for a simulated robot; --stream: none unless given; --follow: "
+                        "not allowed)")
     p.add_argument("--connect", default=None,
                    help="follow: HOST:PORT of a running robot/simulator instead of the lab's")
     p.set_defaults(func=record)

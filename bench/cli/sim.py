@@ -205,8 +205,10 @@ async def _serve(args: argparse.Namespace, endpoints: list[ServedArm]) -> int:
                                              ep.device_id, faults=ep.faults, journal=journal,
                                              transport=ep.transport, baudrate=ep.baudrate)
             except OSError as exc:
-                raise ConfigError(f"cannot serve {ep.transport} on {args.host}:{ep.port}: "
-                                  f"{exc}") from None
+                reason = exc.strerror if exc.strerror else str(exc)
+                option = f"--port {ep.port}" if ep.port else f"--host {args.host}"
+                raise ConfigError(f"{option}: cannot serve {ep.transport} on "
+                                  f"{args.host}:{ep.port}: {reason.split(': ')[-1]}") from None
             served.append(srv)
             where = {"path": srv.path} if srv.path else {"host": srv.host, "port": srv.port}
             print(json.dumps({"event": "ready", "device": args.device,

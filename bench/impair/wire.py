@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 from bench.impair.profile import Profile
 from bench.observer import RunObserver
+from bench.outputs import scratch_dir
 from bench.simproc import SimProcess
 from drivers.endpoint import Endpoint, TcpEndpoint
 from drivers.pose import Pose
@@ -56,6 +57,13 @@ class EventTail:
         return n
 
 
+def _scratch() -> tempfile.TemporaryDirectory:
+    """A temporary folder for a proxy's event file: inside the run's folder when there is one
+    (a SIGKILLed run leaves it there, with its results, not in /tmp), else in /tmp."""
+    where = scratch_dir()
+    return tempfile.TemporaryDirectory(prefix=".netem-" if where else "hil-netem-", dir=where)
+
+
 @dataclass
 class Proxy:
     """A running proxy: where to connect, its ready line, and how to collect its events."""
@@ -69,7 +77,7 @@ class Proxy:
 def tcp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
               observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem proxy` to `upstream` under `profile`; stop it on exit."""
-    with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
+    with _scratch() as tmp:
         events = Path(tmp) / "events.jsonl"
         args = ["netem", "proxy", "--listen", "127.0.0.1:0",
                 "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
@@ -103,7 +111,7 @@ def udp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
 def serial_proxy(device: str, profile: Profile, seed: int, baud: int, framing: str,
                  observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem serial` between a new pty (the driver's side) and `device`."""
-    with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
+    with _scratch() as tmp:
         events = Path(tmp) / "events.jsonl"
         args = ["netem", "serial", "--a", "pty", "--b", device, "--baud", str(baud),
                 "--framing", framing, "--profile", profile.source, "--seed", str(seed),

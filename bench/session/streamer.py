@@ -5,7 +5,8 @@ This is the small streamer the session fixtures need; the scenario runner's own 
 mode (when present) is the general one. The operator's motion is a smooth, seeded sum of slow
 sines around a centre (0.05-0.4 Hz, like a hand steering a tool), so a stream is reproducible.
 Units: mm, degrees, Hz, seconds. Failure modes: the arm's typed errors (DeviceTimeout,
-DeviceFault) propagate after a stop is sent and a "stop" event is reported.
+DeviceFault) propagate after a "stop" event and `bench.runner.safe_stop` (the stop `run` sends:
+reconnect once if the link broke; `reconnect`, `stop_sent` / `stop_failed` events).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 from bench.clock import Clock
 from bench.limits import Limit
 from bench.observer import RunObserver
-from bench.runner import Sample, wait_arrived
+from bench.runner import Sample, safe_stop, wait_arrived
 from bench.scenario import Scenario
 from drivers.errors import BenchError
 from drivers.pose import Pose
@@ -98,10 +99,9 @@ def run_stream(spec: StreamSpec, arm: RobotArm, clock: Clock,
         t_meas = clock.now_ns()
         obs.on_pose(t_meas, attained, "end")
     except (BenchError, KeyboardInterrupt) as exc:
+        # the same safe stop as a scenario run: stop, reconnect once if the link broke,
+        # logged as reconnect / stop_sent / stop_failed events
         obs.on_event(clock.now_ns(), "stop", {"reason": f"{type(exc).__name__}: {exc}"})
-        try:
-            arm.stop()
-        except BenchError:
-            pass
+        safe_stop(arm, clock, obs)
         raise
     return [Sample("end", 1, final, attained, t_cmd, t_arr, t_meas)]

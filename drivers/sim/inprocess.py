@@ -11,6 +11,7 @@ from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
 from drivers.sim.arm import ArmParams, SimArm
 from drivers.sim.program import sim_arm
+from drivers.sim.reach import FAULT_UNREACHABLE, unreachable
 
 
 class InProcessArm(RobotArm):
@@ -49,6 +50,10 @@ class InProcessArm(RobotArm):
         if self.arm is None:
             self.connect()
         assert self.arm is not None
+        if unreachable(target):      # refused like the served controller: a fault, no motion
+            self.arm.feed(self.time_fn())
+            self.arm.fault(self.time_fn(), FAULT_UNREACHABLE)
+            return self._seq
         self.arm.move(target, speed_mm_s, self.time_fn())     # a command feeds the watchdog
         return self._seq
 

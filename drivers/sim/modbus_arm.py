@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -33,6 +34,7 @@ from drivers.sim.arm import ArmParams, SimArm
 from drivers.sim.program import sim_arm
 from drivers.sim.faults import Fault, FaultPlan
 from drivers.sim.pty import PtyLink
+from drivers.sim.reach import FAULT_UNREACHABLE, unreachable
 
 pymodbus.pymodbus_apply_logging_config("CRITICAL")
 
@@ -233,7 +235,14 @@ class ArmRegisters:
         else:
             t.update({a: val(f"target_{a}", t[a]) for a in "abc"})
         t.update({a: val(f"target_{a}", t[a]) for a in "xyz"})
-        self.arm.move(Pose(**t), val("speed", self.arm.params.max_speed_mm_s), now)
+        target = Pose(**t)
+        if why := unreachable(target):
+            # refused as a controller refuses it: halt and report the fault, never move
+            self.arm.fault(now, FAULT_UNREACHABLE)
+            self.journal({"t_s": now, "fault": "unreachable", "code": FAULT_UNREACHABLE,
+                          "detail": why})
+            return
+        self.arm.move(target, val("speed", self.arm.params.max_speed_mm_s), now)
 
 
 @dataclass
@@ -265,6 +274,33 @@ class ServedArm:
             self._pty.close()
 
 
+def _check_bindable(host: str, port: int) -> None:
+    """Raise the OSError binding (`host`, `port`) gives (port busy, address not on this host):
+    pymodbus only says "Could not start listen", without the reason."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as asyncio's server does
+        try:
+            probe.bind(addr)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _serial_slave_filter(device_id: int) -> Callable[[bool, Any], Any]:
+    """pymodbus trace_pdu hook: a received request for another unit id becomes no request (the
+    server then neither handles nor answers it); broadcasts (0) and our own id pass."""
+    def only_mine(sending: bool, pdu: Any) -> Any:
+        if not sending and pdu.dev_id not in (0, device_id):
+            return None
+        return pdu
+    return only_mine
+
+
 async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "127.0.0.1",
                            port: int = 0, device_id: int = 1,
                            clock: Callable[[], float] = time.monotonic,
@@ -276,23 +312,39 @@ async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "
 
     Port 0 picks a free port. Raises OSError if the address cannot be bound, KeyError for an
     unknown transport.
+
+    On serial framings (RTU, ASCII; on a pty or a TCP socket) the server behaves like an RS-485
+    slave: a request for another unit id gets no reply at all, and a broadcast (unit 0) is
+    executed without a reply (Modbus over Serial Line v1.02, 2.2). pymodbus 3.16's simulator
+    context answers any unit id (an unknown one with exception 4), so the request is dropped in
+    the `trace_pdu` hook before it is handled. On Modbus TCP the unit id is not an address (the
+    device is addressed by IP; Modbus Messaging on TCP/IP Implementation Guide v1.0b, 4.4.2):
+    unit 0 and 255 are answered as the device itself.
     """
     framer, on_pty = SERVER_TRANSPORTS[transport]
     arm = sim_arm(params, clock(), params.program)
     regs = ArmRegisters(regmap, arm, clock, faults, journal)
     device = regs.device(device_id)
     trace = regs.corrupt if faults else None
+    serial = framer in (FramerType.RTU, FramerType.ASCII)
+    only_mine = _serial_slave_filter(device_id) if serial else None
     if on_pty:
         link = PtyLink()
         link.start(asyncio.get_running_loop())
         serial_server = ModbusSerialServer(device, framer=framer, port=link.device_path,
-                                           baudrate=baudrate, trace_packet=trace)
+                                           baudrate=baudrate, trace_packet=trace,
+                                           trace_pdu=only_mine, broadcast_enable=True)
         regs.server = serial_server
         await serial_server.serve_forever(background=True)
         return ServedArm(serial_server, regs, transport, path=link.client_path, _pty=link)
-    server = ModbusTcpServer(device, framer=framer, address=(host, port), trace_packet=trace)
+    _check_bindable(host, port)
+    server = ModbusTcpServer(device, framer=framer, address=(host, port), trace_packet=trace,
+                             trace_pdu=only_mine, broadcast_enable=serial)
     regs.server = server
-    await server.serve_forever(background=True)
+    try:
+        await server.serve_forever(background=True)
+    except RuntimeError as exc:      # pymodbus: "Could not start listen, please check address."
+        raise OSError(f"cannot listen on {host}:{port} ({exc})") from None
     sockets = getattr(server.transport, "sockets", None) or []
     if not sockets:
         await server.shutdown()
