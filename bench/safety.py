@@ -104,4 +104,7 @@ def _triple(v: object) -> tuple[float, float, float]:
     if (not isinstance(v, list) or len(v) != 3
             or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
         raise ValueError(f"expected [x, y, z] in mm, got {v!r}")
-    return (float(v[0]), float(v[1]), float(v[2]))
+    out = (float(v[0]), float(v[1]), float(v[2]))
+    if not all(math.isfinite(x) for x in out):   # a NaN corner would make every check pass
+        raise ValueError(f"expected finite [x, y, z] in mm, got {v!r}")
+    return out
