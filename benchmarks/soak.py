@@ -14,6 +14,8 @@ Figures printed (and with --json one object):
   rss_first_mb / rss_last_mb / rss_growth_pct
                      median resident memory (bench + simulator + proxy processes) over the first
                      and the last window (a minute, or a sixth of a short run); goal <= 10 %
+  by_process         the same three figures for each process (bench, simulator, proxy), so a
+                     growth is pinned on the process that grows
 Usage: benchmarks/soak.py --minutes 30      (short mode for CI: --seconds 20)
 """
 from __future__ import annotations
@@ -67,13 +69,17 @@ def main() -> int:
     clock = RealClock()
     taken = visits = errors = 0
     rss: list[tuple[float, float]] = []
+    by_proc: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="hil-soak-") as tmp:
         session = Path(tmp) / "soak.mcap"
         observers = Observers([SessionRecorder(session, scenario=sc)])
         t0 = time.monotonic()
         with Rig(lab, "wire", clock, seed=sc.seed, network=network, observer=observers) as rig:
             arm = rig.robot()
-            pids = [s["pid"] for s in rig.simulators if "pid" in s]
+            named = {"bench": "self", **{f"simulator{i or ''}": s["pid"]
+                                         for i, s in enumerate(rig.simulators) if "pid" in s},
+                     **{f"proxy{i or ''}": px["pid"] for i, px in enumerate(rig.proxies)
+                        if "pid" in px}}
             # the soak lasts `duration` from here: starting the simulator and the proxy can take
             # seconds on a loaded machine, and counted in, they left no time for a single cycle
             t0 = time.monotonic()
@@ -92,7 +98,10 @@ def main() -> int:
                     arm.connect()
                 taken += len(samples)
                 now = time.monotonic()
-                rss.append((now - t0, rss_mb() + sum(rss_mb(p) for p in pids)))
+                per = {name: rss_mb(pid) for name, pid in named.items()}
+                for name, mb in per.items():
+                    by_proc.setdefault(name, []).append((now - t0, mb))
+                rss.append((now - t0, sum(per.values())))
                 if now - last_print >= 10 and not args.json:
                     print(f"  {now - t0:6.0f} s  samples {taken}  rss {rss[-1][1]:.1f} MB",
                           file=sys.stderr)
@@ -105,6 +114,12 @@ def main() -> int:
     first = [r for t, r in rss if t <= window] or [rss[0][1]]
     last = [r for t, r in rss if t >= elapsed - window] or [rss[-1][1]]
     r0, r1 = statistics.median(first), statistics.median(last)
+
+    def growth(series: list[tuple[float, float]]) -> dict[str, float | None]:
+        a = statistics.median([r for t, r in series if t <= window] or [series[0][1]])
+        b = statistics.median([r for t, r in series if t >= elapsed - window] or [series[-1][1]])
+        return {"rss_first_mb": round(a, 1), "rss_last_mb": round(b, 1),
+                "rss_growth_pct": round(100.0 * (b - a) / a, 2) if a else None}
     result = {
         "duration_s": round(elapsed, 1), "network": args.network, "samples_taken": taken,
         "samples_in_session": in_session, "session_truncated": truncated,
@@ -112,6 +127,7 @@ def main() -> int:
         "rss_first_mb": round(r0, 1), "rss_last_mb": round(r1, 1),
         "rss_growth_pct": round(100.0 * (r1 - r0) / r0, 2) if r0 else None,
         "window_s": round(window, 1),
+        "by_process": {name: growth(series) for name, series in by_proc.items()},
     }
     if args.json:
         print(json.dumps(result))

@@ -8,6 +8,12 @@ was written; `fsync` is only needed against power loss and is done once at `clos
 normally gets the MCAP data-end record, summary (schemas, channels, statistics), chunk and message
 indexes and footer.
 
+Memory stays flat however long the session: the `mcap` writer keeps one ChunkIndex object per
+closed chunk (about 0.5-1.5 kB of Python objects; at 10 chunks/s that was +26 MB per 18000
+chunks, the soak's growth) until it writes the summary at close. `_SpilledChunkIndexes` replaces
+that list: each index is serialised as it is appended into an anonymous temporary file (unlinked
+at once, so nothing is left behind even by SIGKILL) and read back once, at close.
+
 A message is never cut in half by Ctrl-C/SIGTERM: write, flush and close are `critical` sections
 (bench/interrupts.py), so an interrupt that arrives while the `mcap` library builds a record is
 raised when the record is complete; an empty payload is refused (it is never valid JSON).
@@ -22,7 +28,9 @@ import atexit
 import json
 import math
 import os
+import struct
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,6 +38,7 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+from mcap.data_stream import RecordBuilder
 from mcap.writer import CompressionType, Writer
 
 from bench.interrupts import critical, raise_pending
@@ -71,6 +80,54 @@ def encode(data: dict[str, Any]) -> bytes:
         raise ValueError(f"session message is not JSON-serialisable: {exc}") from None
 
 
+class _RawRecord:
+    """One serialised summary record, written as it is (what the writer's `write` expects)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def write(self, builder: RecordBuilder) -> None:
+        builder.write(self.data)
+
+
+class _SpilledChunkIndexes(list):
+    """Stands in for the mcap Writer's in-memory list of chunk indexes: `append` serialises the
+    index to a temporary file; iterating (at `finish`, once) reads the records back one by one.
+    Only `append`, `__iter__`, `__len__` and `__bool__` are used by the writer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._file = tempfile.TemporaryFile()          # anonymous: gone with the process
+        self._count = 0
+
+    def append(self, index: Any) -> None:
+        builder = RecordBuilder()
+        index.write(builder)
+        self._file.write(builder.end())
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self):  # type: ignore[override]
+        f = self._file
+        f.flush()
+        f.seek(0)
+        for _ in range(self._count):
+            head = f.read(9)
+            (length,) = struct.unpack_from("<Q", head, 1)
+            yield _RawRecord(head + f.read(length))
+        f.seek(0, os.SEEK_END)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def git_commit(start: Path | None = None) -> str | None:
     """The git commit of the source tree the bench runs from, or None (not a checkout, no git)."""
     here = start or Path(__file__).resolve().parent
@@ -93,6 +150,12 @@ class SessionWriter:
         self.flush_interval_s = float(flush_interval_s)
         self._fh = open(self.path, "wb")
         self._mcap = Writer(self._fh, chunk_size=chunk_size, compression=CompressionType.ZSTD)
+        self._spill: _SpilledChunkIndexes | None = None
+        if isinstance(getattr(self._mcap, "_Writer__chunk_indices", None), list):
+            # (a private attribute of mcap's Writer: if a release renames it, the writer simply
+            # keeps its indexes in memory as before)
+            self._spill = _SpilledChunkIndexes()
+            self._mcap._Writer__chunk_indices = self._spill  # type: ignore[attr-defined]
         self._mcap.start(profile=PROFILE, library="hil-bench")
         self._channels: dict[str, int] = {}
         for topic in SCHEMAS:
@@ -196,6 +259,8 @@ class SessionWriter:
                 os.fsync(self._fh.fileno())
             finally:
                 self._fh.close()
+                if self._spill is not None:
+                    self._spill.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=1.0)
         raise_pending()
