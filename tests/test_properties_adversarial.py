@@ -37,7 +37,7 @@ from drivers.sim.faults import faults_from_section
 from drivers.sim.params import arm_params_from_section
 
 REPO = Path(__file__).resolve().parents[1]
-SETTINGS = settings(max_examples=100, deadline=None,
+SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
 

@@ -21,7 +21,9 @@ the exception code) or DeviceError (connection).
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -123,6 +125,32 @@ TRANSPORTS = tuple(CLIENTS)
 WireTap = Callable[[str, bytes], None]
 
 
+def _why_not(settings: LinkSettings) -> str:
+    """Why a connection failed, told apart (pymodbus only returns False): a missing serial
+    device, no permission, a refused TCP port, a host that does not answer or has no route."""
+    if settings.transport in SERIAL_TRANSPORTS:
+        port = settings.serial_port
+        if "://" in port:
+            return "the serial URL could not be opened (nothing listening there?)"
+        if not os.path.exists(port):
+            return f"serial device {port} does not exist (unplugged, or another name?)"
+        if not os.access(port, os.R_OK | os.W_OK):
+            return f"no permission to open {port} (add the user to the dialout group?)"
+        return f"{port} exists but could not be opened (in use by another program?)"
+    try:
+        with socket.create_connection((settings.host, settings.port),
+                                      timeout=max(0.2, settings.timeout_s)):
+            return "the connection opened on a second try (the device was busy)"
+    except ConnectionRefusedError:
+        return "connection refused (nothing listening on that port)"
+    except socket.timeout:
+        return f"no answer within {max(0.2, settings.timeout_s):g} s (host down or filtered)"
+    except socket.gaierror as exc:
+        return f"unknown host {settings.host!r} ({exc.strerror})"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
 class ModbusLink:
     """A connected Modbus client for one device id.
 
@@ -157,8 +185,8 @@ class ModbusLink:
         except (OSError, ModbusException) as exc:
             raise DeviceError(f"cannot connect to {self.settings.endpoint}: {exc}") from None
         if not ok:
-            raise DeviceError(f"cannot connect to {self.settings.endpoint} "
-                              f"(nothing listening, refused, or port busy)")
+            raise DeviceError(f"cannot connect to {self.settings.endpoint}: "
+                              f"{_why_not(self.settings)}")
 
     def close(self) -> None:
         try:
