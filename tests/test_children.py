@@ -165,3 +165,22 @@ def test_dead_simulator_is_reported_with_its_exit_status(tmp_path: Path) -> None
     assert len(commands) >= 5
     assert "stop" in kinds and "reconnect" in kinds and "stop_failed" in kinds, kinds
     assert kinds[-1] == "end"
+
+
+def test_sigterm_ends_modem_watch_as_ctrl_c_does() -> None:
+    """`modem watch` (which never ends by itself) on SIGTERM: exit 130 (it was 143, killed by
+    the signal), one line, and its modem simulator child gone."""
+    proc = subprocess.Popen([*BENCH, "modem", "watch", "--lab", "sim5g", "--interval", "0.2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: "NR5G" in (proc.stdout.readline() or "") or None, 60, "a sample")
+        kids = _descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "hil-bench: interrupted" and "Traceback" not in err
+    _gone_within(kids, 2.0)
