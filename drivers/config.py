@@ -3,9 +3,9 @@
 Used by the drivers (register maps) and by the bench (labs, scenarios, profiles). Every problem is a
 `ConfigError` whose message starts with ``<file>:<line>: <dotted.key>:``; unknown keys and wrong types
 are errors, never silently ignored. Numbers must be finite (NaN and infinity are refused: no
-physical setting of this bench is infinite), and a YAML file may be at most `MAX_YAML_BYTES` long and
-nested at most `MAX_YAML_DEPTH` levels deep (a bigger or deeper file is refused before it can use
-the machine's memory or stack).
+physical setting of this bench is infinite), and a YAML file may be at most `MAX_YAML_BYTES`
+long and nested at most `MAX_YAML_DEPTH` levels deep (a bigger or deeper file is refused before
+it can use the machine's memory or stack).
 """
 from __future__ import annotations
 
