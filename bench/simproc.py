@@ -28,6 +28,11 @@ def die_with_parent() -> None:
         pass
 
 
+#: a child gets this long to end after SIGTERM (a simulator or proxy stops in tens of ms), then it
+#: is killed: every child is gone within 2 s of the bench's Ctrl-C or SIGTERM
+STOP_GRACE_S = 1.5
+
+
 class SimProcess:
     """Context manager around one simulator child process."""
 
@@ -110,13 +115,13 @@ class SimProcess:
                           f"{self.ready_timeout_s:g} s{err}")
 
     def stop(self) -> None:
-        """SIGTERM, wait up to 5 s, then SIGKILL. Safe to call twice."""
+        """SIGTERM, wait up to `STOP_GRACE_S`, then SIGKILL. Safe to call twice."""
         p = self.proc
         if p is None or p.poll() is not None:
             return
         p.send_signal(signal.SIGTERM)
         try:
-            p.wait(timeout=5)
+            p.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait(timeout=5)
