@@ -80,7 +80,9 @@ def record(args: argparse.Namespace) -> int:
     args.session = str(out)
     if args.out:
         return run_cmd.run(args)
-    with tempfile.TemporaryDirectory(prefix="hil-bench-record-") as tmp:
+    # the run folder the report would need lives next to the session (a killed recording leaves
+    # it there, hidden, not in /tmp)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.run-", dir=out.parent) as tmp:
         args.out, args.report_kept = tmp, False
         try:
             return run_cmd.run(args)
