@@ -29,7 +29,3 @@ def test_missing_serial_device(tmp_path: Path) -> None:
     with pytest.raises(DeviceError, match=rf"serial device {dev} does not exist"):
         ModbusLink(LinkSettings(transport="rtu", serial_port=str(dev))).connect()
 
-
-def test_unknown_host() -> None:
-    with pytest.raises(DeviceError, match=r"unknown host 'no-such-host.invalid'"):
-        ModbusLink(LinkSettings(transport="tcp", host="no-such-host.invalid", port=502)).connect()
