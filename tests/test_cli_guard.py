@@ -7,9 +7,7 @@ command runs is replaced by one that raises.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
-import io
 import subprocess
 import sys
 from pathlib import Path
@@ -34,14 +32,14 @@ def _leaf_commands(parser: argparse.ArgumentParser, prefix: tuple = ()) -> list[
 
 
 COMMANDS = _leaf_commands(cli.build_parser())
-#: the positional arguments a command needs before it gets to run
-NEEDS = {("analyze",): ["x.csv"], ("replay",): ["x.mcap"], ("session", "info"): ["x.mcap"],
-         ("session", "export"): ["x.mcap"], ("trace", "info"): ["x.csv"],
-         ("record",): ["-o", "x.mcap"], ("sweep",): ["--delay", "0"],
-         ("netem", "proxy"): ["--upstream", "127.0.0.1:1", "--profile", "ideal"],
-         ("netem", "serial"): ["--a", "x", "--b", "y", "--profile", "ideal"],
-         ("netem", "udp"): ["--upstream", "127.0.0.1:1", "--profile", "ideal"],
-         ("netem", "ns"): ["--profile", "ideal", "--", "true"]}
+
+
+def _leaf_parser(path: tuple) -> argparse.ArgumentParser:
+    parser = cli.build_parser()
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return parser
 
 
 def _inject(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
@@ -59,15 +57,18 @@ def _inject(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
 
 
 def _argv(path: tuple) -> list[str]:
-    extra = NEEDS.get(path, [])
-    if not extra:
-        probe = cli.build_parser()
-        try:   # a command with a required positional gets a dummy one
-            with contextlib.redirect_stderr(io.StringIO()):
-                probe.parse_args([*path])
-        except SystemExit:
-            extra = ["x"]
-    return [*path, *extra]
+    """The command with a dummy value for each required argument (the first of its choices if
+    it has some): enough to get past the parser to the command's own function, for any command
+    added later too."""
+    out = [*path]
+    for action in _leaf_parser(path)._actions:
+        if not action.required or isinstance(action, argparse._SubParsersAction):
+            continue
+        value = str(next(iter(action.choices))) if action.choices else "x"
+        if action.option_strings:
+            out += [action.option_strings[0]]
+        out += [value] * (action.nargs if isinstance(action.nargs, int) else 1)
+    return out
 
 
 def test_every_command_is_reached() -> None:
