@@ -13,7 +13,6 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from bench.cli.exitcodes import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_PASS
 from bench import __version__

@@ -114,7 +114,7 @@ class _SpilledChunkIndexes(list):
     def __bool__(self) -> bool:
         return self._count > 0
 
-    def __iter__(self):  # type: ignore[override]
+    def __iter__(self):
         f = self._file
         f.flush()
         f.seek(0)
