@@ -33,8 +33,6 @@ from drivers.config import Section
 from drivers.errors import ConfigError
 from drivers.modbus.regmap import load_map
 from drivers.modem.modbus import load_modem_map
-from drivers.sim.faults import faults_from_section
-from drivers.sim.params import arm_params_from_section
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = settings(max_examples=60, deadline=None,
@@ -151,14 +149,8 @@ def test_scenarios(src: Path, data: st.DataObject) -> None:
 
 
 def _lab_all(path: str) -> Any:
-    """A lab as the bench uses it: the lab, and its simulator's arm parameters and faults."""
-    lab = load_lab(path)
-    sim = lab.robot.simulator
-    if sim is None:
-        return lab
-    params = arm_params_from_section(sim.fresh())
-    faults = faults_from_section(sim.fresh()) if "faults" in sim.keys() else []
-    return lab, params, faults
+    """A lab as the bench uses it: its simulator's arm parameters and faults are parsed with it."""
+    return load_lab(path)
 
 
 @SETTINGS

@@ -106,4 +106,9 @@ class Rig:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        # the error goes through the stack: a simulator process that died turns the driver's
+        # socket error into "simulator process exited with status N" (bench/simproc.py)
+        try:
+            self._stack.__exit__(exc_type, exc, tb)
+        finally:
+            self.close()
