@@ -69,7 +69,7 @@ def test_junit_failure_for_a_failed_tolerance(tmp_path):
 
 def test_html_is_self_contained(run_dir):
     html = (run_dir / "report.html").read_text()
-    assert html.count('<figure class="plot"') == 3
+    assert html.count('<figure class="plot"') == 4
     assert "<script" not in html
     for ref in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert ref.startswith(("data:", "#")), ref
@@ -118,7 +118,8 @@ def test_report_renders_in_headless_chromium_without_network(run_dir, tmp_path):
     dom = res.stdout
     assert res.returncode == 0, res.stderr[-2000:]
     figures = re.findall(r'<figure class="plot" id="([^"]+)">(.*?)</figure>', dom, re.S)
-    assert [f[0] for f in figures] == ["plot-error", "plot-trajectory", "plot-network"]
+    assert [f[0] for f in figures] == ["plot-scatter", "plot-error", "plot-trajectory",
+                                       "plot-network"]
     for _, body in figures:
         assert "<svg" in body and body.count("<path") > 10      # drawn, not an empty frame
     assert _Handler.seen == ["/report.html"]                   # no sub-resource from the server
@@ -165,3 +166,56 @@ def test_network_plot_uses_link_samples_and_delays():
     assert only_link and only_link.startswith("<svg") and "<path" in only_link
     assert both and len(both) > len(only_link)          # a second axis and two more lines
     assert plots.sweep_error({"points": []}) is None
+
+
+def _svg_texts(svg: str) -> str:
+    """Matplotlib writes text as paths; its SVG keeps each text as a comment: read those."""
+    return " ".join(re.findall(r"<!-- (.*?) -->", svg))
+
+
+def _report(samples_per_pose: dict[str, list[tuple[float, float, float]]], rp: float,
+            tolerances: dict) -> dict:
+    samples = [{"pose": name, "cycle": c + 1,
+                "commanded": {"x_mm": 400.0, "y_mm": 0.0, "z_mm": 300.0},
+                "attained": {"x_mm": 400.0 + p[0], "y_mm": p[1], "z_mm": 300.0 + p[2]},
+                "t_measured_ns": int((c * len(samples_per_pose) + k + 1) * 1e9)}
+               for k, (name, pts) in enumerate(samples_per_pose.items()) for c, p in enumerate(pts)]
+    return {"samples": samples, "poses": {n: {"RP": rp} for n in samples_per_pose},
+            "scenario": {"tolerances": tolerances},
+            "delays": [[0.5 + 0.1 * i, "up" if i % 2 else "down", 8.0 + i % 3] for i in range(40)],
+            "link": [{"t_ns": int(1e9 * t), "rsrp_dbm": -90.0 - t, "sinr_db": 10.0 - t}
+                     for t in range(6)]}
+
+
+def test_plots_show_scatter_barycentre_ap_and_rp_to_scale_and_fit_their_axes():
+    from bench.reports import plots, scatter
+    pts = [(0.30 + 0.01 * (i % 3), -0.1, 0.05 * (i % 2)) for i in range(6)]
+    r = _report({"P1": pts, "P2": [(x, y + 0.02, z) for x, y, z in pts]}, rp=0.04,
+                tolerances={"AP": {"max": 1.0}, "RP": {"max": 0.06}, "worst": {"max": 2.0}})
+    sc = scatter.pose_scatter(r)
+    assert sc.count("<svg") == 1
+    texts = _svg_texts(sc)
+    # x carries most offset and scatter, then z (scattered) before y (constant)
+    assert "P1: x-z plane" in texts and "P1: x-y plane" in texts and "P2: x-z plane" in texts
+    assert "AP 0.321 mm, RP 0.040 mm" in texts and "command 0.3" in texts
+    for label in ("attained positions", "barycentre", "AP vector", "RP sphere"):
+        assert label in texts
+    err = _svg_texts(plots.error_per_cycle(r))
+    # errors of 0.3 mm: AP (1 mm) and worst (2 mm) limits are named, not drawn; RP 0.06 is drawn
+    assert "AP limit 1 mm above this axis" in err and "worst limit 2 mm above this axis" in err
+    assert "RP limit 0.06 mm" in err and "RP limit 0.06 mm above" not in err
+    net = _svg_texts(plots.network(r))
+    for label in ("one-way delay, ms", "uplink (bench to robot)", "downlink (robot to bench)",
+                  "RSRP, dBm", "SINR, dB", "error to command, mm", "time since the run started"):
+        assert label in net
+    assert "rsrp_dbm" not in net and "delay up" not in net        # no raw keys in legends
+
+
+def test_html_uses_the_page_width_and_wraps_long_errors(run_dir):
+    from bench.reports.html import run_html
+    r = json.loads((run_dir / "report.json").read_text())
+    r["error"] = "modbus:native@tcp://127.0.0.1:5020/1: " + "x" * 400
+    page = run_html(r)
+    assert "max-width" not in page.split("</style>")[0]
+    assert "figure svg{width:100%;height:auto}" in page
+    assert "p.error{white-space:pre-wrap;overflow-wrap:anywhere}" in page

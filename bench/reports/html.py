@@ -12,10 +12,15 @@ from typing import Any
 from bench.metrics import catalogue
 
 
-_CSS = """body{font-family:sans-serif;margin:1.5em;max-width:1100px;color:#222}
+# the page uses its width (plots scale with it); long texts (a failed run's error, long pose
+# names) wrap instead of running off the page
+_CSS = """body{font-family:sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;
-text-align:right}th{background:#f2f2f2}.pass{color:#176b1d}.marginal{color:#a06000}
-.fail,.error{color:#b00020;font-weight:bold}figure{margin:1em 0}figcaption{font-size:90%;color:#555}"""
+text-align:right}th{background:#f2f2f2}td:first-child,td.name{text-align:left;
+overflow-wrap:anywhere}.pass{color:#176b1d}.marginal{color:#a06000}
+.fail,.error{color:#b00020;font-weight:bold}p.error{white-space:pre-wrap;overflow-wrap:anywhere}
+figure{margin:1em 0;width:100%}figure svg{width:100%;height:auto}
+figcaption{font-size:90%;color:#555}"""
 
 _HEAD = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
          '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
@@ -71,7 +76,7 @@ def _definitions(names: list[str]) -> str:
 
 def run_html(report: dict[str, Any]) -> str:
     """The page for one run's report.json dict."""
-    from bench.reports import plots   # matplotlib: imported only when a report is drawn
+    from bench.reports import plots, scatter   # matplotlib: imported only when drawn
     sc = report.get("scenario", {})
     verdict = report.get("verdict", "error")
     poses = report.get("poses", {})
@@ -96,12 +101,21 @@ def run_html(report: dict[str, Any]) -> str:
               _definitions(list(dict.fromkeys(
                   figs + [m.get("name", "") for m in report.get("measurements", [])]))),
               "<h2>Plots</h2>",
-              _figure("plot-error", plots.error_per_pose(report),
-                      "Position error of every measured visit, per pose and cycle."),
+              _figure("plot-scatter", scatter.pose_scatter(report),
+                      "Attained positions per pose relative to the command, to scale, in the two "
+                      "planes showing the most offset and scatter: the barycentre, the AP vector "
+                      "from the command to it and the RP sphere (radius RP about the barycentre, "
+                      "cut through its centre)."),
+              _figure("plot-error", plots.error_per_cycle(report),
+                      "Per pose and cycle: the error to the command (AP judges its mean, worst "
+                      "its largest) and the distance to the pose's barycentre (RP judges its mean "
+                      "+ 3 standard deviations), on axes fitted to the data; limits outside the "
+                      "data's range are named instead of drawn."),
               _figure("plot-trajectory", plots.trajectory(report),
                       "Distance to the commanded target during each pose's first approach."),
               _figure("plot-network", plots.network(report),
-                      "Injected network delay and modem link signal during the run."),
+                      "On one time axis: the injected one-way network delay per direction, the "
+                      "modem's link signal, and the error of every measured visit per pose."),
               "</body></html>"]
     return "".join(parts)
 
