@@ -10,6 +10,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from bench.evaluate import Evaluation
+from bench.limits import Outcome
 from bench.metrics.path import polyline_length
 from bench.scenario import Scenario
 
@@ -98,24 +99,42 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 
 def print_table(sc: Scenario, ev: Evaluation, out: TextIO) -> None:
-    """One row per pose: n, AP (with components), RP, and the outcome against the limits."""
-    def fmt(v: float) -> str:
-        return f"{v:8.4f}" if math.isfinite(v) else "     nan"
+    """The console summary: one row per pose (n, AP with its components, RP, outcome), then every
+    judged value next to its limit in one form (value unit, <= limit unit, marginal above, outcome).
+    Columns are as wide as their longest entry, so long pose names keep the table aligned."""
+    def fmt(v: float | None) -> str:
+        return f"{v:.4f}" if v is not None and math.isfinite(v) else "nan"
 
-    lim = {k: f" (limit {v.describe()})" for k, v in sc.tolerances.items()}
-    out.write(f"\n{'pose':<6}{'n':>4}  {'AP mm':>8}  {'APx':>8} {'APy':>8} {'APz':>8}  "
-              f"{'RP mm':>8}  verdict\n")
+    rows = [["pose", "n", "AP mm", "APx", "APy", "APz", "RP mm", "outcome"]]
     for name, st in ev.poses.items():
-        outcomes = [m.outcome.value for m in ev.measurements if m.subject == name]
-        worst = "fail" if "fail" in outcomes else "marginal" if "marginal" in outcomes else "pass"
-        out.write(f"{name:<6}{st.n:>4}  {fmt(st.AP)}  {fmt(st.APx)} {fmt(st.APy)} {fmt(st.APz)}  "
-                  f"{fmt(st.RP)}  {worst.upper()}\n")
-    shown = {"AP", "APx", "APy", "APz", "RP"}
-    for m in ev.measurements:            # vAP, dAP/dRP, AT/RT, ...: one line each
-        if m.name in shown or (m.limit is None and m.name in ("worst", "overshoot")):
+        outcomes = [m.outcome for m in ev.measurements if m.subject == name and m.limit]
+        rows.append([name, str(st.n), fmt(st.AP), fmt(st.APx), fmt(st.APy), fmt(st.APz),
+                     fmt(st.RP), Outcome.worst(outcomes).value.upper()])
+    out.write("\n" + _columns(rows, left=(0, 7)))
+    judged = [["judged", "value", "limit", "marginal above", "outcome"]]
+    for m in ev.measurements:
+        if m.limit is None:
             continue
-        v = "nan" if m.value is None or not math.isfinite(m.value) else f"{m.value:.4f}"
-        out.write(f"  {m.subject:<10} {m.name:<10} {v:>8} {m.unit:<4} "
-                  f"{m.outcome.value.upper()}\n")
-    for key in sc.tolerances:
-        out.write(f"  {key}{lim[key]}\n")
+        unit = f" {m.unit}" if m.unit else ""
+        judged.append([f"{m.subject} {m.name}".strip(), f"{fmt(m.value)}{unit}",
+                       f"<= {m.limit.max:g}{unit}",
+                       "-" if m.limit.marginal is None else f"{m.limit.marginal:g}{unit}",
+                       m.outcome.value.upper()])
+    if len(judged) > 1:
+        out.write("\n" + _columns(judged, left=(0, 4)))
+    shown = {"AP", "APx", "APy", "APz", "RP", "worst", "overshoot"}
+    figures = [["not judged", "value"]]         # vAP, dAP/dRP, AT/RT, ... without a tolerance
+    for m in ev.measurements:
+        if m.limit is None and m.name not in shown:
+            unit = f" {m.unit}" if m.unit else ""
+            figures.append([f"{m.subject} {m.name}".strip(), f"{fmt(m.value)}{unit}"])
+    if len(figures) > 1:
+        out.write("\n" + _columns(figures))
+
+
+def _columns(rows: list[list[str]], left: tuple[int, ...] = (0,)) -> str:
+    """Rows as aligned text columns (two spaces apart); columns in `left` flush left."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "".join("  ".join(c.ljust(w) if i in left else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(r, widths))).rstrip() + "\n"
+                   for r in rows)

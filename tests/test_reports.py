@@ -219,3 +219,29 @@ def test_html_uses_the_page_width_and_wraps_long_errors(run_dir):
     assert "max-width" not in page.split("</style>")[0]
     assert "figure svg{width:100%;height:auto}" in page
     assert "p.error{white-space:pre-wrap;overflow-wrap:anywhere}" in page
+
+
+def test_console_summary_shows_every_judged_value_next_to_its_limit(tmp_path, capsys):
+    scen = tmp_path / "long.yaml"
+    scen.write_text("name: long\nposes:\n  entry-point-of-the-screw-guide: {x: 400, y: 0, z: 300, "
+                    "a: 180}\n  B: {x: 420, y: 0, z: 300, a: 180}\ncycles: 2\n"
+                    "tolerances:\n  AP: {max: 1.0 mm, marginal: 0.8 mm}\n  RP: {max: 0.1 mm}\n")
+    assert main(["run", str(scen), "--mode", "virtual", "--out", str(tmp_path / "o"), "-q",
+                 "--no-html"]) == 0
+    out = capsys.readouterr().out
+    r = json.loads((tmp_path / "o" / "report.json").read_text())
+    lines = out.splitlines()
+    start = lines.index(next(ln for ln in lines if ln.startswith("pose ")))
+    table = lines[start:start + 3]
+    assert table[1].startswith("entry-point-of-the-screw-guide ") and table[2].startswith("B ")
+    # aligned despite the long name: every column ends where its header ends
+    assert table[0].index("outcome") == table[1].index("PASS") == table[2].index("PASS")
+    assert table[0].index("RP mm") + 5 == table[1].index("  PASS") == table[2].index("  PASS")
+    judged = [m for m in r["measurements"] if m["limit"] is not None]
+    assert len(judged) == 4
+    for m in judged:
+        row = next(ln for ln in lines if ln.startswith(f"{m['subject']} {m['name']} "))
+        marginal = "-" if m["marginal"] is None else f"{m['marginal']:g} mm"
+        assert re.search(rf"{m['value']:.4f} mm\s+<= {m['limit']:g} mm\s+{re.escape(marginal)}"
+                         rf"\s+{m['outcome'].upper()}$", row), row
+    assert "(limit" not in out and "(marginal" not in out       # one form, no nested brackets
