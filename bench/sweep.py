@@ -28,6 +28,7 @@ from bench.scenario import load_scenario
 from bench.simproc import die_with_parent
 from drivers.errors import BenchError, ConfigError
 from drivers.sim.inprocess import InProcessArm
+from drivers.sim.shape import shaped
 
 #: figures reported per point: the worst value over the scenario's poses
 POINT_FIGURES = ("AP", "RP", "worst", "overshoot", "settling", "time_to_target")
@@ -110,7 +111,8 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
         point["gain_x_rtt"] = sc.control.gain_per_s * 2 * d
     from bench.runner import run_pose_scenario  # after the scenario is known to load
     try:
-        with InProcessArm(params, clock.now, name=lab.name) as arm:
+        with InProcessArm(params, clock.now, name=lab.name) as raw:
+            arm = shaped(raw, lab.robot.spec)   # what the lab's protocol carries, as run does
             samples = run_pose_scenario(sc, arm, clock, lab.robot.workspace,
                                         delay_up=up, delay_down=down)
     except ConfigError:

@@ -85,3 +85,21 @@ def test_a_scenario_the_robot_cannot_carry_is_refused_before_anything_moves(
     err = capsys.readouterr().err
     assert "has no target registers" in err and "iso9283-follow" in err
     assert not (tmp_path / "a" / "report.json").exists()
+
+
+def test_virtual_mode_reads_what_the_map_carries(tmp_path: Path) -> None:
+    # ur's pose registers are int16 x 0.1 mm; iai_robocylinder's map carries x alone, in int32 x
+    # 0.01 mm: in virtual mode the in-process arm reads exactly as its driver reads it on the wire
+    for lab, step, carried in (("ur", 0.1, "xyz"), ("iai_robocylinder", 0.01, "x")):
+        out = tmp_path / lab
+        assert main(["run", "--lab", lab, "--mode", "virtual", "--cycles", "2", "-q",
+                     "--no-html", "--out", str(out)]) == 0
+        samples = json.loads((out / "report.json").read_text())["samples"]
+        assert samples
+        for s in samples:
+            for axis in "xyz":
+                v = s["attained"][f"{axis}_mm"]
+                if axis in carried:
+                    assert abs(v / step - round(v / step)) < 1e-6, (lab, axis, v)
+                else:
+                    assert v == 0.0, (lab, axis, v)

@@ -23,6 +23,7 @@ from drivers.endpoint import Endpoint
 from drivers.errors import ConfigError
 from drivers.robot import RobotArm
 from drivers.sim.inprocess import InProcessArm
+from drivers.sim.shape import shaped
 
 
 def robot_endpoint(lab: Lab) -> Endpoint | None:
@@ -57,8 +58,9 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
     `simulators`, its commands journalled to `journal`); a real one is opened at its configured
     link. With a non-ideal `network` the link goes through the TCP or serial impairment proxy as a
     child process (its ready line appended to `proxies`), and every injected delay, loss and
-    outage is told to `observer`. virtual mode: the simulated arm in-process on `clock`, behind
-    the message-level `ImpairedArm` when impaired.
+    outage is told to `observer`. virtual mode: the simulated arm in-process on `clock`, seen
+    through the lab's wire shape (drivers/sim/shape.py), behind the message-level `ImpairedArm`
+    when impaired.
     """
     impaired = network is not None and not network.ideal
     robot = lab.robot
@@ -73,10 +75,12 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
                 inprocess.append(sim_arm)
             if impaired:
                 assert network is not None
-                yield ImpairedArm(arm, network, clock, seed, observer,
+                # seen through what the lab's protocol carries (axes, register steps, read-only),
+                # as the wire driver sees the simulator: both modes agree about one lab
+                yield ImpairedArm(shaped(arm, spec), network, clock, seed, observer,
                                   timeout_s=spec.timeout_s, retries=spec.retries)
             else:
-                yield arm
+                yield shaped(arm, spec)
         return
     with contextlib.ExitStack() as stack:
         if robot.simulate:
