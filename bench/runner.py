@@ -15,15 +15,16 @@ from typing import Callable
 
 import numpy as np
 
+from bench.arrival import Arrival
 from bench.clock import Clock
 from bench.control.link import DelaySource, Link
 from bench.control.modes import CONTROL_MODES, MoveContext, MoveTrace
 from bench.observer import RunObserver
 from bench.safety import Workspace
 from bench.scenario import Scenario
-from drivers.errors import BenchError, DeviceFault, DeviceTimeout
+from drivers.errors import BenchError
 from drivers.pose import Pose
-from drivers.robot import ArmState, RobotArm
+from drivers.robot import RobotArm
 
 
 @dataclass(frozen=True)
@@ -51,22 +52,16 @@ Progress = Callable[[int, int, list[Sample]], None]
 
 def wait_arrived(arm: RobotArm, clock: Clock, seq: int, label: str, timeout_s: float,
                  poll_s: float, observer: RunObserver | None = None) -> None:
-    """Poll the arm's status until command `seq` has arrived. Raises DeviceTimeout/DeviceFault."""
+    """Poll the arm's status until command `seq` has arrived (`bench.arrival`'s rule).
+    Raises DeviceTimeout/DeviceFault (ProtectiveStop for a protective stop)."""
     obs = observer or RunObserver()
-    deadline = clock.now() + timeout_s
+    rule = Arrival(clock, seq, label, timeout_s, arm.name)
     while True:
         st = arm.read_status()
         obs.on_status(clock.now_ns(), st)
-        if st.seq == seq:
-            if st.state is ArmState.ARRIVED:
-                return
-            if st.state is ArmState.FAULT:
-                raise DeviceFault(f"{arm.name}: fault code {st.fault_code} while moving to {label}")
-            if st.state is ArmState.STOPPED:
-                raise DeviceFault(f"{arm.name}: stopped before reaching {label}")
-        if clock.now() >= deadline:
-            raise DeviceTimeout(f"{arm.name}: did not arrive at {label} within {timeout_s:g} s "
-                                f"(last state {st.state.value}, ack seq {st.seq}, sent {seq})")
+        if rule.judge(st):
+            return
+        rule.check_deadline()
         clock.sleep(poll_s)
 
 

@@ -24,12 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.arrival import Arrival
 from bench.control.link import Link, Reading
 from bench.metrics.path import points_along, polyline_length
 from bench.metrics.timedomain import MoveFigures, move_figures
-from drivers.errors import DeviceFault, DeviceTimeout
 from drivers.pose import Pose
-from drivers.robot import ArmState
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,9 @@ class ControlMode(abc.ABC):
 
 
 def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> None:
-    """Poll (through the link) until the operator sees command `seq` arrived."""
-    deadline = link.clock.now() + ctx.move_timeout_s
+    """Poll (through the link) until the operator sees command `seq` arrived (`bench.arrival`'s
+    rule on the statuses the operator receives)."""
+    rule = Arrival(link.clock, seq, ctx.label, ctx.move_timeout_s, link.arm.name)
     last: np.ndarray | None = None
     polls = 0
     while True:
@@ -118,18 +118,9 @@ def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> Non
         if still or polls % 8 == 0:
             link.sample_status()
         lat = link.latest_status
-        if lat is not None and lat.status is not None and lat.seq == seq:
-            if lat.status.state is ArmState.ARRIVED:
-                return
-            if lat.status.state is ArmState.FAULT:
-                raise DeviceFault(f"{link.arm.name}: fault code {lat.status.fault_code} while "
-                                  f"moving to {ctx.label}")
-            if lat.status.state is ArmState.STOPPED:
-                raise DeviceFault(f"{link.arm.name}: stopped before reaching {ctx.label}")
-        if link.clock.now() >= deadline:
-            state = lat.status.state.value if lat and lat.status else "no feedback"
-            raise DeviceTimeout(f"{link.arm.name}: did not arrive at {ctx.label} within "
-                                f"{ctx.move_timeout_s:g} s (last state seen {state})")
+        if lat is not None and rule.judge(lat.status, lat.seq):
+            return
+        rule.check_deadline()
         link.advance(ctx.poll_s)
 
 

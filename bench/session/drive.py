@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from bench.arrival import Arrival, arrived
 from bench.clock import Clock
 from bench.observer import RunObserver
 from bench.scenario import Scenario
@@ -34,8 +35,8 @@ from bench.session.compare import Side
 from bench.session.reader import SessionReader
 from bench.session.schema import (T_COMMAND, T_EVENT, T_NETWORK, T_POSE, T_STATUS,
                                   pose_from_fields)
-from drivers.errors import BenchError, DeviceFault, DeviceTimeout
-from drivers.robot import ArmState, ArmStatus, RobotArm
+from drivers.errors import BenchError
+from drivers.robot import ArmStatus, RobotArm
 
 _TOPIC_OF_CALL = {"move_to": T_COMMAND, "read_pose": T_POSE, "read_status": T_STATUS}
 
@@ -97,7 +98,7 @@ class _Player:
         now = self.clock.now_ns()
         if self._tell:
             self.obs.on_status(now, st)
-        if st.seq == self.new_seq and st.state is ArmState.ARRIVED:
+        if arrived(st, self.new_seq):
             self.new.arrived(now)
         return st
 
@@ -113,18 +114,13 @@ class _Player:
             self._gate(t)
 
     def _gate(self, t_orig: int) -> None:
-        deadline = self.clock.now() + self.timeout_s
-        label = self.new.last_label
+        rule = Arrival(self.clock, self.new_seq, self.new.last_label, self.timeout_s,
+                       self.arm.name)
         while True:
             st = self.read_status()
-            if self.new.t_arrived_ns:
+            if self.new.t_arrived_ns or rule.judge(st):
                 break
-            if st.seq == self.new_seq and st.state in (ArmState.FAULT, ArmState.STOPPED):
-                raise DeviceFault(f"{self.arm.name}: {st.state.value} (code {st.fault_code}) "
-                                  f"before reaching {label}")
-            if self.clock.now() >= deadline:
-                raise DeviceTimeout(f"{self.arm.name}: did not arrive at {label} within "
-                                    f"{self.timeout_s:g} s during the replay")
+            rule.check_deadline()
             self.clock.sleep(self.poll_s)
         # the operator went on after the arrival: so does the replay, from its own arrival
         self.shift = self.new.t_arrived_ns - self.r0 - int((t_orig - self.start_ns) * self.inv)
