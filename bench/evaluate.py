@@ -24,6 +24,7 @@ import numpy as np
 from bench.evaluate_figures import drift_figures, multidir_figures, path_figures
 from bench.limits import Measurement, Outcome
 from bench.metrics import catalogue
+from bench.linkloss import LinkLoss
 from bench.metrics.distance import DistanceStats, distance_stats
 from bench.metrics.iso9283 import PoseStats, pose_table
 from bench.metrics.stabilisation import stabilisation
@@ -49,6 +50,9 @@ class Evaluation:
     not_judged: list[str] = field(default_factory=list)
     #: ISO 9283 7.3: per pose approached from several directions, {vAP, vAPa, vAPb, vAPc}
     multidir: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: what the link did (`bench.linkloss`), and a stream's tracking figures, when known
+    link: LinkLoss | None = None
+    tracking: dict[str, float] | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -85,14 +89,38 @@ def _dynamics(samples: list[Sample], band_mm: float) -> dict[str, float]:
     return out
 
 
+def _link_figures(sc: Scenario, link: LinkLoss | None,
+                  tracking: dict[str, float] | None) -> dict[str, dict[str, float | None]]:
+    """The link-loss figures (recovery_time per pose, the others with subject "link") and a
+    stream's tracking figures (subject "stream") as extra figures."""
+    out: dict[str, dict[str, float | None]] = {}
+    if link is not None:
+        for name in sc.measured:
+            out[name] = {"recovery_time": link.figure("recovery_time", name) or 0.0}
+        out["link"] = {m.name: link.figure(m.name) for m in catalogue.CATALOGUE
+                       if m.data == "link" and m.scope == "scenario"}
+    if tracking is not None:
+        out["stream"] = dict(tracking)
+    return out
+
+
 def evaluate(sc: Scenario, samples: list[Sample],
-             extra_figures: Mapping[str, Mapping[str, float | None]] | None = None) -> Evaluation:
+             extra_figures: Mapping[str, Mapping[str, float | None]] | None = None,
+             link: LinkLoss | None = None,
+             tracking: dict[str, float] | None = None) -> Evaluation:
     """Compute every figure and judge each against the scenario's tolerances.
 
     `extra_figures` ({subject: {catalogue name: value}}) adds figures computed elsewhere: a pose
     name as subject adds per-pose figures, any other subject scenario-wide ones. Every figure
     with a tolerance is judged (a missing one fails); headline figures are listed without one.
+    `link`: the run's link-loss figures (`bench.linkloss`); `tracking`: a stream's tracking
+    figures. Without them, tolerances on those figures are listed in `not_judged` (a tracker's
+    CSV has no link events), not failed.
     """
+    missing = {"link"} if link is None else set()
+    if tracking is None:
+        missing.add("stream")
+    extra_figures = {**_link_figures(sc, link, tracking), **(extra_figures or {})}
     stats: dict[str, PoseStats] = {}
     if samples:
         cols = 6                           # Pose always carries orientation
@@ -114,6 +142,8 @@ def evaluate(sc: Scenario, samples: list[Sample],
     ev_poses = {name: stats[name] for name in sc.measured}
     traced = any(s.trace is not None for s in samples) or not samples
     not_judged = [] if traced else sorted(k for k in sc.tolerances if k in TRACE_FIGURES)
+    not_judged += sorted(k for k in sc.tolerances
+                         if (m := catalogue.get(k)) is not None and m.data in missing)
     if not traced:
         dynamics.clear()
     for name, figs in drift_figures(sc, samples).items():       # static: judged without traces
@@ -130,7 +160,7 @@ def evaluate(sc: Scenario, samples: list[Sample],
     pose_subjects = [(name, False) for name in sc.measured] + [(b, True) for b in multidir]
     for name, group in pose_subjects:
         for m in catalogue.CATALOGUE:
-            if m.scope != "pose" or (not traced and m.data == "trace") \
+            if m.scope != "pose" or (not traced and m.data == "trace") or m.data in missing \
                     or (m.clause == "7.3") != group:        # vAP: per pose approached h ways
                 continue
             lim = sc.tolerances.get(m.name)
@@ -155,7 +185,7 @@ def evaluate(sc: Scenario, samples: list[Sample],
             {k: dfigs.get(k) for k in catalogue.names(scope="scenario")
              if catalogue.BY_NAME[k].clause == "7.4"})
     for m in catalogue.CATALOGUE:
-        if m.scope != "scenario":
+        if m.scope != "scenario" or m.data in missing:
             continue
         subjects = [subj for subj, figs in scenario_figs.items() if m.name in figs]
         lim = sc.tolerances.get(m.name)
@@ -169,4 +199,5 @@ def evaluate(sc: Scenario, samples: list[Sample],
                 v = None
             measurements.append(Measurement(m.name, catalogue.judged_value(m.name, v), m.unit,
                                             lim, subject=subj))
-    return Evaluation(ev_poses, measurements, dynamics, dist, not_judged, multidir)
+    return Evaluation(ev_poses, measurements, dynamics, dist, sorted(set(not_judged)),
+                      multidir, link, tracking)

@@ -76,7 +76,8 @@ def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: Instrume
             missing += 1
             continue
         measured.append(replace(s, attained=pose_of(m)))
-    ev = evaluate(sc, measured)
+    # the instrument judges the poses; the link did what it did whoever measures the poses
+    ev = evaluate(sc, measured, link=robot_ev.link, tracking=robot_ev.tracking)
     figures: dict[str, dict[str, Any]] = {}
     for pose, st in ev.poses.items():
         robot = robot_ev.poses.get(pose)

@@ -83,6 +83,10 @@ def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, 
     if link is not None:
         report["link"] = link
         report["link_summary"] = link_summary
+    if ev.link is not None:
+        report["link_loss"] = ev.link.as_dict()
+    if ev.tracking is not None:
+        report["tracking"] = {k: _num(v) for k, v in ev.tracking.items()}
     return report
 
 
@@ -131,6 +135,8 @@ def print_table(sc: Scenario, ev: Evaluation, out: TextIO) -> None:
     if len(figures) > 1:
         out.write("\n" + _columns(figures))
 
+    if ev.link is not None:
+        out.write("\n" + link_loss_line(ev) + "\n")
 
 def _columns(rows: list[list[str]], left: tuple[int, ...] = (0,)) -> str:
     """Rows as aligned text columns (two spaces apart); columns in `left` flush left."""
@@ -138,3 +144,16 @@ def _columns(rows: list[list[str]], left: tuple[int, ...] = (0,)) -> str:
     return "".join("  ".join(c.ljust(w) if i in left else c.rjust(w)
                              for i, (c, w) in enumerate(zip(r, widths))).rstrip() + "\n"
                    for r in rows)
+
+
+def link_loss_line(ev: Evaluation) -> str:
+    """One line with the run's link-loss figures and the poses that went through an outage."""
+    assert ev.link is not None
+    r = ev.link.run
+    through = [name for name, p in ev.link.poses.items() if p.get("visits_through_outage")]
+    return (f"link: {r['outages']:.0f} outages, {r['link_down_time']:.3f} s without link "
+            f"(longest {r['longest_outage']:.3f} s), recovery {r['recovery_time']:.3f} s, "
+            f"{r['protective_stops']:.0f} protective stops, {r['reconnects']:.0f} reconnects, "
+            f"{r['retransmissions']:.0f} retransmissions, {r['lost_setpoints']:.0f} lost / "
+            f"{r['late_setpoints']:.0f} late setpoints"
+            + (f"; through an outage: {', '.join(through)}" if through else ""))

@@ -20,6 +20,7 @@ from bench.clock import Clock
 from bench.control.link import DelaySource, Link
 from bench.control.modes import CONTROL_MODES, MoveContext, MoveTrace
 from bench.observer import RunObserver
+from bench.ridethrough import RideThroughArm, SkipTarget
 from bench.safety import Workspace
 from bench.scenario import Scenario
 from drivers.errors import BenchError
@@ -83,7 +84,10 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
     """Visit every pose of `sc` in order, `sc.cycles` times; return one Sample per visit.
 
     Poses are approached with the scenario's control mode over a `Link` whose commands and
-    feedback are delayed by `delay_up` / `delay_down` (none: delivered at once). After arrival the
+    feedback are delayed by `delay_up` / `delay_down` (none: delivered at once). Every call to the
+    arm follows the scenario's ride-through policy (`bench.ridethrough`): link failures are
+    retried, with reconnects, up to `link_loss_limit`; a visit the policy skips after a
+    protective stop has no sample. After arrival the
     runner waits `settle` and measures the pose at the robot (the instrument's reading, not sent
     over the network). Every command, status and pose is told to `observer` as it happens; the
     link is appended to `link_out` when given (for its record of injected delays). Samples are
@@ -93,7 +97,8 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
     if workspace is not None:           # refuse the whole run before the first motion
         check_scenario(sc, workspace)
     mode = CONTROL_MODES[sc.control.mode]()
-    link = Link(arm, clock, delay_up, delay_down, obs)
+    ride = RideThroughArm(arm, clock, sc.ride_through, obs)
+    link = Link(ride, clock, delay_up, delay_down, obs)
     if link_out is not None:
         link_out.append(link)
     samples: list[Sample] = [] if into is None else into
@@ -102,14 +107,19 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
             for name, target in sc.poses.items():
                 ctx = MoveContext(f"{name} (cycle {cycle})", sc.speed_mm_s, sc.poll_s,
                                   sc.move_timeout_s, sc.band_mm, sc.control, sc.paths.get(name),
-                                  sc.path_speed.get(name))
+                                  sc.path_speed.get(name), sc.ride_through)
                 t_cmd = clock.now_ns()
-                trace = mode.approach(link, target, ctx)
+                try:
+                    trace = mode.approach(link, target, ctx)
+                except SkipTarget as skip:      # the ride-through policy gave this visit up
+                    obs.on_event(clock.now_ns(), "skip", {"pose": name, "cycle": cycle,
+                                                          "reason": str(skip)})
+                    continue
                 t_arr = clock.now_ns()
                 # wait without sampling: on the wire every reading is a transaction, and the
                 # measurement at the end of the settle time closes the trace
                 link.advance(sc.settle_s)
-                attained = arm.read_pose()
+                attained = ride.read_pose()
                 link.note_measured(attained)
                 t_meas = clock.now_ns()
                 obs.on_pose(t_meas, attained, name)

@@ -23,10 +23,12 @@ from bench.control.modes import CONTROL_MODES, ControlSettings
 from bench.limits import Limit, limit_from_section
 from bench.metrics import catalogue
 from bench.paths import resolve
+from bench.ridethrough import AFTER_STOP, RideThrough
 from bench.scenario_layout import expand_approach, expand_paths, read_pose
 from drivers.config import Section, load_yaml_file
 from drivers.errors import ConfigError
 from drivers.pose import Pose
+
 
 @dataclass(frozen=True)
 class FollowSettings:
@@ -60,6 +62,8 @@ class Scenario:
     follow: FollowSettings | None = None
     #: time the operator needs to switch from one site to the next (multi-site labs, in turn)
     switch_s: float = 0.0
+    ride_through: RideThrough = field(default_factory=RideThrough)
+    tracking_band_mm: float = 5.0
     #: line of each pose ("pose:NAME") and setting ("speed") in the file, for error messages
     lines: dict[str, int] = field(default_factory=dict)
     #: poses only passed through (approach via points, path starts): visited, never judged
@@ -153,6 +157,26 @@ def _follow(top: Section) -> FollowSettings | None:
     out = FollowSettings(capture_mm=fs.quantity("capture", "mm", d.capture_mm, min=1e-3),
                          still_mm=fs.quantity("still", "mm", d.still_mm, min=1e-6))
     fs.done()
+    return out
+
+
+def _ride_through(top: Section) -> RideThrough:
+    """``ride_through: {link_loss_limit: 30 s, backoff: 50 ms, max_backoff: 1 s,
+    after_stop: resume, max_resumes: 3}`` (all optional)."""
+    d = RideThrough()
+    if not top.has("ride_through"):
+        return d
+    s = top.section("ride_through")
+    first = s.quantity("backoff", "s", d.backoff_first_s, min=0.0)
+    out = RideThrough(
+        link_loss_limit_s=s.quantity("link_loss_limit", "s", d.link_loss_limit_s, min=0.0),
+        backoff_first_s=first,
+        backoff_max_s=s.quantity("max_backoff", "s", max(first, d.backoff_max_s), min=first),
+        after_stop=s.get("after_stop", str, d.after_stop, choices=AFTER_STOP),
+        max_resumes=s.get("max_resumes", int, d.max_resumes))
+    if out.max_resumes < 0:
+        raise s.error("max_resumes", "must be >= 0")
+    s.done()
     return out
 
 
@@ -257,6 +281,8 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         via=frozenset(via), directions=directions, drift_block=drift_block, pause_s=pause,
         timing=timing, paths=paths, path_speed=path_speed,
         switch_s=top.quantity("switch_time", "s", 0.0, min=0.0, max=3600.0),
+        ride_through=_ride_through(top),
+        tracking_band_mm=top.quantity("tracking_band", "mm", 5.0, min=1e-6),
     )
     top.done()
     return sc

@@ -68,6 +68,13 @@ class RobotArm(abc.ABC):
     def stop(self) -> None:
         """Stop any motion now. Implementations try even when a previous call failed."""
 
+    def reset(self) -> None:
+        """Clear a stop or a protective stop (e.g. the controller's communication watchdog) so
+        the arm accepts motion again; the arm stays where it is. Raises DeviceFault when the
+        controller (or its register map) has no way to do it, the default."""
+        from drivers.errors import DeviceFault
+        raise DeviceFault(f"{self.name}: this controller cannot be reset remotely")
+
     def set_wire_tap(self, tap: Callable[[str, bytes], None] | None) -> bool:
         """Show every raw frame to `tap` ("tx"/"rx", bytes), or stop with None (traffic logs).
 

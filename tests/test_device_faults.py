@@ -44,7 +44,10 @@ def test_fault_gives_error_exit_3_and_keeps_data(tmp_path: Path, kind: str) -> N
     t0 = time.monotonic()
     # ideal link: the device's own faults are under test, not the network's timing
     res = subprocess.run([sys.executable, "-m", "bench", "run", "--lab", str(_lab(tmp_path, fault)),
-                          "--cycles", "3", "--network", "ideal", "--out", str(out)],
+                          "--cycles", "3", "--network", "ideal", "--out", str(out),
+                          # the device's faults, not the ride-through policy (which would
+                          # reconnect after a drop and finish the run: test_worst_links.py)
+                          "--link-loss-limit", "0"],
                          capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - t0
     assert res.returncode == 3, res.stderr

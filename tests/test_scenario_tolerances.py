@@ -32,7 +32,7 @@ def test_builtin_defaults_resemble_a_surgical_requirement():
     sc = load_scenario("iso9283")
     lim = {k: (v.max, v.unit) for k, v in sc.tolerances.items()}
     assert lim == {"AP": (1.0, "mm"), "RP": (0.1, "mm"), "worst": (2.0, "mm"),
-                   "overshoot": (0.5, "mm")}
+                   "overshoot": (0.5, "mm"), "recovery_time": (2.0, "s")}
     assert sc.control.mode == "target" and sc.distance_pair == ("P2", "P4")
 
 

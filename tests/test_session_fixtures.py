@@ -41,8 +41,24 @@ def test_teleop_stream_under_telesurgery_delay_shows_time_domain_error() -> None
     assert slow.tracking_replay["max_mm"] > base.tracking_replay["max_mm"] + 2.0
     assert any(n.startswith("time-domain error grew") for n in slow.notes), slow.notes
     assert not any("grew" in n for n in base.notes)
-    # the final pose is still reached: the verdict on the end target does not change
-    assert slow.verdict_replay == base.verdict_replay == "pass"
+    # the final pose is still reached (AP passes); the stream is judged on tracking too: a
+    # 150 ms lag behind the operator's hand is within tracking_max but marginal on RMS
+    assert base.verdict_replay == "pass"
+    judged = {m["name"]: m["outcome"] for m in slow.measurements}
+    assert judged["AP"] == "pass" and judged["tracking_max"] == "pass"
+    assert judged["tracking_rms"] == "marginal" and slow.verdict_replay == "marginal"
+
+
+def test_teleop_stream_through_a_coverage_hole_fails_on_tracking() -> None:
+    c = replay("teleop-stream", network="coverage-hole")
+    assert c.error is None and c.verdict_original == "pass" and c.verdict_replay == "fail"
+    failed = {m["name"] for m in c.failed}
+    assert failed == {"tracking_max"}, c.measurements
+    assert c.tracking_replay["max_mm"] > 10.0 and c.tracking_replay["beyond_s"] >= 2.5
+    # the TCP link stalled the setpoints through the 3 s hole instead of losing them
+    run = c.link_loss["run"]
+    assert run["outages"] >= 1 and run["longest_outage"] == pytest.approx(3.0, abs=0.1)
+    assert run["late_setpoints"] > 100 and run["lost_setpoints"] == 0
 
 
 def test_screw_guide_under_weak_to_strong_5g() -> None:

@@ -28,6 +28,8 @@ from bench.progress import TimeProgress
 from bench.rig import Rig
 from bench.session import network as net_mod
 from bench.session.recorder import SessionRecorder
+from bench.evaluate import evaluate
+from bench.session.compare import Tracking
 from bench.session.streamer import StreamSpec, run_stream
 from drivers.errors import BenchError, ConfigError, SafetyError
 
@@ -137,11 +139,14 @@ def _record_arm(args: argparse.Namespace, out: Path) -> int:
             log(f"hil-bench {__version__}: recording {meta['recording']} from {base.name} "
                 f"to {out}")
             if args.stream:
-                samples = run_stream(spec, arm, clock, watch)
+                tracking = Tracking()
+                samples = run_stream(spec, arm, clock, watch, tracking)
                 progress.finish(clock.now_ns())
                 err = samples[0].commanded.distance_to(samples[0].attained)
-                verdict = spec.tolerances["AP"].judge(err).value
-                log(f"  final error {err:.4f} mm: {verdict}")
+                verdict = evaluate(spec.scenario(), samples,
+                                   tracking=tracking.figures()).outcome.value
+                log(f"  final error {err:.4f} mm, tracking RMS {tracking.rms_mm:.3f} mm, max "
+                    f"{tracking.max_mm:.3f} mm: {verdict}")
             else:
                 try:
                     _follow(arm, clock, watch, args.rate or 50.0, args.duration)

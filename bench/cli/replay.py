@@ -77,6 +77,16 @@ def print_comparison(c: Comparison, out=sys.stdout) -> None:
                   f"{f(to['max_mm'], 0, 3)} -> {f(tn['max_mm'], 0, 3)} mm\n")
     for note in c.notes:
         out.write(f"note: {note}\n")
+    if c.link_loss:
+        r = c.link_loss["run"]
+        out.write(f"link: {r['outages']:.0f} outages, {r['link_down_time']:.3f} s without link "
+                  f"(longest {r['longest_outage']:.3f} s), {r['retransmissions']:.0f} "
+                  f"retransmissions, {r['lost_setpoints']:.0f} lost / {r['late_setpoints']:.0f} "
+                  f"late setpoints, {r['protective_stops']:.0f} protective stops\n")
+    for m in c.failed:
+        v = "missing" if m["value"] is None else f"{m['value']:.3f}"
+        out.write(f"FAIL: {m['name']} of {m['subject']} = {v} {m['unit']} "
+                  f"(limit <= {m['limit']:g} {m['unit']})\n")
     if c.error:
         out.write(f"replay error: {c.error}\n")
     out.write(f"verdict: original {c.verdict_original.upper()}, replay "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import math
 import os
 import sys
 import time
@@ -24,6 +26,7 @@ from bench.instrument_report import instrument_evaluation, self_reported_note
 from bench.instrument_sampler import InstrumentSampler
 from bench.lab import load_lab
 from bench.limits import Outcome
+from bench.linkloss import LinkLossLog
 from bench.linksample import LinkSampler, link_sampling
 from bench.interrupts import interrupts_as_keyboardinterrupt
 from bench.observer import Observers
@@ -81,6 +84,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"(default: {DEFAULT_NETWORK} for a simulated robot, none for real "
                         "hardware whose link is real; `ideal` turns impairment off); "
                         "see `hil-bench netem profiles`")
+    p.add_argument("--link-loss-limit", type=float, default=None, metavar="S",
+                   help="give up (exit 3) when the robot link has failed this long, seconds "
+                        "(default: the scenario's ride_through.link_loss_limit, 30 s); 0 ends "
+                        "the run at the first link failure")
     p.add_argument("--arm", action="store_true",
                    help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
     p.add_argument("--sites", choices=["in-turn", "concurrent"], default="in-turn",
@@ -117,6 +124,12 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     # no scenario given: the one the lab names (a linear axis runs along its axis, a read-only
     # robot is followed), else the ISO 9283 cube
     sc: Scenario = load_scenario(args.scenario or lab.scenario, args.cycles)
+    limit = getattr(args, "link_loss_limit", None)
+    if limit is not None:
+        if not (math.isfinite(limit) and limit >= 0):
+            raise ConfigError("--link-loss-limit: must be a number of seconds >= 0")
+        sc = dataclasses.replace(sc, ride_through=dataclasses.replace(sc.ride_through,
+                                                                      link_loss_limit_s=limit))
     check_fits(sc, lab)
     sc.check_cycles()                 # e.g. RP asked for with --cycles 1: refused, exit 2
     if args.mode is None:                 # hours of drift cycles: virtual time on a simulator
@@ -162,6 +175,8 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     observers = Observers()   # recorders and samplers attach here
     plot_data = PlotData()    # delays and link samples for report.html
     observers.add(plot_data)
+    link_loss = LinkLossLog()   # outages, recoveries, retransmissions (bench.linkloss)
+    observers.add(link_loss)
     session_path = Path(getattr(args, "session", None) or out / "session.mcap")
     observers.add(SessionRecorder(session_path, scenario=sc))
     meta = {"tool": {"name": "hil-bench", "version": __version__},
@@ -213,7 +228,7 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
         interrupted = True
         observers.on_event(clock.now_ns(), "interrupted", {"samples": len(samples)})
     bar.close()                   # end a redrawn line before any other message
-    ev: Evaluation = evaluate(sc, samples)
+    ev: Evaluation = evaluate(sc, samples, link=link_loss.figures(samples, clock.now_ns()))
     robot_ev, instrument = ev, None
     if sampler is not None and lab.instrument is not None:
         sampler.stop()

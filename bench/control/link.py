@@ -177,6 +177,19 @@ class Link:
             self.advance(min(nxt, t_end) - self.clock.now())
         return not any(m.kind == "cmd" for m in self._queue)
 
+    @property
+    def ride(self) -> Any:
+        """The arm's ride-through wrapper (`bench.ridethrough.RideThroughArm`), or None."""
+        return self.arm if hasattr(self.arm, "trouble_since") else None
+
+    def reset_arm(self) -> None:
+        """Clear a protective stop at the controller (a command over the link, like a move; the
+        commands still in flight are dropped: the operator starts again from here)."""
+        self._queue = [m for m in self._queue if m.kind != "cmd"]
+        heapq.heapify(self._queue)
+        self.obs.on_event(self.clock.now_ns(), "reset", {})
+        self.arm.reset()
+
     def stop_now(self) -> None:
         """Stop the arm at the robot (a local protective stop, not sent over the network)."""
         self._queue = [m for m in self._queue if m.kind != "cmd"]
@@ -199,7 +212,54 @@ class ImpairedDirection:
         return None if fate.lost else max(0.0, fate.delay_s)
 
 
-def delay_sources(profile: Any, seed: int, t0_s: float = 0.0) -> tuple[DelaySource, DelaySource]:
-    """(uplink, downlink) delay sources from a `bench.impair.Profile`, seeded."""
+def delay_sources(profile: Any, seed: int, t0_s: float = 0.0,
+                  tcp: bool = False) -> tuple[DelaySource, DelaySource]:
+    """(uplink, downlink) delay sources from a `bench.impair.Profile`, seeded. With `tcp` the
+    link is one TCP connection (`bench.impair.tcp`, the profile's `tcp:` parameters): what the
+    link loses arrives late instead, as in `hil-bench run`."""
     link = profile.link(seed)
+    if tcp:
+        conn = _Reconnecting(link, profile.tcp)
+        return (ImpairedDirection(_Way(conn, "up"), t0_s),
+                ImpairedDirection(_Way(conn, "down"), t0_s))
     return ImpairedDirection(link.uplink, t0_s), ImpairedDirection(link.downlink, t0_s)
+
+
+class _Reconnecting:
+    """A TCP connection over `link` that the operator re-opens when it is reset (as the
+    ride-through policy does in `hil-bench run`): what was stuck on the old connection is sent
+    again on the new one when the old one resets."""
+
+    def __init__(self, link: Any, spec: Any) -> None:
+        from bench.impair.tcp import TcpConnection
+        self.make = lambda: TcpConnection(link, spec)
+        self.conn = self.make()
+        self.resend_from = float("-inf")       # the old connection's reset time
+
+    def send(self, way: str, t: float, n: int) -> Any:
+        if t < self.resend_from:               # stuck until the old connection resets
+            return self._again(self.conn.direction(way).send(self.resend_from, n), t)
+        fate = self.conn.direction(way).send(t, n)
+        if fate.lost and fate.cause in ("stall", "reset"):
+            reset_at = self.conn.reset_at()
+            self.resend_from = t if reset_at is None else max(t, reset_at)
+            self.conn = self.make()
+            fate = self._again(self.conn.direction(way).send(self.resend_from, n), t)
+        return fate
+
+    @staticmethod
+    def _again(fate: Any, t: float) -> Any:
+        """A fate sent again later, as seen from the first send at `t`."""
+        if not fate.lost:
+            fate.retransmits += 1
+            fate.stall_s += fate.t_send_s - t
+            fate.t_send_s = t
+        return fate
+
+
+class _Way:
+    def __init__(self, conn: _Reconnecting, way: str) -> None:
+        self.conn, self.way = conn, way
+
+    def send(self, t: float, n: int) -> Any:
+        return self.conn.send(self.way, t, n)

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.arrival import Arrival
+from bench.arrival import WATCHDOG_FAULT, Arrival, ProtectiveStop
 from bench.control.link import Link, Reading
 from bench.metrics.path import points_along, polyline_length
 from bench.metrics.timedomain import MoveFigures, move_figures
+from bench.ridethrough import RideThrough, SkipTarget
 from drivers.pose import Pose
 
 
@@ -88,6 +89,7 @@ class MoveContext:
     #: the pace along it, mm/s (None: speed_mm_s); each setpoint keeps speed_mm_s as allowance
     path: np.ndarray | None = None
     path_speed_mm_s: float | None = None
+    ride_through: RideThrough = RideThrough()
 
 
 class ControlMode(abc.ABC):
@@ -104,6 +106,7 @@ def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> Non
     """Poll (through the link) until the operator sees command `seq` arrived (`bench.arrival`'s
     rule on the statuses the operator receives)."""
     rule = Arrival(link.clock, seq, ctx.label, ctx.move_timeout_s, link.arm.name)
+    ride, t_start, base = link.ride, link.clock.now(), rule.deadline
     last: np.ndarray | None = None
     polls = 0
     while True:
@@ -120,8 +123,41 @@ def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> Non
         lat = link.latest_status
         if lat is not None and rule.judge(lat.status, lat.seq):
             return
+        if ride is not None:          # time without a link does not count against the timeout
+            rule.deadline = base + ride.down_since(t_start)
         rule.check_deadline()
         link.advance(ctx.poll_s)
+
+
+def _arrive(link: Link, seq: int, rec: _Recorder, ctx: MoveContext, target: Pose) -> int:
+    """`_wait_arrival`, answering a protective stop that follows link trouble (or the
+    controller's watchdog) with the ride-through policy: reset and re-send the target (resume),
+    reset and skip it (SkipTarget), or stop (the ProtectiveStop propagates). Returns the seq of
+    the command that arrived."""
+    policy = ctx.ride_through
+    t_sent, resumes = link.clock.now(), 0
+    while True:
+        try:
+            _wait_arrival(link, seq, rec, ctx)
+            return seq
+        except ProtectiveStop as stop:
+            ride = link.ride
+            caused = ride is not None and (stop.status.fault_code == WATCHDOG_FAULT
+                                           or ride.trouble_since(t_sent))
+            action = policy.after_stop if caused and resumes < policy.max_resumes else "stop"
+            link.obs.on_event(link.clock.now_ns(), "protective_stop",
+                              {"label": ctx.label, "state": stop.status.state.value,
+                               "fault_code": stop.status.fault_code, "action": action})
+            if action == "stop":
+                raise
+            link.reset_arm()
+            if action == "skip":
+                raise SkipTarget(str(stop)) from None
+            resumes += 1
+            seq = link.send_move(target, ctx.speed_mm_s, ctx.label)
+            link.obs.on_event(link.clock.now_ns(), "resume", {"label": ctx.label,
+                                                              "attempt": resumes})
+            link.advance(ctx.poll_s)
 
 
 class TargetMode(ControlMode):
@@ -132,7 +168,7 @@ class TargetMode(ControlMode):
         rec = _Recorder(link.clock.now(), first)
         seq = link.send_move(target, ctx.speed_mm_s, ctx.label)
         link.advance(ctx.poll_s)
-        _wait_arrival(link, seq, rec, ctx)
+        _arrive(link, seq, rec, ctx, target)
         return rec.trace(first.pose.position, target, 1, True)
 
 
@@ -158,7 +194,7 @@ class StreamMode(ControlMode):
             seq = link.send_move(Pose.from_seq(sp), ctx.speed_mm_s, ctx.label)
             link.advance(dt)
             rec.add(link.sample())
-        _wait_arrival(link, seq, rec, ctx)
+        _arrive(link, seq, rec, ctx, target)
         return rec.trace(a[:3], target, steps, True)
 
 

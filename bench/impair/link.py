@@ -4,6 +4,7 @@ A `Link` has an uplink (operator -> robot) and a downlink (robot -> operator) `D
 outage timeline shared by both. For a message of `n` bytes sent `t` seconds after the link started:
 
 1. during an outage it is lost (cause "outage"); else the loss model may lose it (cause "loss");
+   on a TCP link (`tcp.py`) a lost segment is retransmitted instead, so it arrives late;
 2. it leaves when the rate limit (token bucket or mahimahi delivery trace) lets it;
 3. it arrives one one-way delay later (jitter model or trace);
 4. streams stay in order: it never arrives before the previous message of the same direction
@@ -43,6 +44,8 @@ class Fate:
     duplicate: bool = False
     corrupt_bit: int | None = None    # index of the bit to flip, counted from the frame's start
     reordered: bool = False           # sent without its delay (reorder_p)
+    retransmits: int = 0              # TCP links: retransmissions before it got through
+    stall_s: float = 0.0              # TCP links: first send to the successful retransmission
 
     @property
     def delay_s(self) -> float:
@@ -62,7 +65,21 @@ class Fate:
             ev["corrupt_bit"] = self.corrupt_bit
         if self.reordered:
             ev["reordered"] = True
+        if self.retransmits:
+            ev["retransmits"] = self.retransmits
+            ev["retransmitted_after_ms"] = round(self.stall_s * 1000.0, 3)
         return ev
+
+    def describe(self) -> str:
+        """A few words for messages: "outage" (lost, the cause), "delayed 812.0 ms",
+        "retransmitted after 600 ms (2x), delayed 612.4 ms"."""
+        if self.lost:
+            return str(self.cause)
+        text = f"delayed {self.delay_s * 1e3:.1f} ms"
+        if self.retransmits:
+            text = (f"retransmitted after {self.stall_s * 1e3:.0f} ms ({self.retransmits}x), "
+                    + text)
+        return text
 
 
 class Direction:
@@ -83,12 +100,21 @@ class Direction:
         self.reorder_p = reorder_p
         self._last_arrival = -math.inf
 
-    def send(self, t: float, n: int = 0, ordered: bool = True) -> Fate:
+    def send(self, t: float, n: int = 0, ordered: bool = True,
+             retransmission: bool = False) -> Fate:
         """The fate of a message of `n` bytes sent at `t` (seconds since the link started).
-        `ordered=False` skips rule 4 (datagrams and IP packets may overtake each other)."""
+        `ordered=False` skips rule 4 (datagrams and IP packets may overtake each other; a TCP
+        connection keeps its own order, `tcp.py`).
+        A TCP `retransmission` is computed ahead of time, an RTO or more after the loss, while
+        the loss model's state is drawn message by message: it is lost with the model's long-run
+        rate instead of advancing the chain (see `LossModel.rate`)."""
         if self.outages is not None and self.outages.down(t):
             return Fate(self.name, t, True, "outage")
-        if self.loss.lost():
+        if retransmission:
+            rate = self.loss.rate()
+            if rate > 0 and float(self.rng.random()) < rate:
+                return Fate(self.name, t, True, "loss")
+        elif self.loss.lost():
             return Fate(self.name, t, True, "loss")
         leave = self.rate.depart(t, n) if self.rate is not None else t
         delay = self.delay(t)

@@ -21,6 +21,11 @@ class LossModel:
         """Whether the next message is lost."""
         return False
 
+    def rate(self) -> float:
+        """The long-run loss probability: what a TCP retransmission, sent an RTO (200 ms or
+        more) after the loss, sees once the traffic in between has moved the state on."""
+        return 0.0
+
 
 class Bernoulli(LossModel):
     """Each message lost independently with probability `p`."""
@@ -42,6 +47,9 @@ class Bernoulli(LossModel):
     def lost(self) -> bool:
         return self.p > 0 and self._u() < self.p
 
+    def rate(self) -> float:
+        return self.p
+
 
 class GilbertElliott(Bernoulli):
     """Two-state Markov loss (good/bad), see the module docstring for the parameters."""
@@ -61,6 +69,9 @@ class GilbertElliott(Bernoulli):
         else:
             self.bad = self._u() < self.p_gb
         return loss
+
+    def rate(self) -> float:
+        return self.theory()[0]
 
     def theory(self) -> tuple[float, float]:
         """(expected loss rate, expected burst length in messages for bad_loss=1, good_loss=0)."""

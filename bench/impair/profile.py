@@ -11,6 +11,7 @@ Format (all keys optional except `name`; see docs/network.md for the full refere
     rate: {rate: 10 Mbit/s, burst: 3 kB}            # token bucket
     delivery: traces/link.mahimahi                  # mahimahi delivery opportunities
     trace: {file: cicv5g_urban_n78_v0_run01, format: auto, split: 0.5, start: 0 s, measure: rtt}
+    tcp: {min_rto: 200 ms, reset_after: 5 s}   # TCP links only: retransmission, not loss
     duplicate: 0.1 %                # serial frames, datagrams and packets (not TCP chunks)
     corrupt: 0.1 %                  # the same: one bit flipped
     reorder: 1 %                    # datagrams and packets: sent without delay (netem reorder)
@@ -35,6 +36,7 @@ from bench.impair.link import Departure, Direction, Link
 from bench.impair.loss import LOSS_MODELS, LossSpec
 from bench.impair.outage import Outages, OutageSpec
 from bench.impair.rate import DeliveryTrace, TokenBucket
+from bench.impair.tcp import TcpSpec
 from bench.impair.traces import READERS, TraceDelay, load_trace
 from bench.paths import resolve
 from drivers.config import Section, load_yaml_file
@@ -80,6 +82,8 @@ class Profile:
     downlink: DirectionSpec = field(default_factory=DirectionSpec)
     trace: TraceSpec | None = None
     outages: OutageSpec = field(default_factory=OutageSpec)
+    #: how a TCP link over this profile retransmits (`bench.impair.tcp`); unused on serial links
+    tcp: TcpSpec = field(default_factory=TcpSpec)
 
     @property
     def ideal(self) -> bool:
@@ -124,6 +128,8 @@ class Profile:
                                "uplink": d(self.uplink), "downlink": d(self.downlink)}
         if self.trace:
             out["trace"] = {"file": str(self.trace.path), "split": self.trace.split}
+        out["tcp"] = {"min_rto_ms": self.tcp.min_rto_s * 1e3,
+                      "reset_after_s": self.tcp.reset_after_s}
         if not self.outages.empty:
             out["outages"] = {"scheduled": [list(w) for w in self.outages.scheduled],
                               "mean_up_s": self.outages.mean_up_s,
@@ -244,6 +250,19 @@ def _outages(s: Section) -> OutageSpec:
     return OutageSpec(tuple(windows), up, down)
 
 
+def _tcp(s: Section) -> TcpSpec:
+    d = TcpSpec()
+    min_rto = s.quantity("min_rto", "s", d.min_rto_s, min=1e-3)
+    max_rto = s.quantity("max_rto", "s", d.max_rto_s, min=1e-3)
+    if max_rto < min_rto:
+        raise s.error("max_rto", "must not be below min_rto")
+    out = TcpSpec(min_rto_s=min_rto, max_rto_s=max_rto,
+                  initial_rto_s=s.quantity("initial_rto", "s", d.initial_rto_s, min=1e-3),
+                  reset_after_s=s.quantity("reset_after", "s", d.reset_after_s, min=1e-3))
+    s.done()
+    return out
+
+
 def parse_profile(data: Any, source: str, root: Path) -> Profile:
     """Validate a parsed profile document. Raises ConfigError naming `source`, line and key."""
     top = Section(data, source)
@@ -272,9 +291,11 @@ def parse_profile(data: Any, source: str, root: Path) -> Profile:
         load_trace(trace.path, trace.format)   # fail at load time, not mid-run
     outages = _outages(top.section("outage")) if top.has("outage") else OutageSpec()
     top.raw("outage", None)
+    tcp = _tcp(top.section("tcp")) if top.has("tcp") else TcpSpec()
+    top.raw("tcp", None)
     top.done()
     return Profile(name=name, source=source, description=description, uplink=up, downlink=down,
-                   trace=trace, outages=outages)
+                   trace=trace, outages=outages, tcp=tcp)
 
 
 def load_profile(name_or_path: str) -> Profile:

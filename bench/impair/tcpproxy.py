@@ -6,9 +6,12 @@ read from a socket is one message: its time is when it was read, its fate comes 
 (`link.py`), and it is written to the other side at its arrival time by a precise timer
 (`loop.py`). Both connections of a pair share one link whose time starts when the proxy starts,
 so outages in a profile happen at the same moments for every connection. Streams stay in order.
-Lost chunks (loss model or outage) are dropped: the application sees a lost request or reply and
-times out (the TCP connection itself stays up, as under a radio outage with a short hole; a
-Modbus client recovers with its next request). Connection setup and close are not delayed.
+With `tcp` (a `TcpSpec`, the default of `hil-bench netem proxy`) each connection is a TCP
+connection over the link (`tcp.py`): a chunk the link loses (loss model or outage) is
+retransmitted after the RTO with exponential back-off, so the application sees it late, and the
+bytes behind it wait (head-of-line blocking); a stall beyond the spec's `reset_after` resets the
+connection (both sockets are closed, the client's with an RST). Without `tcp`, lost chunks are
+dropped (the message-level model). Connection setup and close are not delayed.
 
 Each chunk's fate is written as one JSON line to `events` (if given): ``{"t_ns": <monotonic ns
 when read>, "kind": "network", "dir": "up", "lost": false, "delay_ms": 20.004, "bytes": 12,
@@ -18,11 +21,13 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 from collections import deque
 from typing import TextIO
 
 from bench.impair.link import Direction, Link
 from bench.impair.loop import PreciseLoop, now_ns
+from bench.impair.tcp import TcpConnection, TcpSender, TcpSpec
 
 
 class _Side:
@@ -39,9 +44,11 @@ class TcpProxy:
     """Accepts on `listen`, connects each client to `upstream`, impairs both directions."""
 
     def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], link: Link,
-                 loop: PreciseLoop, events: TextIO | None = None) -> None:
+                 loop: PreciseLoop, events: TextIO | None = None,
+                 tcp: TcpSpec | None = None) -> None:
         self.upstream = upstream
         self.link = link
+        self.tcp = tcp
         self.loop = loop
         self.events = events
         self.server = socket.create_server(listen, reuse_port=False)
@@ -49,7 +56,7 @@ class TcpProxy:
         self.port = self.server.getsockname()[1]
         self.t0_ns = now_ns()
         self.conns = 0
-        self.stats = {"chunks": 0, "lost": 0, "bytes": 0}
+        self.stats = {"chunks": 0, "lost": 0, "bytes": 0, "retransmits": 0, "resets": 0}
         loop.add_reader(self.server.fileno(), self._accept)
 
     # -- connections ---------------------------------------------------------------------------
@@ -72,11 +79,15 @@ class TcpProxy:
             pair.append(_Side(s))
         c, u = pair
         last = {"up": 0, "down": 0}
-        self.loop.add_reader(c.fd, lambda: self._read(c, u, self.link.uplink, cid, last, "up"))
-        self.loop.add_reader(u.fd, lambda: self._read(u, c, self.link.downlink, cid, last, "down"))
+        ways: Link | TcpConnection = self.link
+        if self.tcp is not None:
+            ways = TcpConnection(self.link, self.tcp)
+        up_dir, down_dir = ways.uplink, ways.downlink
+        self.loop.add_reader(c.fd, lambda: self._read(c, u, up_dir, cid, last, "up"))
+        self.loop.add_reader(u.fd, lambda: self._read(u, c, down_dir, cid, last, "down"))
 
-    def _read(self, src: _Side, dst: _Side, direction: Direction, cid: int, last: dict,
-              key: str) -> None:
+    def _read(self, src: _Side, dst: _Side, direction: Direction | TcpSender, cid: int,
+              last: dict, key: str) -> None:
         try:
             data = src.sock.recv(65536)
         except BlockingIOError:
@@ -96,8 +107,14 @@ class TcpProxy:
                   "conn": cid}
             self.events.write(json.dumps(ev) + "\n")
             self.events.flush()
+        self.stats["retransmits"] += fate.retransmits
         if fate.lost:
             self.stats["lost"] += 1
+            reset_at = direction.reset_at if isinstance(direction, TcpSender) else None
+            if reset_at is not None and fate.cause == "stall" and not src.closed:
+                # the TCP stack gives up on the connection: both ends see it go
+                when = self.t0_ns + int(round(reset_at * 1e9))
+                self.loop.call_at(when, lambda: self._reset(src, dst, cid), precise=False)
             return
         release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
         last[key] = release
@@ -146,6 +163,22 @@ class TcpProxy:
                     side.sock.close()
                 except OSError:
                     pass
+
+    def _reset(self, a: _Side, b: _Side, cid: int) -> None:
+        if a.closed and b.closed:
+            return
+        self.stats["resets"] += 1
+        if self.events is not None:
+            ev = {"t_ns": now_ns(), "kind": "network", "dir": "both", "lost": True,
+                  "cause": "reset", "conn": cid, "bytes": 0}
+            self.events.write(json.dumps(ev) + "\n")
+            self.events.flush()
+        for side in (a, b):           # SO_LINGER 0: close() sends an RST, as a reset does
+            try:
+                side.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        self._close(a, b)
 
     def close(self) -> None:
         self.loop.remove_reader(self.server.fileno())

@@ -11,9 +11,17 @@ costs the caller `timeout_s`; after `retries` extra attempts the call raises Dev
 the cause. A request that arrives after the caller gave up is still executed, at the start of
 the next call (late commands are real: the robot may move after the operator saw a timeout).
 
+Around a TCP transport (`tcp=` a `TcpSpec`: Modbus TCP, RTU/ASCII over TCP) a lost request or
+reply is not lost: TCP retransmits it (`bench.impair.tcp`, RFC 6298), so it arrives late and the
+call only times out when the stall outlasts `timeout_s`; bytes behind a stalled segment wait for
+it. A stall longer than the spec's `reset_after_s` resets the connection: from that moment every
+call raises DeviceError ("connection reset") until `connect()` opens a new connection.
+
 Every message's fate is told to `observer.on_event(t_ns, "network", detail)`, where detail is
-``{"dir": "up"|"down", "call": "move_to", "attempt": 1, "lost": false, "delay_ms": 7.512}`` or
-``{..., "lost": true, "cause": "loss"|"outage"}``; `t_ns` is the send time on the run's clock.
+``{"dir": "up"|"down", "call": "move_to", "attempt": 1, "lost": false, "delay_ms": 7.512}``,
+``{..., "retransmits": 1, "retransmitted_after_ms": 204.1}`` on TCP, or
+``{..., "lost": true, "cause": "loss"|"outage"|"stall"|"reset"}``; `t_ns` is the send time on the
+run's clock.
 """
 from __future__ import annotations
 
@@ -22,8 +30,9 @@ from typing import Callable, TypeVar
 from bench.clock import Clock
 from bench.impair.link import Fate, Link
 from bench.impair.profile import Profile
+from bench.impair.tcp import TcpConnection, TcpSpec
 from bench.observer import RunObserver
-from drivers.errors import BenchError, DeviceTimeout
+from drivers.errors import BenchError, DeviceError, DeviceTimeout
 from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
 
@@ -32,7 +41,7 @@ T = TypeVar("T")
 #: approximate request/reply sizes in bytes of each call as Modbus TCP ADUs (for rate limits)
 SIZES: dict[str, tuple[int, int]] = {
     "connect": (12, 11), "read_pose": (12, 33), "read_status": (12, 17),
-    "move_to": (45, 12), "stop": (17, 12),
+    "move_to": (45, 12), "stop": (17, 12), "reset": (17, 12),
 }
 
 
@@ -41,7 +50,7 @@ class ImpairedArm(RobotArm):
 
     def __init__(self, inner: RobotArm, profile: Profile | Link, clock: Clock, seed: int = 0,
                  observer: RunObserver | None = None, timeout_s: float = 0.5,
-                 retries: int = 0) -> None:
+                 retries: int = 0, tcp: TcpSpec | None = None) -> None:
         if timeout_s <= 0 or retries < 0:
             raise ValueError("timeout_s must be > 0 and retries >= 0")
         self.inner = inner
@@ -51,8 +60,10 @@ class ImpairedArm(RobotArm):
         self.retries = retries
         self.seed = seed
         self.profile_name = "recorded"
-        self.set_profile(profile, seed)
+        self.tcp = tcp
+        self.conn: TcpConnection | None = None
         self._late: list[tuple[float, Callable[[], object]]] = []
+        self.set_profile(profile, seed)
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -66,6 +77,15 @@ class ImpairedArm(RobotArm):
         else:
             self.link = profile
         self._t0 = self.clock.now()
+        self._new_connection()
+
+    def _new_connection(self) -> None:
+        """A fresh TCP connection over the link (no-op on a message link): what was in flight on
+        the old one is gone with it."""
+        self._reset_told = False
+        if self.tcp is not None:
+            self.conn = TcpConnection(self.link, self.tcp)
+            self._late = []
 
     # -- the exchange ----------------------------------------------------------------------------
     def _record(self, t: float, call: str, attempt: int, fate: Fate) -> None:
@@ -84,27 +104,42 @@ class ImpairedArm(RobotArm):
             except BenchError:
                 pass        # nobody is waiting for this reply any more
 
+    def _check_connection(self, call: str) -> None:
+        reset = self.conn.reset_at() if self.conn is not None else None
+        if reset is not None and self.clock.now() - self._t0 >= reset:
+            assert self.tcp is not None
+            if not self._reset_told:
+                self._reset_told = True
+                self.observer.on_event(int(round((self._t0 + reset) * 1e9)), "network",
+                                       {"dir": "both", "lost": True, "cause": "reset",
+                                        "call": call})
+            raise DeviceError(f"{self.name}: {call}: connection reset (a segment was not "
+                              f"acknowledged within {self.tcp.reset_after_s:g} s)")
+
     def _exchange(self, call: str, fn: Callable[[], T]) -> T:
         n_up, n_down = SIZES[call]
         clock, t0 = self.clock, self._t0
+        link = self.conn if self.conn is not None else self.link
         causes: list[str] = []
         for attempt in range(1, self.retries + 2):
             self._apply_late()
+            self._check_connection(call)
             t_send = clock.now()
             deadline = t_send + self.timeout_s
-            up = self.link.uplink.send(t_send - t0, n_up)
+            up = link.uplink.send(t_send - t0, n_up)
             self._record(t_send, call, attempt, up)
             if up.lost:
-                causes.append(f"request {up.cause}")
+                causes.append(f"request {up.describe()}")
                 clock.sleep(deadline - clock.now())
                 continue
             t_arrive = t0 + up.t_arrive_s
             if t_arrive > deadline:
                 self._late.append((t_arrive, fn))
-                causes.append(f"request delayed {up.delay_s * 1e3:.1f} ms")
+                causes.append(f"request {up.describe()}")
                 clock.sleep(deadline - clock.now())
                 continue
             clock.sleep(t_arrive - clock.now())
+            self._apply_late()        # requests that arrived before this one execute first
             error: BenchError | None = None
             result: T | None = None
             try:
@@ -112,22 +147,24 @@ class ImpairedArm(RobotArm):
             except BenchError as exc:      # the device's answer is an error: it travels back too
                 error = exc
             t_reply = clock.now()
-            down = self.link.downlink.send(t_reply - t0, n_down)
+            down = link.downlink.send(t_reply - t0, n_down)
             self._record(t_reply, call, attempt, down)
             if down.lost or t0 + down.t_arrive_s > deadline:
-                causes.append(f"reply {down.cause}" if down.lost
-                              else f"reply delayed {down.delay_s * 1e3:.1f} ms")
+                causes.append(f"reply {down.describe()}")
                 clock.sleep(deadline - clock.now())
                 continue
             clock.sleep(t0 + down.t_arrive_s - clock.now())
             if error is not None:
                 raise error
             return result  # type: ignore[return-value]
+        self._check_connection(call)
         raise DeviceTimeout(f"{self.name}: {call}: no reply within {self.timeout_s:g} s x "
                             f"{self.retries + 1} attempts (network: {', '.join(causes)})")
 
     # -- RobotArm --------------------------------------------------------------------------------
     def connect(self) -> None:
+        """(Re)connect: a new TCP connection on a TCP link, then the first exchange."""
+        self._new_connection()
         self.inner.connect()
         # the first exchange (a Modbus driver reads its sequence register) crosses the link too
         self._exchange("connect", lambda: None)
@@ -146,3 +183,6 @@ class ImpairedArm(RobotArm):
 
     def stop(self) -> None:
         self._exchange("stop", self.inner.stop)
+
+    def reset(self) -> None:
+        self._exchange("reset", self.inner.reset)

@@ -124,6 +124,14 @@ def serial_proxy(device: str, profile: Profile, seed: int, baud: int, framing: s
                 tail.drain()
 
 
+def tcp_link(spec: object) -> bool:
+    """Whether a robot's link is a TCP connection (Modbus TCP, RTU/ASCII frames over TCP, a
+    serial device server): then a lost segment is retransmitted, not lost (`bench.impair.tcp`).
+    Serial lines are not. `spec` is a robot spec with a typed `endpoint()`."""
+    endpoint = getattr(spec, "endpoint", None)
+    return callable(endpoint) and isinstance(endpoint(), TcpEndpoint)
+
+
 @contextlib.contextmanager
 def impaired_endpoint(endpoint: Endpoint, profile: Profile, seed: int,
                       observer: RunObserver | None = None) -> Iterator[Proxy]:
@@ -169,3 +177,6 @@ class ForwardEvents(RobotArm):
 
     def stop(self) -> None:
         self._call(self.inner.stop)
+
+    def reset(self) -> None:
+        self._call(self.inner.reset)

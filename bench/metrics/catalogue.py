@@ -13,7 +13,9 @@ Each entry (`Measure`) says:
 - ``clause``: the ISO 9283:1998 clause that defines it, or ``""`` when it is not an ISO 9283
   characteristic (say so in the description);
 - ``data``: ``static`` when measured poses alone give it (an instrument CSV is enough),
-  ``trace`` when it needs time-resolved approach traces (not judged on external measurements);
+  ``trace`` when it needs time-resolved approach traces (not judged on external measurements),
+  ``link`` when it comes from the run's network and ride-through events (`bench.linkloss`),
+  ``stream`` when it is a setpoint stream's tracking error (record --stream, replays);
 - ``min_cycles``: the fewest cycles that give a value (2 for anything with a sample standard
   deviation); a scenario asking for it with fewer cycles is refused before the run;
 - ``headline``: listed in a report's measurements even without a tolerance, whenever the run
@@ -141,6 +143,36 @@ CATALOGUE: tuple[Measure, ...] = (
     _s("ADy", "mm", True, "7.4", "y component, likewise"),
     _s("ADz", "mm", True, "7.4", "z component, likewise"),
     _s("RD", "mm", False, "7.4", "3 S of the attained distances (S with n - 1)", min_cycles=2),
+    # what the link did (bench/linkloss.py, docs/network.md "Ride-through"); subject "link"
+    _p("recovery_time", "s", False, "", "not ISO 9283: worst visit of the pose, from the end of "
+       "the last outage during the visit to the target reached; 0 without an outage",
+       data="link"),
+    _s("link_down_time", "s", False, "", "not ISO 9283: total time without a working link "
+       "(union of the outage windows)", data="link"),
+    _s("outages", "", False, "", "not ISO 9283: windows of link failure: the operator's calls "
+       "failing, a lost message until the next one got through, a TCP segment until its "
+       "successful retransmission", data="link"),
+    _s("longest_outage", "s", False, "", "not ISO 9283: the longest of those windows",
+       data="link"),
+    _s("protective_stops", "", False, "", "not ISO 9283: stops the controller made on its own "
+       "(watchdog, or a stop during link trouble)", data="link"),
+    _s("reconnects", "", False, "", "not ISO 9283: connections re-opened by the ride-through "
+       "policy", data="link"),
+    _s("resets", "", False, "", "not ISO 9283: TCP connections reset after a stall beyond the "
+       "profile's tcp.reset_after", data="link"),
+    _s("retransmissions", "", False, "", "not ISO 9283: TCP retransmissions (RFC 6298 RTO)",
+       data="link"),
+    _s("lost_setpoints", "", False, "", "not ISO 9283: motion commands lost on the way to the "
+       "arm (a proxy counts every lost uplink chunk)", data="link"),
+    _s("late_setpoints", "", False, "", "not ISO 9283: motion commands delivered only after a "
+       "TCP retransmission", data="link"),
+    # setpoint streams (record --stream, replays); subject "stream"
+    _s("tracking_rms", "mm", False, "", "not ISO 9283: RMS distance of the pose read at the robot "
+       "from the last setpoint sent", data="stream"),
+    _s("tracking_max", "mm", False, "", "not ISO 9283: largest such distance (the stream's "
+       "excursion)", data="stream"),
+    _s("tracking_beyond", "s", False, "", "not ISO 9283: time the tracking error stayed beyond "
+       "the scenario's tracking_band (default 5 mm)", data="stream"),
 )
 
 #: the catalogue by name

@@ -74,6 +74,22 @@ def _definitions(names: list[str]) -> str:
     return f"<details><summary>Definitions</summary><ul>{items}</ul></details>"
 
 
+def _link_loss(ll: dict[str, Any] | None) -> str:
+    """The link-loss figures (bench.linkloss) of the run and the poses that went through an
+    outage."""
+    if not ll:
+        return ""
+    run = "".join(f"<tr><td>{_e(k)}</td><td>{_num(v)}</td></tr>"
+                  for k, v in ll.get("run", {}).items())
+    poses = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_num(p.get('recovery_time'))}</td>"
+        f"<td>{_e(', '.join(str(c) for c in p.get('visits_through_outage', [])) or '-')}</td>"
+        "</tr>" for name, p in ll.get("poses", {}).items())
+    return ("<h2>Link loss</h2><table><tr><th>figure (s or count)</th><th>value</th></tr>"
+            f"{run}</table><table><tr><th>pose</th><th>recovery time s</th>"
+            f"<th>cycles through an outage</th></tr>{poses}</table>")
+
+
 def run_html(report: dict[str, Any]) -> str:
     """The page for one run's report.json dict."""
     from bench.reports import plots, scatter   # matplotlib: imported only when drawn
@@ -94,6 +110,7 @@ def run_html(report: dict[str, Any]) -> str:
     if report.get("error"):
         parts.append(f"<p class=\"error\">run stopped: {_e(report['error'])}</p>")
     parts += ["<h2>Measurements</h2>", _measurements(report.get("measurements", [])),
+              _link_loss(report.get("link_loss")),
               "<h2>Per pose</h2><table><tr><th>pose</th><th>n</th>"
               + "".join(f"<th title=\"{_e(catalogue.BY_NAME[k].description)}\">{_e(k)}"
                         f"{' ' + _e(catalogue.BY_NAME[k].unit) if catalogue.BY_NAME[k].unit else ''}"

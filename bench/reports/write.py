@@ -27,7 +27,8 @@ def write_run_reports(out: Path, report: dict[str, Any], html: bool = True) -> N
     _write_atomic(out / "junit.xml", junit_xml(
         f"hil-bench.{sc.get('name', 'run')}", report.get("measurements", []), report.get("error"),
         {"verdict": report.get("verdict"), "seed": report.get("seed"),
-         "mode": report.get("mode"), "control": sc.get("control")}))
+         "mode": report.get("mode"), "control": sc.get("control"),
+         **{f"link_loss.{k}": v for k, v in (report.get("link_loss") or {}).get("run", {}).items()}}))
     if html:
         _write_atomic(out / "report.html", run_html(report).encode("utf-8"))
     write_json_atomic(out / "report.json", report)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from bench.clock import Clock
 from bench.impair import ImpairedArm, Profile
-from bench.impair.wire import ForwardEvents, impaired_endpoint
+from bench.impair.wire import ForwardEvents, impaired_endpoint, tcp_link
 from bench.lab import Lab
 from bench.observer import RunObserver
 from bench.simproc import SimProcess
@@ -76,9 +76,11 @@ def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
             if impaired:
                 assert network is not None
                 # seen through what the lab's protocol carries (axes, register steps, read-only),
-                # as the wire driver sees the simulator: both modes agree about one lab
+                # as the wire driver sees the simulator: both modes agree about one lab;
+                # a TCP link retransmits what the network loses (bench.impair.tcp)
                 yield ImpairedArm(shaped(arm, spec), network, clock, seed, observer,
-                                  timeout_s=spec.timeout_s, retries=spec.retries)
+                                  timeout_s=spec.timeout_s, retries=spec.retries,
+                                  tcp=network.tcp if tcp_link(spec) else None)
             else:
                 yield shaped(arm, spec)
         return

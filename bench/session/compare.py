@@ -21,24 +21,42 @@ from drivers.pose import Pose
 
 @dataclass
 class Tracking:
-    """Running statistics of |pose - last commanded target| for unlabelled pose reads (mm)."""
+    """Running statistics of |pose - last commanded target| for unlabelled pose reads (mm), and
+    the time (s) the error stayed beyond `band_mm`: each read beyond the band counts the time
+    since the previous read."""
 
     n: int = 0
     sum_sq: float = 0.0
     max_mm: float = 0.0
+    band_mm: float = 5.0
+    beyond_ns: int = 0
+    last_ns: int | None = None
 
-    def add(self, err_mm: float) -> None:
+    def add(self, err_mm: float, t_ns: int | None = None) -> None:
         self.n += 1
         self.sum_sq += err_mm * err_mm
         if err_mm > self.max_mm:
             self.max_mm = err_mm
+        if t_ns is not None:
+            if err_mm > self.band_mm and self.last_ns is not None:
+                self.beyond_ns += t_ns - self.last_ns
+            self.last_ns = t_ns
 
     @property
     def rms_mm(self) -> float:
         return math.sqrt(self.sum_sq / self.n) if self.n else float("nan")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "rms_mm": _num(self.rms_mm), "max_mm": _num(self.max_mm)}
+        return {"n": self.n, "rms_mm": _num(self.rms_mm), "max_mm": _num(self.max_mm),
+                "band_mm": self.band_mm, "beyond_s": self.beyond_ns / 1e9}
+
+    def figures(self) -> dict[str, float] | None:
+        """The tracking figures by tolerance name (`bench.linkloss.TRACKING_UNITS`), None
+        without tracking samples."""
+        if not self.n:
+            return None
+        return {"tracking_rms": self.rms_mm, "tracking_max": self.max_mm,
+                "tracking_beyond": self.beyond_ns / 1e9}
 
 
 @dataclass
@@ -64,16 +82,17 @@ class Side:
         if not self.t_arrived_ns:
             self.t_arrived_ns = t_ns
 
-    def track(self, x: float, y: float, z: float) -> None:
-        """An unlabelled pose read (mm): its distance to the last setpoint, without a Pose."""
+    def track(self, x: float, y: float, z: float, t_ns: int | None = None) -> None:
+        """An unlabelled pose read (mm) at `t_ns`: its distance to the last setpoint, without a
+        Pose."""
         if self.last_target is not None:
-            self.tracking.add(math.dist((x, y, z), self._xyz))
+            self.tracking.add(math.dist((x, y, z), self._xyz), t_ns)
 
     def pose(self, t_ns: int, pose: Pose, label: str) -> None:
         if self.last_target is None:
             return
         if not label:
-            self.tracking.add(math.dist((pose.x, pose.y, pose.z), self._xyz))
+            self.tracking.add(math.dist((pose.x, pose.y, pose.z), self._xyz), t_ns)
             return
         cycle = self.visits.get(label, 0) + 1
         self.visits[label] = cycle
@@ -116,6 +135,14 @@ class Comparison:
     new_session: str | None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the replay's judged measurements (`Measurement.as_dict`), link-loss figures
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    link_loss: dict[str, Any] | None = None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The replay's measurements that failed their tolerance."""
+        return [m for m in self.measurements if m["outcome"] == "fail"]
 
     @property
     def passed(self) -> bool:
@@ -135,7 +162,8 @@ class Comparison:
                 "tracking_original": self.tracking_original,
                 "tracking_replay": self.tracking_replay, "targets": [t.as_dict()
                                                                      for t in self.targets],
-                "new_session": self.new_session, "error": self.error, "notes": self.notes}
+                "new_session": self.new_session, "error": self.error, "notes": self.notes,
+                "measurements": self.measurements, "link_loss": self.link_loss}
 
 
 def _num(v: float | None) -> float | None:
@@ -147,12 +175,22 @@ def verdict_of(sc: Scenario | None, side: Side) -> str:
     ("error" when the run stopped on an error, "n/a" without a scenario or visits)."""
     if side.error:
         return "error"
+    return judge(sc, side)[0]
+
+
+def judge(sc: Scenario | None, side: Side,
+          link: Any = None) -> tuple[str, list[dict[str, Any]]]:
+    """(verdict, the judged measurements as dicts) of a side: its target visits, its tracking
+    figures and, when given, its link-loss figures (`bench.linkloss.LinkLoss`)."""
+    if side.error:
+        return "error", []
     if sc is None or not side.samples:
-        return "n/a"
+        return "n/a", []
     names = {s.pose for s in side.samples}
     judged = dataclasses.replace(sc, poses={k: p for k, p in sc.poses.items() if k in names}
                                  or sc.poses)
-    return evaluate(judged, side.samples).outcome.value
+    ev = evaluate(judged, side.samples, link=link, tracking=side.tracking.figures())
+    return ev.outcome.value, [m.as_dict() for m in ev.measurements]
 
 
 def target_rows(orig: Side, new: Side) -> list[TargetRow]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from bench.arrival import Arrival, arrived
+from bench.arrival import WATCHDOG_FAULT, Arrival, ProtectiveStop, arrived
 from bench.clock import Clock
 from bench.observer import RunObserver
 from bench.scenario import Scenario
@@ -52,6 +52,8 @@ class _Player:
         self.poll_s = scenario.poll_s if scenario else 0.005
         self.timeout_s = scenario.move_timeout_s if scenario else 10.0
         self.orig, self.new = Side(), Side()
+        band = scenario.tracking_band_mm if scenario else 5.0
+        self.orig.tracking.band_mm = self.new.tracking.band_mm = band
         # only the latest command's arrival matters (a later command supersedes the earlier
         # ones), so one pair of sequence numbers is kept, not a map that grows with the stream
         self.orig_seq = -1                     # the original's latest command
@@ -61,6 +63,7 @@ class _Player:
         self.inv = 1.0 / speed
         self.shift = 0
         self.commands = 0
+        self.last_speed = 100.0
 
     def wait_until(self, t_ns: int) -> None:
         """Sleep until original time `t_ns` on the replay's (shifted) schedule."""
@@ -77,6 +80,7 @@ class _Player:
         if self._tell:
             self.obs.on_command(sent, seq, label, target, v)
         self.orig_seq, self.new_seq = d["seq"], seq
+        self.last_speed = v
         self.orig.command(t, label, target)
         self.new.command(sent, label, target)
         self.commands += 1
@@ -86,7 +90,7 @@ class _Player:
         if label:
             self.orig.pose(t, pose_from_fields(d), label)
         else:
-            self.orig.track(d["x_mm"], d["y_mm"], d["z_mm"])
+            self.orig.track(d["x_mm"], d["y_mm"], d["z_mm"], t)
         p = self.arm.read_pose()
         now = self.clock.now_ns()
         if self._tell:
@@ -116,14 +120,43 @@ class _Player:
     def _gate(self, t_orig: int) -> None:
         rule = Arrival(self.clock, self.new_seq, self.new.last_label, self.timeout_s,
                        self.arm.name)
+        resumes = 0
         while True:
-            st = self.read_status()
-            if self.new.t_arrived_ns or rule.judge(st):
-                break
+            try:
+                st = self.read_status()
+                if self.new.t_arrived_ns or rule.judge(st):
+                    break
+            except ProtectiveStop as stop:
+                resumes = self._resume(stop, resumes)
+                rule.rearm(self.new_seq)
+                continue
             rule.check_deadline()
             self.clock.sleep(self.poll_s)
         # the operator went on after the arrival: so does the replay, from its own arrival
         self.shift = self.new.t_arrived_ns - self.r0 - int((t_orig - self.start_ns) * self.inv)
+
+    def _resume(self, stop: ProtectiveStop, resumes: int) -> int:
+        """A protective stop while waiting for an arrival: the ride-through policy (reset and
+        re-send the last target, as the run's control modes do) or the error."""
+        policy = getattr(self.arm, "policy", None)
+        trouble = getattr(self.arm, "trouble_since", None)
+        caused = trouble is not None and (stop.status.fault_code == WATCHDOG_FAULT
+                                          or trouble(self.new.t_command_ns / 1e9))
+        action = policy.after_stop if policy is not None and caused and \
+            resumes < policy.max_resumes and self.new.last_target is not None else "stop"
+        self.obs.on_event(self.clock.now_ns(), "protective_stop",
+                          {"label": self.new.last_label, "fault_code": stop.status.fault_code,
+                           "action": "resume" if action == "skip" else action})
+        if action == "stop":
+            raise stop
+        self.arm.reset()
+        self.obs.on_event(self.clock.now_ns(), "reset", {})
+        target = self.new.last_target
+        assert target is not None
+        self.new_seq = self.arm.move_to(target, self.last_speed)
+        self.obs.on_event(self.clock.now_ns(), "resume", {"label": self.new.last_label,
+                                                          "attempt": resumes + 1})
+        return resumes + 1
 
     def event(self, d: dict[str, Any]) -> None:
         kind = d.get("kind")

@@ -9,6 +9,10 @@
 - ``pipelined`` (setpoint streams): the arm is wrapped in `PipelinedArm`, setpoints are not
   acknowledged one by one.
 
+When the lab's robot link is TCP (Modbus TCP, RTU/ASCII over TCP) both shapes run over the TCP
+model (`bench.impair.tcp`): what the link loses is retransmitted, so it arrives late and holds
+back what follows; serial links keep loss as loss.
+
 Failure modes: ConfigError for an unknown profile or a damaged profile file.
 """
 from __future__ import annotations
@@ -23,6 +27,8 @@ from bench.clock import Clock
 from bench.impair import ImpairedArm, load_profile
 from bench.impair.link import Direction, Link
 from bench.impair.loss import LossModel
+from bench.impair.tcp import TcpConnection, TcpSpec
+from bench.impair.wire import tcp_link
 from bench.lab import Lab
 from bench.observer import RunObserver
 from bench.session.pipeline import PipelinedArm
@@ -92,6 +98,7 @@ def wrap(arm: RobotArm, clock: Clock, network: str | None, *, lab: Lab, seed: in
     if network in ("ideal", "none"):
         return arm, clock
     name = "recorded"
+    tcp: TcpSpec | None = TcpSpec() if tcp_link(lab.robot.spec) else None
     if network in (None, "recorded"):
         if session is None:
             return arm, clock
@@ -104,9 +111,11 @@ def wrap(arm: RobotArm, clock: Clock, network: str | None, *, lab: Lab, seed: in
             return arm, clock
         name = profile.name
         link = profile.link(seed)
+        tcp = profile.tcp if tcp is not None else None
     if link_kind == PIPELINED:
-        p = PipelinedArm(arm, link, clock, observer, name)
+        p = PipelinedArm(arm, TcpConnection(link, tcp) if tcp is not None else link, clock,
+                         observer, name)
         return p, p.clock
-    imp = ImpairedArm(arm, link, clock, seed, observer, **_timeouts(lab))
+    imp = ImpairedArm(arm, link, clock, seed, observer, **_timeouts(lab), tcp=tcp)
     imp.profile_name = name
     return imp, clock

@@ -18,7 +18,9 @@ from collections import deque
 
 from bench.clock import Clock
 from bench.impair.link import Link
+from bench.impair.tcp import TcpConnection
 from bench.observer import RunObserver
+from drivers.errors import DeviceError
 from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
 
@@ -52,10 +54,12 @@ class DeliveringClock(Clock):
 class PipelinedArm(RobotArm):
     """`inner` behind a pipelined uplink built from `link` (see the module docstring)."""
 
-    def __init__(self, inner: RobotArm, link: Link, clock: Clock,
+    def __init__(self, inner: RobotArm, link: Link | TcpConnection, clock: Clock,
                  observer: RunObserver | None = None, name: str = "pipelined") -> None:
         self.inner = inner
         self.link = link
+        self._tcp = link.spec if isinstance(link, TcpConnection) else None
+        self._base = link.base if isinstance(link, TcpConnection) else link
         self._clock = clock
         self.clock = DeliveringClock(clock, self)
         self.obs = observer or RunObserver()
@@ -70,6 +74,10 @@ class PipelinedArm(RobotArm):
         self._map: dict[int, int] = {}         # inner seq -> operator seq
 
     def connect(self) -> None:
+        """(Re)connect: on a TCP link a new connection (what was in flight is gone)."""
+        if self._tcp is not None:
+            self.link = TcpConnection(self._base, self._tcp)
+            self._queue.clear()
         self.inner.connect()
 
     def close(self) -> None:
@@ -82,7 +90,12 @@ class PipelinedArm(RobotArm):
         if self._tell:
             ev = fate.as_event()
             ev["call"] = "move_to"
+            if fate.cause == "reset":
+                ev["dir"] = "both"            # the connection went, not one setpoint
             self.obs.on_event(self._clock.now_ns(), "network", ev)
+        if fate.lost and fate.cause == "reset":
+            raise DeviceError(f"{self.name}: move_to: connection reset (a setpoint was not "
+                              f"acknowledged within the link's tcp.reset_after)")
         if not fate.lost:
             due = self._t0 + fate.t_arrive_s
             q = self._queue
@@ -127,3 +140,6 @@ class PipelinedArm(RobotArm):
     def stop(self) -> None:
         self._queue.clear()                     # a local protective stop at the robot
         self.inner.stop()
+
+    def reset(self) -> None:
+        self.inner.reset()

@@ -25,10 +25,12 @@ from typing import Any, Iterator
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.impair import load_profile
 from bench.lab import Lab, load_lab
-from bench.observer import RunObserver
+from bench.observer import Observers, RunObserver
+from bench.ridethrough import RideThrough, RideThroughArm
 from bench.rig import Rig
 from bench.session import network as net_mod
-from bench.session.compare import Comparison, target_rows, verdict_of
+from bench.linkloss import LinkLossLog
+from bench.session.compare import Comparison, judge, target_rows, verdict_of
 from bench.session.drive import drive
 from bench.session.reader import SessionReader, check_format
 from bench.session.recorder import SessionRecorder, scenario_from_dict
@@ -99,12 +101,9 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     link_kind = meta.get("link") or net_mod.REQUEST_REPLY
     t_wall = time.perf_counter()
     rec = SessionRecorder(record_to, scenario=sc) if record_to else None
-    obs = observer or RunObserver()
-    if rec and observer:
-        from bench.observer import Observers
-        obs = Observers([rec, observer])
-    elif rec:
-        obs = rec
+    link_log = LinkLossLog()             # outages, retransmissions, stops of the replay
+    listeners = [o for o in (rec, observer) if o is not None]
+    obs: RunObserver = Observers([*listeners, link_log]) if listeners else link_log
     # a profile on a request/reply link in wire mode: the real TCP impairment proxy (as `run`);
     # recorded delays and pipelined streams: message-level wrappers around the arm
     proxied = (mode == "wire" and link_kind == net_mod.REQUEST_REPLY
@@ -120,6 +119,8 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
                                       "lab": {"name": the_lab.name, "source": str(the_lab.path),
                                               "robot": base_arm.name},
                                       "replay_of": str(path)})
+        # the operator's ride-through policy, as in the run (older sessions: the default)
+        arm = RideThroughArm(arm, clock, sc.ride_through if sc else RideThrough(), obs)
         t_start = clock.now()
         try:
             orig, new, n_cmd = drive(path, arm, clock, obs, scenario=sc, start_ns=start_ns,
@@ -130,7 +131,8 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
             raise ConfigError(f"{path}: a session message has the wrong shape "
                               f"({type(exc).__name__}: {exc})") from None
         duration_s = clock.now() - t_start          # session time the replay took
-        v_new = verdict_of(sc, new)
+        link_loss = link_log.figures(new.samples, clock.now_ns())
+        v_new, judged = judge(sc, new, link_loss)
         obs.on_end(clock.now_ns(), v_new, new.error)
     rows = target_rows(orig, new)
     diffs = [r.difference_mm for r in rows if r.difference_mm is not None]
@@ -152,4 +154,5 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
         tracking_original=to, tracking_replay=tn,
         max_difference_mm=max(diffs) if diffs else None, commands=n_cmd,
         duration_s=round(duration_s, 6), wall_s=round(time.perf_counter() - t_wall, 6),
-        new_session=str(record_to) if record_to else None, error=new.error, notes=notes)
+        new_session=str(record_to) if record_to else None, error=new.error, notes=notes,
+        measurements=judged, link_loss=link_loss.as_dict())

@@ -197,6 +197,12 @@ class ModbusRobotArm(RobotArm):
         self._command("stop", {})
         self._target = None
 
+    def reset(self) -> None:
+        if "reset" not in self.map.commands:
+            super().reset()                 # DeviceFault: the map documents no reset command
+        self._command("reset", {})
+        self._target = None
+
 
 def _distance(p: Pose, q: Pose, fields: list[Field]) -> float:
     """Distance over the mapped position axes, mm (a single-axis actuator has only x)."""

@@ -61,6 +61,11 @@ class InProcessArm(RobotArm):
         arm, now = self._sim()
         return ArmStatus(state=arm.state(now), seq=self._seq, fault_code=arm.fault_code)
 
+    def reset(self) -> None:
+        self._seq = (self._seq + 1) % 65536
+        arm, now = self._sim()
+        arm.reset(now)
+
     def stop(self) -> None:
         self._seq = (self._seq + 1) % 65536
         arm, now = self._sim()
