@@ -1,10 +1,17 @@
-"""Latency-budget sweeps: run a scenario in virtual time at each network delay and control mode,
-and find, per mode, the largest delay at which every tolerance still passes.
+"""Latency-budget sweeps: run a scenario in virtual time at each network delay, loss probability,
+outage duration and control mode, and find, per mode, the largest value of each swept axis at
+which every tolerance still passes.
 
-`delay_ms` is the one-way delay in each direction (the round trip is twice that). Points run in
-worker processes (one per core by default); each point is deterministic for its seed.
-The budget of a mode is the largest swept delay d such that every point of that mode with
-delay <= d passed (pass or marginal); None when the smallest delay already fails.
+`delay_ms` is the one-way delay in each direction (the round trip is twice that); `loss` a
+Bernoulli loss probability per message; `outage_s` one outage of that length starting
+`outage_at_s` into the run. The link is modelled as `hil-bench run` models it: a lab robot on a
+TCP transport gets the TCP model (lost messages are retransmitted, `bench.impair.tcp`), and every
+call follows the scenario's ride-through policy. Points run in worker processes (one per core by
+default); each point is deterministic for its seed.
+The budget of a mode on an axis is the largest swept value v such that every point of that mode
+with a value <= v on that axis, and the other axes at their smallest swept value, passed (pass or
+marginal); None when the smallest value already fails; `at_least` when even the largest value
+swept passed (the true budget is larger).
 Failure modes: ConfigError for a bad range or a lab without a simulated robot; a point whose run
 raises a device error (e.g. a lost command times out) is reported with verdict "error" and
 counts as not passing.
@@ -53,9 +60,23 @@ def parse_range(text: str, what: str = "--delay") -> list[float]:
     return [round(parts[0] + i * parts[2], 6) for i in range(n)]
 
 
-def point_profile(delay_ms: float, jitter_ms: float, loss: float) -> Any:
+def parse_loss(text: str) -> list[float]:
+    """``START:STOP:STEP`` or one value: probabilities (0.01) or percentages (``1:3:1 %``)."""
+    t = text.strip()
+    pct = t.endswith("%")
+    values = parse_range(t.removesuffix("%").strip(), "--loss")
+    values = [round(v / 100.0, 9) for v in values] if pct else values
+    if any(not 0.0 <= v < 1.0 for v in values):
+        raise ConfigError(f"--loss: probabilities must be in [0, 1) (or 0 % to < 100 %), "
+                          f"got {text!r}")
+    return values
+
+
+def point_profile(delay_ms: float, jitter_ms: float, loss: float, outage_s: float = 0.0,
+                  outage_at_s: float = 1.0) -> Any:
     """A `bench.impair` profile with this one-way delay (each direction), jitter (normal
-    distribution, standard deviation `jitter_ms`) and Bernoulli loss probability."""
+    distribution, standard deviation `jitter_ms`), Bernoulli loss probability and one outage of
+    `outage_s` seconds starting `outage_at_s` into the run."""
     from bench.impair.profile import parse_profile
     delay: Any = f"{delay_ms} ms"
     if jitter_ms > 0:
@@ -63,6 +84,8 @@ def point_profile(delay_ms: float, jitter_ms: float, loss: float) -> Any:
     doc: dict[str, Any] = {"name": f"sweep-{delay_ms:g}ms", "delay": delay}
     if loss > 0:
         doc["loss"] = loss
+    if outage_s > 0:
+        doc["outage"] = {"schedule": [{"at": f"{outage_at_s} s", "duration": f"{outage_s} s"}]}
     return parse_profile(doc, "<sweep point>", Path("."))
 
 
@@ -94,18 +117,23 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     seed = spec.get("seed", sc.seed)
     params = sim.arm_params(seed)
     d, loss = spec["delay_ms"] / 1e3, spec.get("loss", 0.0)
+    outage = spec.get("outage_s", 0.0)
+    from bench.impair.wire import tcp_link
+    tcp = tcp_link(lab.robot.spec)
     if spec.get("network"):       # a recorded link (e.g. a measured trace) shifted by delay_ms
         from bench.impair.profile import load_profile
-        up, down = delay_sources(load_profile(spec["network"]), seed)
+        up, down = delay_sources(load_profile(spec["network"]), seed, tcp=tcp)
         up, down = ShiftedDelay(up, d), ShiftedDelay(down, d)
     else:
-        up, down = delay_sources(point_profile(spec["delay_ms"], spec.get("jitter_ms", 0.0),
-                                               loss), seed)
+        profile = point_profile(spec["delay_ms"], spec.get("jitter_ms", 0.0), loss, outage,
+                                spec.get("outage_at_s", 1.0))
+        up, down = delay_sources(profile, seed, tcp=tcp)
     clock = VirtualClock()
     point: dict[str, Any] = {"control": sc.control.mode, "delay_ms": spec["delay_ms"],
                              "network": spec.get("network"),
                              "rtt_ms": 2 * spec["delay_ms"], "jitter_ms": spec.get("jitter_ms", 0.0),
-                             "loss": loss, "cycles": sc.cycles, "seed": seed}
+                             "loss": loss, "outage_s": outage, "tcp": tcp, "cycles": sc.cycles,
+                             "seed": seed}
     if sc.control.mode == "remote-loop":
         point["gain_per_s"] = sc.control.gain_per_s
         point["gain_x_rtt"] = sc.control.gain_per_s * 2 * d
@@ -132,16 +160,33 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     return point
 
 
-def budgets(points: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Per control mode: the largest delay with every point up to it passing (None if none)."""
-    out: dict[str, float | None] = {}
+def budgets(points: list[dict[str, Any]], axis: str = "delay_ms") -> dict[str, float | None]:
+    """Per control mode: the largest value on `axis` with every point up to it passing (None if
+    none)."""
+    return {mode: b["value"] for mode, b in budget_details(points, axis).items()}
+
+
+def budget_details(points: list[dict[str, Any]],
+                   axis: str = "delay_ms") -> dict[str, dict[str, Any]]:
+    """Per control mode: {"value": the budget on `axis` (None if the smallest value fails),
+    "at_least": True when the largest value swept still passes}."""
+    out: dict[str, dict[str, Any]] = {}
+    others = [a for a in AXES if a != axis]
     for mode in dict.fromkeys(p["control"] for p in points):
+        mine = [p for p in points if p["control"] == mode]
+        # the other axes at their smallest swept value: a delay budget without loss or outage,
+        # a loss budget at the smallest delay, ...
+        for a in others:
+            low = min((p.get(a, 0.0) for p in mine), default=0.0)
+            mine = [p for p in mine if p.get(a, 0.0) == low]
+        values = sorted({p.get(axis, 0.0) for p in mine})
         best = None
-        for p in sorted((p for p in points if p["control"] == mode), key=lambda p: p["delay_ms"]):
-            if p["verdict"] not in ("pass", "marginal"):
+        for v in values:
+            if any(p["verdict"] not in ("pass", "marginal") for p in mine
+                   if p.get(axis, 0.0) == v):
                 break
-            best = p["delay_ms"]
-        out[mode] = best
+            best = v
+        out[mode] = {"value": best, "at_least": best is not None and best == values[-1]}
     return out
 
 
@@ -174,12 +219,18 @@ def _end_pool(pool: ProcessPoolExecutor, grace_s: float = 1.0) -> None:
             p.join(1.0)
 
 
+#: the sweep's axes: name in points -> name in the result's budgets
+AXES = {"delay_ms": "delay_ms", "loss": "loss", "outage_s": "outage_s"}
+
+
 def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
-          jitter_ms: float = 0.0, loss: float = 0.0, cycles: int | None = None,
+          jitter_ms: float = 0.0, loss: float | list[float] = 0.0, cycles: int | None = None,
           seed: int | None = None, jobs: int | None = None,
           on_point: Callable[[int, int, dict], None] | None = None,
-          network: str | None = None) -> dict[str, Any]:
-    """Run every (control, delay) point; returns {"points": [...], "budget_ms": {...}}.
+          network: str | None = None, outages_s: list[float] | None = None,
+          outage_at_s: float = 1.0) -> dict[str, Any]:
+    """Run every (control, delay, loss, outage) point; returns {"points": [...],
+    "budget_ms": {mode: ms}, "budget": {axis: {mode: {"value", "at_least"}}}}.
 
     With `network` (a profile name or file, e.g. a measured link) each point runs on that link
     with `delay_ms` added to its delays, so the budget is the delay the link has to spare."""
@@ -188,10 +239,12 @@ def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
     if network is not None:
         from bench.impair.profile import load_profile
         network = load_profile(network).source
+    losses = loss if isinstance(loss, list) else [loss]
+    outs = outages_s or [0.0]
     specs = [{"scenario": scenario, "lab": lab, "control": c, "delay_ms": d,
-              "jitter_ms": jitter_ms, "loss": loss, "cycles": cycles,
-              "seed": sc.seed if seed is None else seed, "network": network}
-             for c in controls for d in delays_ms]
+              "jitter_ms": jitter_ms, "loss": lo, "outage_s": o, "outage_at_s": outage_at_s,
+              "cycles": cycles, "seed": sc.seed if seed is None else seed, "network": network}
+             for c in controls for d in delays_ms for lo in losses for o in outs]
     jobs = jobs or min(len(specs), os.cpu_count() or 1, 2)
     points: list[dict[str, Any]] = [{}] * len(specs)
     if jobs <= 1:
@@ -215,5 +268,9 @@ def sweep(scenario: str, lab: str, controls: list[str], delays_ms: list[float],
             _end_pool(pool)      # Ctrl-C, SIGTERM or an error: do not wait for the other points
             raise
         pool.shutdown()
+    swept = {"delay_ms": delays_ms, "loss": losses, "outage_s": outs}
     return {"scenario": sc.name, "controls": controls, "delays_ms": delays_ms, "network": network,
-            "jitter_ms": jitter_ms, "loss": loss, "points": points, "budget_ms": budgets(points)}
+            "jitter_ms": jitter_ms, "loss": loss, "losses": losses, "outages_s": outs,
+            "outage_at_s": outage_at_s, "points": points, "budget_ms": budgets(points),
+            "budget": {axis: budget_details(points, axis) for axis, values in swept.items()
+                       if axis == "delay_ms" or len(values) > 1 or values[0] > 0}}

@@ -51,3 +51,28 @@ def test_sweep_bad_input_exits_2(args, capsys):
     assert main(["sweep", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("hil-bench: error:")
+
+
+def test_budget_details_say_at_least_when_the_largest_value_passes():
+    from bench.sweep import budget_details
+    pts = [{"control": "m", "delay_ms": 0, "loss": lo, "outage_s": 0.0, "verdict": v}
+           for lo, v in ((0.0, "pass"), (0.01, "pass"), (0.02, "pass"))]
+    assert budget_details(pts, "loss") == {"m": {"value": 0.02, "at_least": True}}
+    pts[2]["verdict"] = "error"
+    assert budget_details(pts, "loss") == {"m": {"value": 0.01, "at_least": False}}
+
+
+def test_sweep_loss_and_outage_axes_on_a_tcp_link(capsys):
+    # Modbus TCP (the sim lab): loss and a 4 s hole stall the link instead of losing commands
+    code = main(["sweep", "iso9283", "--delay", "20", "--loss", "0:2:2 %", "--outage", "0:4:4",
+                 "--cycles", "2", "--control", "target", "--json", "--jobs", "2"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["points"]) == 4 and all(p["tcp"] for p in out["points"])
+    assert {(p["loss"], p["outage_s"]) for p in out["points"]} == {
+        (0.0, 0.0), (0.0, 4.0), (0.02, 0.0), (0.02, 4.0)}
+    assert all(p["verdict"] == "pass" for p in out["points"])
+    assert out["budget"]["loss"]["target"] == {"value": 0.02, "at_least": True}
+    assert out["budget"]["outage_s"]["target"] == {"value": 4.0, "at_least": True}
+    assert out["budget_ms"] == {"target": 20.0}
+    assert main(["sweep", "--delay", "0", "--loss", "0:150:50 %"]) == 2

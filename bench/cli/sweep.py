@@ -1,15 +1,18 @@
-"""`hil-bench sweep SCENARIO --delay START:STOP:STEP [--control ...]`: the latency budget.
+"""`hil-bench sweep SCENARIO --delay START:STOP:STEP [--loss ...] [--outage ...] [--control ...]`.
 
-Runs the scenario in virtual time at each one-way network delay (ms, each direction) and control
-mode, using worker processes (both cores by default), prints a table, and reports per control mode
-the largest delay at which every tolerance still passes. `--json` prints {"points": [...],
-"budget_ms": {mode: ms or null}}; `--out DIR` also writes report.json, junit.xml and report.html.
+Runs the scenario in virtual time at each one-way network delay (ms, each direction), loss
+probability, outage duration (s) and control mode, using worker processes (both cores by
+default), prints a table, and reports per control mode the largest value of each swept axis at
+which every tolerance still passes ("at least" when the largest value swept still passes).
+`--json` prints {"points": [...], "budget_ms": {mode: ms or null}, "budget": {axis: {mode:
+{"value", "at_least"}}}}; `--out DIR` also writes report.json, junit.xml and report.html.
 Exit codes: 0 the sweep ran (whatever the verdicts), 2 bad input, 3 runtime error.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -18,8 +21,8 @@ from bench.bounds import check_cycles, check_seed
 from bench.control.modes import CONTROL_MODES
 from bench.outputs import claim_run_dir
 from bench.progress import Progress
-from bench.sweep import parse_range, sweep
 from bench.scenario import load_scenario
+from bench.sweep import parse_loss, parse_range, sweep
 from drivers.errors import ConfigError
 
 
@@ -36,7 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", default="iso9283")
     p.add_argument("--delay", required=True, help="START:STOP:STEP one-way delay, ms")
     p.add_argument("--jitter", default="0", help="jitter (standard deviation), ms (default 0)")
-    p.add_argument("--loss", type=float, default=0.0, help="message loss probability (0..1)")
+    p.add_argument("--loss", default="0",
+                   help="message loss probability (0..1), or START:STOP:STEP, or percentages "
+                        "with a trailing %% (e.g. 0:3:1 %%)")
+    p.add_argument("--outage", default="0",
+                   help="outage duration, s, or START:STOP:STEP: one outage per run starting "
+                        "--outage-at into it (default: none)")
+    p.add_argument("--outage-at", type=float, default=1.0,
+                   help="when the outage starts, s into the run (default 1)")
     p.add_argument("--control", default="target,stream,remote-loop",
                    help="comma-separated control modes (default: all three)")
     p.add_argument("--network", default=None, metavar="NAME|FILE",
@@ -68,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
     if bad or not controls:
         raise ConfigError(f"--control: unknown mode {', '.join(bad) or '(none)'} "
                           f"(known: {', '.join(CONTROL_MODES)})")
-    if not 0.0 <= args.loss < 1.0:      # also refuses NaN
-        raise ConfigError("--loss: must be a probability in [0, 1)")
+    args.losses = parse_loss(args.loss)
+    args.outages = parse_range(args.outage.strip().removesuffix("s"), "--outage")
+    if not (math.isfinite(args.outage_at) and args.outage_at >= 0):
+        raise ConfigError("--outage-at: must be a number of seconds >= 0")
     check_cycles(args.cycles)
     check_seed(args.seed)
     # RP and every other sample deviation need 2 cycles: refused like `run` and `analyze` do
@@ -87,11 +99,13 @@ def run(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace, controls: list[str], delays: list[float],
            jitter: float) -> int:
     progress = Progress("sweep", stream=sys.stderr, quiet=args.json)
-    result = sweep(args.scenario, args.lab, controls, delays, jitter, args.loss, args.cycles,
-                   args.seed, args.jobs,
+    losses = args.losses
+    result = sweep(args.scenario, args.lab, controls, delays, jitter,
+                   losses if len(losses) > 1 else losses[0], args.cycles, args.seed, args.jobs,
                    on_point=lambda i, n, p: progress.update(
-                       i, n, f"{p['control']} @ {p['delay_ms']:g} ms: {p['verdict']}"),
-                   network=args.network)
+                       i, n, f"{p['control']} @ {p['delay_ms']:g} ms, loss {p['loss']:g}, "
+                             f"outage {p['outage_s']:g} s: {p['verdict']}"),
+                   network=args.network, outages_s=args.outages, outage_at_s=args.outage_at)
     progress.close()
     if args.out:
         from bench.reports.write import write_sweep_reports
@@ -99,19 +113,27 @@ def _sweep(args: argparse.Namespace, controls: list[str], delays: list[float],
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return EXIT_PASS
-    print(f"\n{'control':<12}{'delay ms':>9}{'RTT ms':>8}  {'AP mm':>7} {'RP mm':>7} "
-          f"{'worst':>7} {'overshoot':>9} {'settle s':>8}  verdict")
+    print(f"\n{'control':<12}{'delay ms':>9}{'RTT ms':>8}{'loss':>7}{'outage s':>9}  "
+          f"{'AP mm':>7} {'RP mm':>7} {'worst':>7} {'overshoot':>9} {'settle s':>8}  verdict")
     for p in result["points"]:
         f = p["figures"]
-        print(f"{p['control']:<12}{p['delay_ms']:>9g}{p['rtt_ms']:>8g}  {_fmt(f['AP']):>7} "
+        print(f"{p['control']:<12}{p['delay_ms']:>9g}{p['rtt_ms']:>8g}{p['loss']:>7g}"
+              f"{p['outage_s']:>9g}  {_fmt(f['AP']):>7} "
               f"{_fmt(f['RP']):>7} {_fmt(f['worst']):>7} {_fmt(f['overshoot']):>9} "
               f"{_fmt(f['settling'], 2):>8}  {p['verdict'].upper()}"
               + (f" ({', '.join(p['failed'])})" if p["failed"] else "")
               + (f" ({p['error']})" if p.get("error") else ""))
-    print("\nlatency budget (largest one-way delay with every tolerance passing"
-          + (f", on top of {args.network}" if args.network else "") + "):")
-    for mode, b in result["budget_ms"].items():
-        print(f"  {mode:<12} {'none (fails at the smallest delay)' if b is None else f'{b:g} ms'}")
+    units = {"delay_ms": ("one-way delay", "ms"), "loss": ("loss probability", ""),
+             "outage_s": ("outage", "s")}
+    for axis, per_mode in result["budget"].items():
+        what, unit = units[axis]
+        on_top = f", on top of {args.network}" if args.network and axis == "delay_ms" else ""
+        print(f"\nbudget: largest {what} with every tolerance passing{on_top}:")
+        for mode, b in per_mode.items():
+            v = b["value"]
+            text = ("none (fails at the smallest value)" if v is None else
+                    f"{'at least ' if b['at_least'] else ''}{v:g}{' ' + unit if unit else ''}")
+            print(f"  {mode:<12} {text}")
     if args.out:
         print(f"reports: {args.out}")
     return EXIT_PASS
