@@ -64,11 +64,15 @@ def parse_loss(text: str) -> list[float]:
     """``START:STOP:STEP`` or one value: probabilities (0.01) or percentages (``1:3:1 %``)."""
     t = text.strip()
     pct = t.endswith("%")
-    values = parse_range(t.removesuffix("%").strip(), "--loss")
+    bad = ConfigError(f"--loss: must be a probability in [0, 1) or START:STOP:STEP of them "
+                      f"(0:0.02:0.01, or percentages 0:2:1 %), got {text!r}")
+    try:
+        values = parse_range(t.removesuffix("%").strip(), "--loss")
+    except ConfigError:
+        raise bad from None
     values = [round(v / 100.0, 9) for v in values] if pct else values
     if any(not 0.0 <= v < 1.0 for v in values):
-        raise ConfigError(f"--loss: probabilities must be in [0, 1) (or 0 % to < 100 %), "
-                          f"got {text!r}")
+        raise bad
     return values
 
 
