@@ -80,6 +80,8 @@ class LinkLoss:
 class LinkLossLog(RunObserver):
     """Collects the link events of a run (see the module docstring)."""
 
+    every_network_event = False     # plain deliveries only matter right after a loss
+
     def __init__(self) -> None:
         self.t0_ns: int | None = None
         self.windows: list[tuple[int, int]] = []

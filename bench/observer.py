@@ -15,6 +15,11 @@ from drivers.robot import ArmStatus
 class RunObserver:
     """Base class with no-op hooks; override what you need."""
 
+    #: False when the observer only cares about network events that are not plain deliveries
+    #: (lost, retransmitted, or the first delivery after a loss): a long setpoint stream then
+    #: skips building one event per setpoint for it (`bench.linkloss.LinkLossLog`)
+    every_network_event: bool = True
+
     def on_start(self, t_ns: int, meta: dict[str, Any]) -> None:
         """The run starts; `meta` has scenario, lab, mode, seed, version."""
 
@@ -42,6 +47,10 @@ class Observers(RunObserver):
 
     def add(self, obs: RunObserver) -> None:
         self.observers.append(obs)
+
+    @property
+    def every_network_event(self) -> bool:  # type: ignore[override]
+        return any(o.every_network_event for o in self.observers)
 
     def on_start(self, t_ns: int, meta: dict[str, Any]) -> None:
         for o in self.observers:

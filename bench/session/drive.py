@@ -48,7 +48,8 @@ class _Player:
                  start_ns: int, speed: float) -> None:
         self.arm, self.clock, self.obs = arm, clock, obs
         # a bare RunObserver hears nothing: skip its calls (two per setpoint on a long stream)
-        self._tell = type(obs) is not RunObserver
+        self._tell = any(getattr(type(obs), m) is not getattr(RunObserver, m)
+                         for m in ("on_command", "on_pose", "on_status"))
         self.poll_s = scenario.poll_s if scenario else 0.005
         self.timeout_s = scenario.move_timeout_s if scenario else 10.0
         self.orig, self.new = Side(), Side()

@@ -65,6 +65,9 @@ class PipelinedArm(RobotArm):
         self.obs = observer or RunObserver()
         # building an event nobody records costs as much as the rest of a setpoint
         self._tell = type(self.obs).on_event is not RunObserver.on_event
+        # plain deliveries are told only to observers that want them, or right after a loss
+        self._tell_plain = self._tell and self.obs.every_network_event
+        self._after_loss = False
         self.name = f"{inner.name} via {name} (pipelined)"
         self._t0 = clock.now()
         # setpoints on their way, by arrival time: the link keeps a direction in order (a late
@@ -87,7 +90,9 @@ class PipelinedArm(RobotArm):
         self._seq = (self._seq + 1) % 65536
         now = self._clock.now()
         fate = self.link.uplink.send(now - self._t0, MOVE_BYTES)
-        if self._tell:
+        if self._tell and (self._tell_plain or fate.lost or fate.retransmits
+                           or self._after_loss):
+            self._after_loss = fate.lost
             ev = fate.as_event()
             ev["call"] = "move_to"
             if fate.cause == "reset":
