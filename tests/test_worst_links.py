@@ -167,10 +167,14 @@ def test_a_dropped_connection_is_reconnected_and_the_run_finishes(tmp_path: Path
     lab = tmp_path / "lab.yaml"
     lab.write_text((REPO / "hardware" / "sim.yaml").read_text().replace(
         "    seed: 1\n", "    seed: 1\n    faults: [{kind: drop, after_moves: 2}]\n"))
+    sc = tmp_path / "three.yaml"
+    sc.write_text("name: three\ncycles: 1\nspeed: 200 mm/s\nposes:\n"
+                  + "".join(f"  {n}: {{x: {x} mm, z: 300 mm, a: 180 deg}}\n"
+                            for n, x in (("A", 390), ("B", 400), ("C", 410))))
     out = tmp_path / "o"
-    r = subprocess.run([sys.executable, "-m", "bench", "run", "screw-guide", "--lab", str(lab),
-                        "--cycles", "1", "--network", "ideal", "-q", "--out", str(out)],
+    r = subprocess.run([sys.executable, "-m", "bench", "run", str(sc), "--lab", str(lab),
+                        "--network", "ideal", "-q", "--out", str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode in (0, 1), r.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["link_loss"]["run"]["reconnects"] >= 1 and len(report["samples"]) == 6
+    assert report["link_loss"]["run"]["reconnects"] >= 1 and len(report["samples"]) == 3
