@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  {m.subject} {m.name} = {f(m.value).strip()} {m.unit}: "
                           f"{m.outcome.value.upper()} (limit {m.limit.describe() if m.limit else '-'})")
             if out["not_judged"]:
-                print(f"  not judged (need time-resolved data): {', '.join(out['not_judged'])}")
+                print(f"  not judged (need time-resolved data or link events): "
+                      f"{', '.join(out['not_judged'])}")
             print(f"verdict: {out['verdict'].upper()}")
     if args.scenario and out["verdict"] == "fail":
         return EXIT_FAIL
