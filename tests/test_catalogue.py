@@ -22,7 +22,7 @@ def test_docs_table_is_the_catalogue():
 
 def test_entries_are_well_formed():
     for m in catalogue.CATALOGUE:
-        assert m.scope in ("pose", "scenario") and m.data in ("static", "trace")
+        assert m.scope in ("pose", "scenario") and m.data in ("static", "trace", "link", "stream")
         assert m.unit in ("mm", "deg", "s", "")
         assert m.description and m.min_cycles >= 1
         assert m.clause or "not ISO" in m.description, f"{m.name}: say it is not ISO 9283"
