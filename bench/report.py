@@ -138,6 +138,7 @@ def print_table(sc: Scenario, ev: Evaluation, out: TextIO) -> None:
     if ev.link is not None:
         out.write("\n" + link_loss_line(ev) + "\n")
 
+
 def _columns(rows: list[list[str]], left: tuple[int, ...] = (0,)) -> str:
     """Rows as aligned text columns (two spaces apart); columns in `left` flush left."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
