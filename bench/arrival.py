@@ -2,7 +2,7 @@
 
 The runner (`bench.runner.wait_arrived`), the control modes (`bench.control.modes`) and the
 session replay (`bench.session.drive`) each poll the arm in their own way (directly, through the
-network `Link`, on a replayed schedule), but they judge every status they see with this rule:
+network `ImpairedLink`, on a replayed schedule), but they judge every status they see with this rule:
 
 * a status that refers to another command (``status.seq != seq``) says nothing about this one;
 * ``ARRIVED`` for `seq`: arrived;

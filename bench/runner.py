@@ -3,7 +3,7 @@
 It only sees a `RobotArm`, a `Clock` and an optional workspace; the same code runs in wire mode
 (real time, real sockets) and virtual mode (in-process simulator, virtual clock). How the arm is
 brought to each pose is the scenario's control mode (`bench.control`: target, stream,
-remote-loop), over a `Link` that can delay commands and feedback (virtual-time network delay).
+remote-loop), over an `ArmChannel` that can delay commands and feedback (virtual-time network delay).
 Failure modes: SafetyError before anything is sent for a target outside the workspace;
 DeviceTimeout when the arm does not arrive within the scenario's move_timeout; DeviceFault when the
 controller reports a fault or an unexpected stop. On any error the arm is sent a stop.
@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.arrival import Arrival
 from bench.clock import Clock
-from bench.control.link import DelaySource, Link
+from bench.control.link import DelaySource, ArmChannel
 from bench.control.modes import CONTROL_MODES, MoveContext, MoveTrace
 from bench.observer import RunObserver
 from bench.ridethrough import RideThroughArm, SkipTarget
@@ -80,10 +80,10 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
                       into: list[Sample] | None = None,
                       delay_up: DelaySource | None = None,
                       delay_down: DelaySource | None = None,
-                      link_out: list[Link] | None = None) -> list[Sample]:
+                      link_out: list[ArmChannel] | None = None) -> list[Sample]:
     """Visit every pose of `sc` in order, `sc.cycles` times; return one Sample per visit.
 
-    Poses are approached with the scenario's control mode over a `Link` whose commands and
+    Poses are approached with the scenario's control mode over an `ArmChannel` whose commands and
     feedback are delayed by `delay_up` / `delay_down` (none: delivered at once). Every call to the
     arm follows the scenario's ride-through policy (`bench.ridethrough`): link failures are
     retried, with reconnects, up to `link_loss_limit`; a visit the policy skips after a
@@ -98,7 +98,7 @@ def run_pose_scenario(sc: Scenario, arm: RobotArm, clock: Clock,
         check_scenario(sc, workspace)
     mode = CONTROL_MODES[sc.control.mode]()
     ride = RideThroughArm(arm, clock, sc.ride_through, obs)
-    link = Link(ride, clock, delay_up, delay_down, obs)
+    link = ArmChannel(ride, clock, delay_up, delay_down, obs)
     if link_out is not None:
         link_out.append(link)
     samples: list[Sample] = [] if into is None else into

@@ -33,7 +33,7 @@ def die_with_parent() -> None:
 STOP_GRACE_S = 1.5
 
 
-class SimProcess:
+class ChildProcess:
     """Context manager around one simulator child process."""
 
     def __init__(self, args: list[str], ready_timeout_s: float = 20.0) -> None:
@@ -44,7 +44,7 @@ class SimProcess:
 
     @classmethod
     def for_robot(cls, lab_path: Path, seed: int | None = None,
-                  journal: Path | None = None) -> "SimProcess":
+                  journal: Path | None = None) -> "ChildProcess":
         args = ["sim", "serve", "--lab", str(lab_path), "--device", "robot", "--port", "0"]
         if seed is not None:
             args += ["--seed", str(seed)]
@@ -53,7 +53,7 @@ class SimProcess:
         return cls(args)
 
     @classmethod
-    def for_modem(cls, lab_path: Path) -> "SimProcess":
+    def for_modem(cls, lab_path: Path) -> "ChildProcess":
         """The lab's simulated modem (`sim serve --device modem`); its address is `url`."""
         return cls(["sim", "serve", "--lab", str(lab_path), "--device", "modem", "--port", "0"])
 
@@ -70,7 +70,7 @@ class SimProcess:
             return str(self.info["path"])
         return self.info["host"], int(self.info["port"])
 
-    def __enter__(self) -> "SimProcess":
+    def __enter__(self) -> "ChildProcess":
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         # Own session: a Ctrl-C in the terminal reaches only the bench, which must still be able
         # to send the robot a stop through the simulator before stopping it.

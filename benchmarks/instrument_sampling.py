@@ -30,7 +30,7 @@ from bench.lab_instrument import InstrumentEntry
 from bench.observer import Observers, RunObserver
 from bench.runner import run_pose_scenario
 from bench.scenario import load_scenario
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.instrument.ndi import NdiSettings, NdiTracker
 from drivers.instrument.registry import NdiSpec
 from drivers.pose import Pose
@@ -72,8 +72,8 @@ def one_run(cycles: int, sample: bool) -> dict[str, float]:
     observers = Observers()
     frames = 0
     dwell = 0.0
-    with SimProcess.for_robot(lab.path, 1) as sim, \
-            SimProcess(["sim", "serve", "--device", "instrument"]) as ndi, \
+    with ChildProcess.for_robot(lab.path, 1) as sim, \
+            ChildProcess(["sim", "serve", "--device", "instrument"]) as ndi, \
             lab.robot.spec.open(sim.endpoint) as arm:
         if sample:
             settings = NdiSettings(str(ndi.info["url"]), tools={"tool": "01"})

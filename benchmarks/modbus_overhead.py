@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pymodbus import FramerType  # noqa: E402
 from pymodbus.client import ModbusTcpClient  # noqa: E402
 
-from bench.simproc import SimProcess  # noqa: E402
+from bench.simproc import ChildProcess  # noqa: E402
 from drivers.modbus.regmap import load_map, resolve_map, spans  # noqa: E402
 from drivers.modbus.robot import ModbusRobotArm  # noqa: E402
-from drivers.modbus.transport import LinkSettings  # noqa: E402
+from drivers.modbus.transport import ModbusSettings  # noqa: E402
 
 DTYPES = {"int16": ModbusTcpClient.DATATYPE.INT16, "uint16": ModbusTcpClient.DATATYPE.UINT16,
           "int32": ModbusTcpClient.DATATYPE.INT32, "float32": ModbusTcpClient.DATATYPE.FLOAT32}
@@ -53,9 +53,9 @@ def measure(map_name: str, transport: str, reads: int, rounds: int) -> dict:
     start, count = run[0].address, run[-1].end - run[0].address
     dtype, order = DTYPES[run[0].dtype], run[0].word_order
     args = ["sim", "serve", "--robot", map_name, "--transport", transport, "--port", "0"]
-    with SimProcess(args) as sim:
+    with ChildProcess(args) as sim:
         host, port = sim.info["host"], int(sim.info["port"])
-        arm = ModbusRobotArm(regmap, LinkSettings(transport=transport, timeout_s=1.0, retries=0)
+        arm = ModbusRobotArm(regmap, ModbusSettings(transport=transport, timeout_s=1.0, retries=0)
                              .with_endpoint((host, port)))
         bare = _bare_client(transport, host, port)
         bare.connect()

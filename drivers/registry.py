@@ -20,7 +20,7 @@ from drivers.modbus.transport import (
     PARITIES,
     SERIAL_TRANSPORTS,
     TRANSPORTS,
-    LinkSettings,
+    ModbusSettings,
 )
 from drivers.robot import RobotArm
 
@@ -63,7 +63,7 @@ class ModbusRobotSpec:
     """A Modbus robot: register map plus link settings."""
 
     regmap: RegisterMap
-    link: LinkSettings
+    link: ModbusSettings
     driver: str = "modbus"
 
     @property
@@ -108,7 +108,7 @@ def modbus_robot(section: Section, base_dir: Path | None) -> ModbusRobotSpec:
     transport = section.get("transport", str, "tcp", choices=TRANSPORTS)
     serial = transport in SERIAL_TRANSPORTS
     simulate = bool(section.data.get("simulate", False))
-    link = LinkSettings(
+    link = ModbusSettings(
         transport=transport,
         host=section.get("host", str, "127.0.0.1"),
         port=section.get("port", int, 502),

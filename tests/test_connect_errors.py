@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drivers.errors import DeviceError
-from drivers.modbus.transport import LinkSettings, ModbusLink
+from drivers.modbus.transport import ModbusSettings, ModbusLink
 
 
 def _free_port() -> int:
@@ -21,11 +21,11 @@ def test_refused_tcp_port() -> None:
     port = _free_port()
     with pytest.raises(DeviceError, match=rf"127.0.0.1:{port}/1: connection refused \(nothing "
                                           r"listening on that port\)"):
-        ModbusLink(LinkSettings(transport="tcp", host="127.0.0.1", port=port)).connect()
+        ModbusLink(ModbusSettings(transport="tcp", host="127.0.0.1", port=port)).connect()
 
 
 def test_missing_serial_device(tmp_path: Path) -> None:
     dev = tmp_path / "ttyUSB9"
     with pytest.raises(DeviceError, match=rf"serial device {dev} does not exist"):
-        ModbusLink(LinkSettings(transport="rtu", serial_port=str(dev))).connect()
+        ModbusLink(ModbusSettings(transport="rtu", serial_port=str(dev))).connect()
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.clock import VirtualClock
-from bench.control.link import ConstantDelay, Link
+from bench.control.link import ConstantDelay, ArmChannel
 from bench.control.modes import ControlSettings, MoveContext, RemoteLoopMode, TargetMode
 from drivers.pose import Pose
 from drivers.sim.arm import ArmParams
@@ -30,7 +30,7 @@ def _arm(clock):
 def test_link_delivers_commands_late_in_order_and_drops_lost_ones():
     clock = VirtualClock()
     with _arm(clock) as arm:
-        link = Link(arm, clock, _Lossy([0.05, None, 0.01]), ConstantDelay(0.02))
+        link = ArmChannel(arm, clock, _Lossy([0.05, None, 0.01]), ConstantDelay(0.02))
         link.send_move(Pose(410, 0, 300, 180, 0, 0), 100.0)
         link.send_move(Pose(420, 0, 300, 180, 0, 0), 100.0)      # lost
         link.send_move(Pose(430, 0, 300, 180, 0, 0), 100.0)      # sent 0.01 s: stays behind #1
@@ -57,7 +57,7 @@ def test_target_mode_only_gets_slower_with_delay():
     for one_way in (0.0, 0.1):
         clock = VirtualClock()
         with _arm(clock) as arm:
-            link = Link(arm, clock, ConstantDelay(one_way), ConstantDelay(one_way))
+            link = ArmChannel(arm, clock, ConstantDelay(one_way), ConstantDelay(one_way))
             tr = TargetMode().approach(link, target, _ctx("target"))
             results.append((tr.t_s[-1], np.linalg.norm(tr.positions[-1] - tr.target),
                             tr.figures(0.1).overshoot_mm))
@@ -71,7 +71,7 @@ def _remote_loop(k_rtt, gain=4.0):
     rtt = k_rtt / gain
     clock = VirtualClock()
     with _arm(clock) as arm:
-        link = Link(arm, clock, ConstantDelay(rtt / 2), ConstantDelay(rtt / 2))
+        link = ArmChannel(arm, clock, ConstantDelay(rtt / 2), ConstantDelay(rtt / 2))
         return RemoteLoopMode().approach(link, Pose(420, 0, 300, 180, 0, 0),
                                          _ctx("remote-loop", gain, timeout=12.0))
 

@@ -23,7 +23,7 @@ import pytest
 
 from bench.impair.netns import support
 from bench.lab import load_lab
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 
 SUPPORTED, WHY = support()
 needs_ns = pytest.mark.skipif(not SUPPORTED, reason=f"netem ns cannot run here: {WHY}")
@@ -145,7 +145,7 @@ def test_mbpoll_reads_the_simulated_arm_through_the_namespace(tmp_path: Path):
     prof.write_text("name: ns-30\nuplink: {delay: 30 ms}\ndownlink: {delay: 5 ms}\n")
     ev = tmp_path / "ev.jsonl"
     lab = load_lab("sim")
-    with SimProcess(["sim", "serve", "--lab", str(lab.path), "--device", "robot", "--host",
+    with ChildProcess(["sim", "serve", "--lab", str(lab.path), "--device", "robot", "--host",
                      "0.0.0.0", "--port", "0"]) as sim:
         port = str(sim.info["port"])
         mbpoll = ["mbpoll", "-m", "tcp", "-p", port, "-a", "1", "-0", "-r", "0", "-c", "6",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.errors import DeviceTimeout
 from drivers.modem.at import ATChannel, ATSettings
 
@@ -45,8 +45,8 @@ def _profile(tmp_path: Path, text: str) -> str:
     return str(p)
 
 
-def _proxy(tmp_path: Path, profile: str, b: str, *extra: str) -> SimProcess:
-    return SimProcess(["netem", "serial", "--a", "pty", "--b", b, "--profile", profile,
+def _proxy(tmp_path: Path, profile: str, b: str, *extra: str) -> ChildProcess:
+    return ChildProcess(["netem", "serial", "--a", "pty", "--b", b, "--profile", profile,
                        "--events", str(tmp_path / "events.jsonl"), *extra])
 
 
@@ -114,7 +114,7 @@ def test_duplication_and_corruption_act_on_whole_frames(tmp_path):
 def test_at_driver_through_the_line_proxy_sees_delay_outage_and_recovery(tmp_path):
     prof = _profile(tmp_path, "delay: 30 ms\noutage: {schedule: [{at: 1.5 s, duration: 1.5 s}]}\n")
     modem_args = ["sim", "serve", "--lab", "sim5g", "--device", "modem", "--transport", "pty"]
-    with SimProcess(modem_args) as modem:
+    with ChildProcess(modem_args) as modem:
         direct = ATChannel(ATSettings(modem.info["url"], timeout_s=0.4))
         direct.open()
         try:
@@ -169,7 +169,7 @@ def test_modbus_rtu_driver_through_the_serial_proxy(tmp_path):
         arm.read_pose()
         return time.monotonic() - t
 
-    with SimProcess.for_robot(lab.path, 1) as sim:
+    with ChildProcess.for_robot(lab.path, 1) as sim:
         with spec.open(sim.endpoint) as direct:
             base = sorted(rtt(direct) for _ in range(3))[1]
         with serial_proxy(sim.endpoint, prof, 1, 38400, "rtu") as px:

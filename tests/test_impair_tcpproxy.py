@@ -15,7 +15,7 @@ from bench.impair import load_profile
 from bench.impair.wire import tcp_proxy
 from bench.lab import load_lab
 from bench.observer import RunObserver
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.errors import DeviceTimeout
 
 
@@ -39,7 +39,7 @@ def _rtts(arm, n: int) -> list[float]:
 @pytest.fixture(scope="module")
 def sim():
     lab = load_lab("sim")
-    with SimProcess.for_robot(lab.path, 1) as proc:
+    with ChildProcess.for_robot(lab.path, 1) as proc:
         spec = lab.robot.spec
         yield proc.endpoint, replace(spec, link=replace(spec.link, timeout_s=0.3, retries=0))
 

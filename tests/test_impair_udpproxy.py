@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.impair import load_profile
-from bench.impair.link import Link
+from bench.impair.link import ImpairedLink
 from bench.impair.loop import PreciseLoop
 from bench.impair.udpproxy import UdpProxy
 from bench.impair.wire import udp_proxy
@@ -119,7 +119,7 @@ def test_loss_duplication_reordering_and_outage_in_process(tmp_path: Path):
     prof.write_text("name: udp-mix\nuplink: {delay: {base: 20 ms, jitter: 15 ms}, loss: 20 %,\n"
                     "  duplicate: 20 %, reorder: 10 %}\ndownlink: {delay: 0 ms}\n"
                     "outage: {schedule: [{at: 0.25 s, duration: 0.1 s}]}\n")
-    link: Link = load_profile(str(prof)).link(7)
+    link: ImpairedLink = load_profile(str(prof)).link(7)
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
     sink.setblocking(False)

@@ -27,7 +27,7 @@ from drivers.instrument.frames import matrix_of
 from drivers.instrument.ndi import NdiSettings, NdiTracker
 from drivers.instrument.registry import NdiSpec
 from drivers.modbus.robot import ModbusRobotArm
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.sim.arm import ArmParams
@@ -42,7 +42,7 @@ TRACKER = Pose(420.0, -30.0, 1700.0, 175.0, 3.0, 20.0)     # the tracker in the 
 
 
 def _arm(served, timeout: float = 0.5) -> ModbusRobotArm:
-    return ModbusRobotArm(served.regmap, LinkSettings(port=served.port, timeout_s=timeout,
+    return ModbusRobotArm(served.regmap, ModbusSettings(port=served.port, timeout_s=timeout,
                                                       retries=0))
 
 
@@ -91,7 +91,7 @@ def test_measured_rp_matches_configured_repeatability(seed: int) -> None:
 
 
 def _arm_at(served: SimServer) -> ModbusRobotArm:
-    return ModbusRobotArm(served.regmap, LinkSettings(port=served.served.port, timeout_s=0.5,
+    return ModbusRobotArm(served.regmap, ModbusSettings(port=served.served.port, timeout_s=0.5,
                                                       retries=0))
 
 
@@ -157,7 +157,7 @@ def test_nothing_listening_is_a_device_error() -> None:
     assert port_is_free(port)
     arm = ModbusRobotArm(__import__("drivers.modbus.regmap", fromlist=["x"]).load_map(
         __import__("drivers.modbus.regmap", fromlist=["x"]).resolve_map("native")),
-        LinkSettings(port=port, timeout_s=0.2, retries=0))
+        ModbusSettings(port=port, timeout_s=0.2, retries=0))
     with pytest.raises(DeviceError, match="cannot connect"):
         arm.connect()
 
@@ -173,7 +173,7 @@ def test_silent_peer_is_a_timeout_within_the_configured_time() -> None:
     conns = []
     threading.Thread(target=lambda: conns.append(srv.accept()), daemon=True).start()
     arm = ModbusRobotArm(load_map(resolve_map("native")),
-                         LinkSettings(port=srv.getsockname()[1], timeout_s=0.2, retries=1))
+                         ModbusSettings(port=srv.getsockname()[1], timeout_s=0.2, retries=1))
     try:
         t0 = time.monotonic()
         with pytest.raises(DeviceTimeout, match=r"read ack_seq .* no reply within 0.2 s x 2 att"):

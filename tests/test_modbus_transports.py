@@ -14,7 +14,7 @@ from _simserver import SimServer
 from drivers.errors import DeviceFault, DeviceTimeout
 from drivers.modbus.regmap import load_map, resolve_map
 from drivers.modbus.robot import ModbusRobotArm
-from drivers.modbus.transport import LinkSettings, ModbusLink
+from drivers.modbus.transport import ModbusSettings, ModbusLink
 from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.sim.arm import ArmParams
@@ -25,7 +25,7 @@ FAST = ArmParams(seed=3, max_accel_mm_s2=20000, max_jerk_mm_s3=1e6)
 
 
 def _arm(server: SimServer, transport: str, device_id: int = 1, **kw) -> ModbusRobotArm:
-    link = LinkSettings(transport=CLIENT[transport], device_id=device_id, timeout_s=0.5,
+    link = ModbusSettings(transport=CLIENT[transport], device_id=device_id, timeout_s=0.5,
                         baudrate=115200, **kw).with_endpoint(server.endpoint)
     return ModbusRobotArm(server.regmap, link)
 
@@ -80,7 +80,7 @@ def test_iai_moves_by_writing_the_target_and_arrives_on_pend_over_ascii() -> Non
 
 def test_exception_reply_names_register_and_code() -> None:
     with SimServer("native", FAST) as srv:
-        link = ModbusLink(LinkSettings(timeout_s=0.5).with_endpoint(srv.endpoint))
+        link = ModbusLink(ModbusSettings(timeout_s=0.5).with_endpoint(srv.endpoint))
         link.connect()
         try:
             with pytest.raises(DeviceFault, match=r"read probe \(holding 40..41\): Modbus "
@@ -94,7 +94,7 @@ def test_exception_reply_names_register_and_code() -> None:
 
 def test_unknown_command_code_is_a_device_fault_naming_the_code() -> None:
     with SimServer("native", FAST) as srv:
-        link = ModbusLink(LinkSettings(timeout_s=0.5).with_endpoint(srv.endpoint))
+        link = ModbusLink(ModbusSettings(timeout_s=0.5).with_endpoint(srv.endpoint))
         link.connect()
         try:
             with pytest.raises(DeviceFault, match="exception 3 .illegal data value."):
@@ -110,7 +110,7 @@ def test_silent_peer_times_out_within_configured_time(transport: str) -> None:
     lsock.listen(1)
     conns = []
     threading.Thread(target=lambda: conns.append(lsock.accept()), daemon=True).start()
-    link = ModbusLink(LinkSettings(transport=transport, timeout_s=0.15, retries=1)
+    link = ModbusLink(ModbusSettings(transport=transport, timeout_s=0.15, retries=1)
                       .with_endpoint(lsock.getsockname()))
     link.connect()
     t0 = time.monotonic()
@@ -142,9 +142,9 @@ def test_lab_keys_for_serial_transports(tmp_path) -> None:
 def test_lab_over_rtu_runs_against_simulator_on_a_pty(tmp_path) -> None:
     """The whole chain: lab with transport rtu -> `sim serve` child on a pty -> driver."""
     from bench.lab import load_lab
-    from bench.simproc import SimProcess
+    from bench.simproc import ChildProcess
     lab = load_lab("iai_robocylinder")
-    with SimProcess.for_robot(lab.path, seed=2) as sim:
+    with ChildProcess.for_robot(lab.path, seed=2) as sim:
         assert isinstance(sim.endpoint, str) and sim.info["protocol"] == "modbus-rtu-pty"
         with lab.robot.spec.open(sim.endpoint) as arm:
             assert abs(arm.read_pose().x - 100.0) < 0.05
@@ -168,7 +168,7 @@ def test_rtu_serial_client_on_a_pyserial_socket_url() -> None:
     (pymodbus' serial client), the same bytes `rtu-tcp` sends with the TCP client."""
     with SimServer("native", FAST, transport="rtu-tcp") as srv:
         host, port = srv.endpoint
-        link = LinkSettings(transport="rtu", serial_port=f"socket://{host}:{port}",
+        link = ModbusSettings(transport="rtu", serial_port=f"socket://{host}:{port}",
                             timeout_s=0.5)
         with ModbusRobotArm(srv.regmap, link) as arm:
             assert arm.read_pose().distance_to(FAST.home) < 0.05

@@ -14,7 +14,7 @@ import time
 import pytest
 from _simserver import SimServer
 
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from drivers.modbus.robot import ModbusRobotArm
 from drivers.pose import Pose
 from drivers.robot import ArmState
@@ -73,7 +73,7 @@ def test_sim_serve_prints_one_line_per_endpoint_and_serves_each() -> None:
         assert lines[0]["protocol"] == "modbus-rtu-tcp"
         from drivers.modbus.regmap import load_map, resolve_map
         arm = ModbusRobotArm(load_map(resolve_map("iai_robocylinder")),
-                             LinkSettings(transport="rtu-tcp", timeout_s=0.5)
+                             ModbusSettings(transport="rtu-tcp", timeout_s=0.5)
                              .with_endpoint((lines[1]["host"], lines[1]["port"])))
         with arm:
             assert abs(arm.read_pose().x - 400.0) < 0.05
@@ -93,7 +93,7 @@ def test_joint_angles_with_revolution_counters() -> None:
     # y < 0 puts the base joint at a negative angle: raw within the turn + counter 65535 (-1)
     params = ArmParams(seed=1, home=Pose(300.0, -300.0, 300.0, 180.0, 0.0, 0.0))
     with SimServer("ur", params) as srv:
-        link = LinkSettings(timeout_s=0.5).with_endpoint(srv.endpoint)
+        link = ModbusSettings(timeout_s=0.5).with_endpoint(srv.endpoint)
         with ModbusRobotArm(srv.regmap, link) as arm:
             raw = arm.link.read("holding", 270, 1, "j1")[0]
             turns = arm.link.read("holding", 320, 1, "j1 turns")[0]
@@ -105,7 +105,7 @@ def test_joint_angles_with_revolution_counters() -> None:
 
 def test_ur_handshake_and_rotation_vector_orientation() -> None:
     with SimServer("ur", ArmParams(seed=2, max_jerk_mm_s3=1e6)) as srv:
-        link = LinkSettings(timeout_s=0.5).with_endpoint(srv.endpoint)
+        link = ModbusSettings(timeout_s=0.5).with_endpoint(srv.endpoint)
         with ModbusRobotArm(srv.regmap, link) as arm:
             target = Pose(450.0, 25.5, 280.0, 170.0, 10.0, 30.0)
             seq = arm.move_to(target, 500.0)

@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 
 from drivers.errors import ConfigError, ProtocolError
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from drivers.modem.link import LinkState, ServingCell
 from drivers.modem.modbus import ModbusModem, load_modem_map, resolve_modem_map
 from drivers.sim.modbus_modem import start_modem_modbus_server
@@ -56,7 +56,7 @@ def serve_router() -> Iterator:
 
 def _read(map_name: str, port: int) -> LinkState:
     mm = load_modem_map(resolve_modem_map(map_name))
-    with ModbusModem(mm, LinkSettings(port=port, timeout_s=1.0)) as modem:
+    with ModbusModem(mm, ModbusSettings(port=port, timeout_s=1.0)) as modem:
         return modem.read_link()
 
 
@@ -124,7 +124,7 @@ def test_unknown_rat_code_is_a_protocol_error(serve_router, tmp_path) -> None:
     bad.write_text(text.replace('rats: {0: "", 1: LTE, 2: NR5G-SA, 3: NR5G-NSA}',
                                 'rats: {0: "", 1: LTE}'))
     mm = load_modem_map(bad)
-    with ModbusModem(mm, LinkSettings(port=port, timeout_s=1.0)) as modem:
+    with ModbusModem(mm, ModbusSettings(port=port, timeout_s=1.0)) as modem:
         with pytest.raises(ProtocolError, match="unknown code 2"):
             modem.read_link()
 

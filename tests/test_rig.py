@@ -19,7 +19,7 @@ from bench.pytest_plugin.devices import REAL, DeviceState
 from bench.pytest_plugin.network import ProxiedArm
 from bench.pytest_plugin.options import Settings
 from bench.rig import Rig, robot_endpoint
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.endpoint import SerialEndpoint, TcpEndpoint
 
 ROBOT_KEYS = {
@@ -61,7 +61,7 @@ def test_cli_path_and_plugin_put_the_same_proxy_on_a_real_rtu_tcp_robot(tmp_path
     """A 'real' robot on rtu-tcp (a simulator process we start ourselves stands in for the serial
     device server): `Rig` (what `hil-bench run` uses) and the plugin's `Bench` find the same
     endpoint and start the same TCP proxy to it, and both read the pose through it."""
-    with SimProcess(["sim", "serve", "--robot", "native", "--transport", "rtu-tcp",
+    with ChildProcess(["sim", "serve", "--robot", "native", "--transport", "rtu-tcp",
                      "--port", "0"]) as device:
         host, port = device.endpoint
         lab = _lab(tmp_path, f"transport: rtu-tcp\n    host: {host}\n    port: {port}")

@@ -16,7 +16,7 @@ import pytest
 from bench.session import SessionReader, session_info
 from bench.session.replay import replay_session
 from bench.session.schema import T_COMMAND, T_POSE, T_STATUS
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 
 REPO = Path(__file__).resolve().parent.parent
 #: the flush interval is 100 ms: everything written more than that before the child's last
@@ -166,7 +166,7 @@ def test_sigkill_during_a_scenario_run(tmp_path: Path, statuses: int) -> None:
 
 def test_sigkill_the_record_cli_while_following_a_simulator(tmp_path: Path) -> None:
     """`hil-bench record --follow` against a simulator process; killed twice, at two moments."""
-    with SimProcess.for_robot(REPO / "hardware" / "sim.yaml", 1) as sim:
+    with ChildProcess.for_robot(REPO / "hardware" / "sim.yaml", 1) as sim:
         host, port = sim.endpoint
         for poses in (5, 40):
             # killed once that many poses are on disk: the file must still hold them all

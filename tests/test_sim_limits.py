@@ -16,7 +16,7 @@ from _simserver import SimServer
 
 from drivers.modbus.regmap import load_map, resolve_map
 from drivers.modbus.robot import ModbusRobotArm
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.sim.arm import ArmParams
@@ -90,7 +90,7 @@ def test_serial_broadcast_is_executed_without_reply() -> None:
 
 def test_tcp_server_still_answers_its_unit_id() -> None:
     with SimServer("native", FAST, transport="tcp", device_id=1) as srv, \
-            ModbusRobotArm(NATIVE, LinkSettings(transport="tcp", device_id=1, timeout_s=0.5)
+            ModbusRobotArm(NATIVE, ModbusSettings(transport="tcp", device_id=1, timeout_s=0.5)
                            .with_endpoint(srv.endpoint)) as arm:
         assert arm.read_status().state is not ArmState.FAULT
 
@@ -100,7 +100,7 @@ def test_tcp_server_still_answers_its_unit_id() -> None:
 def test_target_out_of_reach_is_refused_with_the_controllers_fault(target: Pose) -> None:
     """Over the real Modbus driver: the controller faults with code 4 and does not move."""
     with SimServer("native", FAST, transport="tcp") as srv, \
-            ModbusRobotArm(NATIVE, LinkSettings(transport="tcp", device_id=1, timeout_s=0.5)
+            ModbusRobotArm(NATIVE, ModbusSettings(transport="tcp", device_id=1, timeout_s=0.5)
                            .with_endpoint(srv.endpoint)) as arm:
         start = arm.read_pose()
         seq = arm.move_to(target, 500.0)

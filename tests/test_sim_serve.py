@@ -10,7 +10,7 @@ import pytest
 
 from drivers.modbus.regmap import load_map, resolve_map
 from drivers.modbus.robot import ModbusRobotArm
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from tests.conftest import port_is_free
 
 
@@ -24,7 +24,7 @@ def test_serve_prints_endpoint_and_stops_cleanly(sig: signal.Signals) -> None:
         assert ready["protocol"] == "modbus-tcp" and ready["map"] == "native"
         assert ready["seed"] == 5 and ready["pid"] == proc.pid
         arm = ModbusRobotArm(load_map(resolve_map("native")),
-                             LinkSettings(port=ready["port"], timeout_s=1.0, retries=0))
+                             ModbusSettings(port=ready["port"], timeout_s=1.0, retries=0))
         with arm:
             assert arm.read_pose().x == pytest.approx(400.0)
         proc.send_signal(sig)

@@ -10,7 +10,7 @@ import pytest
 from _simserver import SimServer
 
 from drivers.modbus.robot import ModbusRobotArm
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from drivers.pose import Pose
 from drivers.robot import ArmState
 from dataclasses import replace
@@ -124,7 +124,7 @@ def test_watchdog_protective_stop_when_the_host_goes_silent() -> None:
 def test_driver_reports_the_watchdog_stop_over_modbus() -> None:
     params = replace(COBOT, seed=1, watchdog_s=0.2)
     with SimServer("native", params) as srv:
-        link = LinkSettings(timeout_s=0.5).with_endpoint(srv.endpoint)
+        link = ModbusSettings(timeout_s=0.5).with_endpoint(srv.endpoint)
         with ModbusRobotArm(srv.regmap, link) as arm:
             seq = arm.move_to(Pose(650.0, 0.0, 300.0, 180.0, 0.0, 0.0), 100.0)   # 2.5 s
             time.sleep(0.1)

@@ -24,7 +24,7 @@ from typing import Iterator
 from bench.cli.exitcodes import EXIT_PASS
 from bench.bounds import check_number
 from drivers.errors import ConfigError, DeviceError, DeviceTimeout, ProtocolError
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from drivers.modem.at import ATSettings
 from drivers.modem.base import Modem
 from drivers.modem.link import LinkState
@@ -90,7 +90,7 @@ def open_modem(args: argparse.Namespace) -> Iterator[Modem]:
     modem: Modem
     if m:
         mm = load_modem_map(resolve_modem_map(args.map))
-        modem = ModbusModem(mm, LinkSettings(host=m.group(1), port=int(m.group(2)),
+        modem = ModbusModem(mm, ModbusSettings(host=m.group(1), port=int(m.group(2)),
                                              device_id=int(m.group(3) or 1),
                                              timeout_s=args.timeout, retries=0))
     elif args.url.startswith("modbus:"):

@@ -60,7 +60,7 @@ class _Msg:
     payload: Any = field(compare=False)
 
 
-class Link:
+class ArmChannel:
     """Pipelined command and feedback channels around one arm (see the module docstring)."""
 
     def __init__(self, arm: RobotArm, clock: Clock, up: DelaySource | None = None,
@@ -214,7 +214,7 @@ class ImpairedDirection:
 
 def delay_sources(profile: Any, seed: int, t0_s: float = 0.0,
                   tcp: bool = False) -> tuple[DelaySource, DelaySource]:
-    """(uplink, downlink) delay sources from a `bench.impair.Profile`, seeded. With `tcp` the
+    """(uplink, downlink) delay sources from a `bench.impair.NetworkProfile`, seeded. With `tcp` the
     link is one TCP connection (`bench.impair.tcp`, the profile's `tcp:` parameters): what the
     link loses arrives late instead, as in `hil-bench run`."""
     link = profile.link(seed)

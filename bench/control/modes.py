@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.arrival import WATCHDOG_FAULT, Arrival, ProtectiveStop
-from bench.control.link import Link, Reading
+from bench.control.link import ArmChannel, Reading
 from bench.metrics.path import points_along, polyline_length
 from bench.metrics.timedomain import MoveFigures, move_figures
 from bench.ridethrough import RideThrough, SkipTarget
@@ -98,11 +98,11 @@ class ControlMode(abc.ABC):
     name: str = ""
 
     @abc.abstractmethod
-    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+    def approach(self, link: ArmChannel, target: Pose, ctx: MoveContext) -> MoveTrace:
         """Bring the arm to `target`; return the robot-side trace."""
 
 
-def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> None:
+def _wait_arrival(link: ArmChannel, seq: int, rec: _Recorder, ctx: MoveContext) -> None:
     """Poll (through the link) until the operator sees command `seq` arrived (`bench.arrival`'s
     rule on the statuses the operator receives)."""
     rule = Arrival(link.clock, seq, ctx.label, ctx.move_timeout_s, link.arm.name)
@@ -129,7 +129,7 @@ def _wait_arrival(link: Link, seq: int, rec: _Recorder, ctx: MoveContext) -> Non
         link.advance(ctx.poll_s)
 
 
-def _arrive(link: Link, seq: int, rec: _Recorder, ctx: MoveContext, target: Pose) -> int:
+def _arrive(link: ArmChannel, seq: int, rec: _Recorder, ctx: MoveContext, target: Pose) -> int:
     """`_wait_arrival`, answering a protective stop that follows link trouble (or the
     controller's watchdog) with the ride-through policy: reset and re-send the target (resume),
     reset and skip it (SkipTarget), or stop (the ProtectiveStop propagates). Returns the seq of
@@ -163,7 +163,7 @@ def _arrive(link: Link, seq: int, rec: _Recorder, ctx: MoveContext, target: Pose
 class TargetMode(ControlMode):
     name = "target"
 
-    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+    def approach(self, link: ArmChannel, target: Pose, ctx: MoveContext) -> MoveTrace:
         first = link.last_reading()          # no extra transaction between moves
         rec = _Recorder(link.clock.now(), first)
         seq = link.send_move(target, ctx.speed_mm_s, ctx.label)
@@ -175,7 +175,7 @@ class TargetMode(ControlMode):
 class StreamMode(ControlMode):
     name = "stream"
 
-    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+    def approach(self, link: ArmChannel, target: Pose, ctx: MoveContext) -> MoveTrace:
         first = link.sample()
         rec = _Recorder(link.clock.now(), first)
         a, b = first.pose.as_array(), target.as_array()
@@ -201,7 +201,7 @@ class StreamMode(ControlMode):
 class RemoteLoopMode(ControlMode):
     name = "remote-loop"
 
-    def approach(self, link: Link, target: Pose, ctx: MoveContext) -> MoveTrace:
+    def approach(self, link: ArmChannel, target: Pose, ctx: MoveContext) -> MoveTrace:
         st = ctx.settings
         first = link.sample()
         rec = _Recorder(link.clock.now(), first)

@@ -21,8 +21,8 @@ Failure modes: ConfigError (exit code 2) naming file, line and key for bad profi
 """
 from __future__ import annotations
 
-from bench.impair.link import Fate, Link, recorded_link
-from bench.impair.profile import Profile, load_profile
+from bench.impair.link import Fate, ImpairedLink, recorded_link
+from bench.impair.profile import NetworkProfile, load_profile
 from bench.impair.traces import Trace, load_trace
 from bench.impair.virtual import ImpairedArm
 from bench.paths import builtin_names
@@ -33,5 +33,5 @@ def profile_names() -> list[str]:
     return builtin_names("network")
 
 
-__all__ = ["Fate", "ImpairedArm", "Link", "Profile", "Trace", "load_profile", "load_trace",
+__all__ = ["Fate", "ImpairedArm", "ImpairedLink", "NetworkProfile", "Trace", "load_profile", "load_trace",
            "profile_names", "recorded_link"]

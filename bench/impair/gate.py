@@ -24,9 +24,9 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from bench.impair.link import Direction, Link
+from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns
-from bench.impair.profile import Profile
+from bench.impair.profile import NetworkProfile
 
 #: the wake-up lateness compensation: step per delivery, upper bound, and how far ahead a timer
 #: must have been set to count (a message due now says nothing about wake-up latency)
@@ -39,7 +39,7 @@ LATENESS_KEEP = 1_000_000
 class Gate:
     """Applies one link to messages and delivers them on time. `unit` names the stats counter."""
 
-    def __init__(self, link: Link, loop: PreciseLoop, events: TextIO | None = None,
+    def __init__(self, link: ImpairedLink, loop: PreciseLoop, events: TextIO | None = None,
                  unit: str = "messages", datagrams: bool = True,
                  t0_ns: int | None = None) -> None:
         self.link = link
@@ -111,10 +111,10 @@ class Gate:
                 "late_ms_max": round(v[-1] / 1e6, 3)}
 
 
-def directional_link(uplink: Profile, downlink: Profile, seed: int) -> Link:
+def directional_link(uplink: NetworkProfile, downlink: NetworkProfile, seed: int) -> ImpairedLink:
     """A link whose uplink follows `uplink`'s profile and whose downlink follows `downlink`'s
     (each with its own outages, trace and seeded randomness); one profile: its own link."""
     if uplink is downlink:
         return uplink.link(seed)
     up, down = uplink.link(seed), downlink.link(seed + 1)
-    return Link(up.uplink, down.downlink, up.outages)
+    return ImpairedLink(up.uplink, down.downlink, up.outages)

@@ -37,7 +37,7 @@ import numpy as np
 
 from bench.impair.dist import JitterSpec
 from bench.impair.outage import Outages
-from bench.impair.profile import DirectionSpec, Profile
+from bench.impair.profile import DirectionSpec, NetworkProfile
 from bench.impair.traces import TraceDelay, load_trace
 from drivers.errors import ConfigError, DeviceError
 
@@ -55,7 +55,7 @@ def _pct(p: float) -> str:
     return f"{p * 100:.4g}%"
 
 
-def netem_args(profile: Profile, spec: DirectionSpec | None = None) -> list[str]:
+def netem_args(profile: NetworkProfile, spec: DirectionSpec | None = None) -> list[str]:
     """The `netem ...` arguments for one direction (default: the uplink) of a profile without a
     trace or outages (those need a schedule of changes: `plan`)."""
     if profile.trace is not None:
@@ -67,7 +67,7 @@ def netem_args(profile: Profile, spec: DirectionSpec | None = None) -> list[str]
     return _args(profile, spec or profile.uplink)
 
 
-def _args(profile: Profile, s: DirectionSpec, outage: bool = False) -> list[str]:
+def _args(profile: NetworkProfile, s: DirectionSpec, outage: bool = False) -> list[str]:
     if s.delivery is not None:
         raise ConfigError(f"{profile.source}: netem cannot replay a mahimahi trace (delivery:); "
                           f"{INSTEAD}")
@@ -126,7 +126,7 @@ def ifb_name(dev: str) -> str:
     return ("ifb-" + dev)[:15]
 
 
-def plan(dev: str, profile: Profile, ifb: str | None = None, duration_s: float = 60.0,
+def plan(dev: str, profile: NetworkProfile, ifb: str | None = None, duration_s: float = 60.0,
          seed: int = 0) -> Plan:
     """Everything netem can do for `profile` on `dev` (uplink on egress, downlink via ifb);
     traces and outages become timed qdisc changes over the first `duration_s` seconds."""
@@ -162,7 +162,7 @@ def plan(dev: str, profile: Profile, ifb: str | None = None, duration_s: float =
     return p
 
 
-def _delay_sources(profile: Profile):
+def _delay_sources(profile: NetworkProfile):
     if profile.trace is None:
         return None, None
     tr = load_trace(profile.trace.path, profile.trace.format)
@@ -171,7 +171,7 @@ def _delay_sources(profile: Profile):
     return tuple(TraceDelay(tr, sh, profile.trace.start_s).at for sh in shares)
 
 
-def _change_times(profile: Profile, outages: Outages | None, duration_s: float) -> list[float]:
+def _change_times(profile: NetworkProfile, outages: Outages | None, duration_s: float) -> list[float]:
     times: set[float] = set()
     if profile.trace is not None:
         tr = load_trace(profile.trace.path, profile.trace.format)
@@ -227,7 +227,7 @@ def available() -> tuple[bool, str]:
     return False, reason
 
 
-def apply(dev: str, profile: Profile, duration_s: float = 60.0, seed: int = 0) -> Plan:
+def apply(dev: str, profile: NetworkProfile, duration_s: float = 60.0, seed: int = 0) -> Plan:
     """Run the plan's setup on `dev`, then its changes on time (through one `tc -batch`
     process); returns the plan. The impairment stays until `clear`."""
     ok, reason = available()

@@ -1,6 +1,6 @@
 """The impairment engine: what happens to one message sent at time t in one direction.
 
-A `Link` has an uplink (operator -> robot) and a downlink (robot -> operator) `Direction` and one
+An `ImpairedLink` has an uplink (operator -> robot) and a downlink (robot -> operator) `Direction` and one
 outage timeline shared by both. For a message of `n` bytes sent `t` seconds after the link started:
 
 1. during an outage it is lost (cause "outage"); else the loss model may lose it (cause "loss");
@@ -130,7 +130,7 @@ class Direction:
         return Fate(self.name, t, False, None, arrive, dup, bit, reordered=reordered)
 
 
-class Link:
+class ImpairedLink:
     """Uplink and downlink of one impaired connection."""
 
     def __init__(self, uplink: Direction, downlink: Direction,
@@ -166,8 +166,8 @@ class Recorded(LossModel):
         return self._current or 0.0
 
 
-def recorded_link(up_s: Sequence[float | None], down_s: Sequence[float | None]) -> Link:
+def recorded_link(up_s: Sequence[float | None], down_s: Sequence[float | None]) -> ImpairedLink:
     """A link that replays recorded per-message delays (None = lost, cause "loss")."""
     rng = np.random.default_rng(0)
     ups, downs = Recorded(up_s), Recorded(down_s)
-    return Link(Direction("up", ups, ups, None, rng), Direction("down", downs, downs, None, rng))
+    return ImpairedLink(Direction("up", ups, ups, None, rng), Direction("down", downs, downs, None, rng))

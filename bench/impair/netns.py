@@ -43,7 +43,7 @@ from typing import TextIO
 
 from bench.impair.gate import Gate
 from bench.impair.ippacket import describe
-from bench.impair.link import Direction, Link
+from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns, reduce_timer_slack, try_realtime
 from bench.impair.tun import disable_ipv6, in_netns, open_tun
 from drivers.errors import ConfigError, DeviceError
@@ -104,7 +104,7 @@ def pick_addresses(net: str | None, pid: int) -> Addresses:
 class NsForwarder:
     """Moves IP packets between the namespace's TUN and the host's TUN through a link."""
 
-    def __init__(self, fd_ns: int, fd_host: int, link: Link, loop: PreciseLoop,
+    def __init__(self, fd_ns: int, fd_host: int, link: ImpairedLink, loop: PreciseLoop,
                  events: TextIO | None = None) -> None:
         self.gate = Gate(link, loop, events, unit="packets")
         self.stats = self.gate.stats
@@ -185,7 +185,7 @@ def _configure(ns_path: str, host_dev: str, addr: Addresses) -> None:
         ipr.route("add", dst="0.0.0.0", dst_len=0, oif=idx)
 
 
-def run_in_netns(command: list[str], link: Link, *, events_path: str | None = None,
+def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | None = None,
                  net: str | None = None, spin_s: float = 0.0015, realtime: bool = True,
                  status: TextIO = sys.stderr, info: dict | None = None,
                  grace_s: float = 2.0) -> int:

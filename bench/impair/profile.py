@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bench.impair.dist import SHAPES, JitterModel, JitterSpec
-from bench.impair.link import Departure, Direction, Link
+from bench.impair.link import Departure, Direction, ImpairedLink
 from bench.impair.loss import LOSS_MODELS, LossSpec
 from bench.impair.outage import Outages, OutageSpec
 from bench.impair.rate import DeliveryTrace, TokenBucket
@@ -72,7 +72,7 @@ class TraceSpec:
 
 
 @dataclass(frozen=True)
-class Profile:
+class NetworkProfile:
     """A loaded network profile. `link(seed)` builds the seeded engine."""
 
     name: str
@@ -91,7 +91,7 @@ class Profile:
         return (self.trace is None and self.outages.empty
                 and self.uplink == DirectionSpec() and self.downlink == DirectionSpec())
 
-    def link(self, seed: int = 0) -> Link:
+    def link(self, seed: int = 0) -> ImpairedLink:
         """A fresh seeded engine for one connection (t = 0 is when it starts)."""
         seqs = np.random.SeedSequence(seed).spawn(7)
         rngs = [np.random.default_rng(s) for s in seqs]
@@ -116,7 +116,7 @@ class Profile:
             dirs.append(Direction(name, delay, spec.loss.build(rngs[3 * i + 1]), outages,
                                   rngs[3 * i + 2], rate, spec.duplicate_p, spec.corrupt_p,
                                   spec.reorder_p))
-        return Link(dirs[0], dirs[1], outages)
+        return ImpairedLink(dirs[0], dirs[1], outages)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description for reports and session metadata."""
@@ -263,7 +263,7 @@ def _tcp(s: Section) -> TcpSpec:
     return out
 
 
-def parse_profile(data: Any, source: str, root: Path) -> Profile:
+def parse_profile(data: Any, source: str, root: Path) -> NetworkProfile:
     """Validate a parsed profile document. Raises ConfigError naming `source`, line and key."""
     top = Section(data, source)
     name = top.get("name", str)
@@ -294,11 +294,11 @@ def parse_profile(data: Any, source: str, root: Path) -> Profile:
     tcp = _tcp(top.section("tcp")) if top.has("tcp") else TcpSpec()
     top.raw("tcp", None)
     top.done()
-    return Profile(name=name, source=source, description=description, uplink=up, downlink=down,
+    return NetworkProfile(name=name, source=source, description=description, uplink=up, downlink=down,
                    trace=trace, outages=outages, tcp=tcp)
 
 
-def load_profile(name_or_path: str) -> Profile:
+def load_profile(name_or_path: str) -> NetworkProfile:
     """Load a built-in profile by name (`5g-urban`) or a profile file. Raises ConfigError."""
     path = resolve(name_or_path, "network")
     return parse_profile(load_yaml_file(path), str(path), path.parent)

@@ -26,7 +26,7 @@ import tty
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bench.impair.link import Direction, Link
+from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns
 from drivers.errors import ConfigError
 
@@ -140,7 +140,7 @@ class _Flow:
 class SerialProxy:
     """Forwards whole frames between two endpoints through a link."""
 
-    def __init__(self, a: Endpoint, b: Endpoint, link: Link, loop: PreciseLoop, baud: int = 19200,
+    def __init__(self, a: Endpoint, b: Endpoint, link: ImpairedLink, loop: PreciseLoop, baud: int = 19200,
                  framing: str = "rtu", bits_per_char: int = 10,
                  events: TextIO | None = None) -> None:
         if framing not in FRAMINGS:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.impair.link import Direction, Fate, Link
+from bench.impair.link import Direction, Fate, ImpairedLink
 
 ALPHA, BETA, K = 1.0 / 8.0, 1.0 / 4.0, 4.0       # RFC 6298 section 2
 CLOCK_G_S = 0.001                                 # clock granularity G (Linux: one jiffy or less)
@@ -144,7 +144,7 @@ class TcpSender:
 class TcpConnection:
     """Both directions of one TCP connection over `link`; make a new one to reconnect."""
 
-    def __init__(self, link: Link, spec: TcpSpec | None = None) -> None:
+    def __init__(self, link: ImpairedLink, spec: TcpSpec | None = None) -> None:
         spec = spec or TcpSpec()
         self.base, self.spec = link, spec
         self.uplink = TcpSender(link.uplink, spec)

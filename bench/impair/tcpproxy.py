@@ -25,7 +25,7 @@ import struct
 from collections import deque
 from typing import TextIO
 
-from bench.impair.link import Direction, Link
+from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns
 from bench.impair.tcp import TcpConnection, TcpSender, TcpSpec
 
@@ -43,7 +43,7 @@ class _Side:
 class TcpProxy:
     """Accepts on `listen`, connects each client to `upstream`, impairs both directions."""
 
-    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], link: Link,
+    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], link: ImpairedLink,
                  loop: PreciseLoop, events: TextIO | None = None,
                  tcp: TcpSpec | None = None) -> None:
         self.upstream = upstream
@@ -79,7 +79,7 @@ class TcpProxy:
             pair.append(_Side(s))
         c, u = pair
         last = {"up": 0, "down": 0}
-        ways: Link | TcpConnection = self.link
+        ways: ImpairedLink | TcpConnection = self.link
         if self.tcp is not None:
             ways = TcpConnection(self.link, self.tcp)
         up_dir, down_dir = ways.uplink, ways.downlink

@@ -27,7 +27,7 @@ import time
 from typing import TextIO
 
 from bench.impair.gate import Gate
-from bench.impair.link import Link
+from bench.impair.link import ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns
 
 #: datagrams read per readiness event before the loop looks at its timers again
@@ -80,7 +80,7 @@ class _Peer:
 class UdpProxy:
     """Receives on `listen`, relays each peer's datagrams to `upstream` and back, impaired."""
 
-    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], link: Link,
+    def __init__(self, listen: tuple[str, int], upstream: tuple[str, int], link: ImpairedLink,
                  loop: PreciseLoop, events: TextIO | None = None, max_peers: int = 1024) -> None:
         self.loop = loop
         self.link = link

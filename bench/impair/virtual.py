@@ -28,8 +28,8 @@ from __future__ import annotations
 from typing import Callable, TypeVar
 
 from bench.clock import Clock
-from bench.impair.link import Fate, Link
-from bench.impair.profile import Profile
+from bench.impair.link import Fate, ImpairedLink
+from bench.impair.profile import NetworkProfile
 from bench.impair.tcp import TcpConnection, TcpSpec
 from bench.observer import RunObserver
 from drivers.errors import BenchError, DeviceError, DeviceTimeout
@@ -48,7 +48,7 @@ SIZES: dict[str, tuple[int, int]] = {
 class ImpairedArm(RobotArm):
     """Wraps `inner` so that every call crosses the link built from `profile` with `seed`."""
 
-    def __init__(self, inner: RobotArm, profile: Profile | Link, clock: Clock, seed: int = 0,
+    def __init__(self, inner: RobotArm, profile: NetworkProfile | ImpairedLink, clock: Clock, seed: int = 0,
                  observer: RunObserver | None = None, timeout_s: float = 0.5,
                  retries: int = 0, tcp: TcpSpec | None = None) -> None:
         if timeout_s <= 0 or retries < 0:
@@ -69,9 +69,9 @@ class ImpairedArm(RobotArm):
     def name(self) -> str:  # type: ignore[override]
         return f"{self.inner.name} via {self.profile_name}"
 
-    def set_profile(self, profile: Profile | Link, seed: int | None = None) -> None:
+    def set_profile(self, profile: NetworkProfile | ImpairedLink, seed: int | None = None) -> None:
         """Switch to another profile (a fresh link whose time starts now)."""
-        if isinstance(profile, Profile):
+        if isinstance(profile, NetworkProfile):
             self.profile_name = profile.name
             self.link = profile.link(self.seed if seed is None else seed)
         else:

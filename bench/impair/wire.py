@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from bench.impair.profile import Profile
+from bench.impair.profile import NetworkProfile
 from bench.observer import RunObserver
 from bench.outputs import scratch_dir
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.endpoint import Endpoint, TcpEndpoint
 from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
@@ -74,7 +74,7 @@ class Proxy:
 
 
 @contextlib.contextmanager
-def tcp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
+def tcp_proxy(upstream: tuple[str, int], profile: NetworkProfile, seed: int,
               observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem proxy` to `upstream` under `profile`; stop it on exit."""
     with _scratch() as tmp:
@@ -82,7 +82,7 @@ def tcp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
         args = ["netem", "proxy", "--listen", "127.0.0.1:0",
                 "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
                 "--seed", str(seed), "--events", str(events)]
-        with SimProcess(args) as proc:
+        with ChildProcess(args) as proc:
             tail = EventTail(events, observer or RunObserver())
             try:
                 yield Proxy(proc.endpoint, proc.info, tail.drain)
@@ -91,7 +91,7 @@ def tcp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
 
 
 @contextlib.contextmanager
-def udp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
+def udp_proxy(upstream: tuple[str, int], profile: NetworkProfile, seed: int,
               observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem udp` to `upstream` under `profile`; peers send to `endpoint`."""
     with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
@@ -99,7 +99,7 @@ def udp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
         args = ["netem", "udp", "--listen", "127.0.0.1:0",
                 "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
                 "--seed", str(seed), "--events", str(events)]
-        with SimProcess(args) as proc:
+        with ChildProcess(args) as proc:
             tail = EventTail(events, observer or RunObserver())
             try:
                 yield Proxy(proc.endpoint, proc.info, tail.drain)
@@ -108,7 +108,7 @@ def udp_proxy(upstream: tuple[str, int], profile: Profile, seed: int,
 
 
 @contextlib.contextmanager
-def serial_proxy(device: str, profile: Profile, seed: int, baud: int, framing: str,
+def serial_proxy(device: str, profile: NetworkProfile, seed: int, baud: int, framing: str,
                  observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem serial` between a new pty (the driver's side) and `device`."""
     with _scratch() as tmp:
@@ -116,7 +116,7 @@ def serial_proxy(device: str, profile: Profile, seed: int, baud: int, framing: s
         args = ["netem", "serial", "--a", "pty", "--b", device, "--baud", str(baud),
                 "--framing", framing, "--profile", profile.source, "--seed", str(seed),
                 "--events", str(events)]
-        with SimProcess(args) as proc:
+        with ChildProcess(args) as proc:
             tail = EventTail(events, observer or RunObserver())
             try:
                 yield Proxy(proc.info["a"], proc.info, tail.drain)
@@ -133,7 +133,7 @@ def tcp_link(spec: object) -> bool:
 
 
 @contextlib.contextmanager
-def impaired_endpoint(endpoint: Endpoint, profile: Profile, seed: int,
+def impaired_endpoint(endpoint: Endpoint, profile: NetworkProfile, seed: int,
                       observer: RunObserver | None = None) -> Iterator[Proxy]:
     """The right proxy for a device's link: the TCP proxy for a TCP endpoint, the frame-aware
     serial proxy (the endpoint's baud rate and framing) for a serial line."""

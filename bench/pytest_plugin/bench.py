@@ -15,7 +15,7 @@ from bench.lab import Lab
 from bench.pytest_plugin.devices import REAL, SIM, DeviceState
 from bench.pytest_plugin.options import Settings
 from bench.rig import modem_simulator, robot_endpoint, robot_simulator
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.endpoint import Endpoint
 from drivers.errors import DeviceError
 from drivers.instrument.base import Instrument
@@ -26,7 +26,7 @@ from drivers.robot import RobotArm
 class SimHandle:
     """A device's simulator process, for tests marked `sim_only` that act on the simulator."""
 
-    def __init__(self, bench: "Bench", device: str, proc: SimProcess) -> None:
+    def __init__(self, bench: "Bench", device: str, proc: ChildProcess) -> None:
         self._bench = bench
         self.device = device
         self.proc = proc
@@ -63,7 +63,7 @@ class Bench:
         self._robot: RobotArm | None = None
         self._modem: Modem | None = None
         self._instrument: Instrument | None = None
-        self._sims: dict[str, SimProcess] = {}
+        self._sims: dict[str, ChildProcess] = {}
         self._robot_sim_endpoint: Endpoint | None = None
 
     @property
@@ -200,7 +200,7 @@ class Bench:
             raise DeviceError(f"restarting a {device} simulator on a pty is not supported")
         args = list(old.args)
         args[args.index("--port") + 1] = str(endpoint[1])
-        proc = SimProcess(args)
+        proc = ChildProcess(args)
         self._stack.enter_context(proc)
         self._sims[device] = proc
         if device == "robot" and self._robot is not None:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 
 from bench.clock import RealClock
-from bench.impair import ImpairedArm, Profile, load_profile
+from bench.impair import ImpairedArm, NetworkProfile, load_profile
 from bench.impair.wire import ForwardEvents, impaired_endpoint
 from bench.observer import RunObserver
 from drivers.endpoint import Endpoint
@@ -65,7 +65,7 @@ class ProxiedArm(RobotArm):
     """
 
     def __init__(self, upstream: Endpoint, open_arm: Callable[..., RobotArm],
-                 profile: Profile, seed: int, observer: RunObserver) -> None:
+                 profile: NetworkProfile, seed: int, observer: RunObserver) -> None:
         self.upstream = upstream
         self.open_arm = open_arm
         self.proxy_info: dict[str, Any] = {}    # the running proxy's ready line
@@ -80,7 +80,7 @@ class ProxiedArm(RobotArm):
     def name(self) -> str:  # type: ignore[override]
         return self._arm.name if self._arm else "robot (proxy stopped)"
 
-    def _start(self, profile: Profile) -> None:
+    def _start(self, profile: NetworkProfile) -> None:
         stack = contextlib.ExitStack()
         try:
             proxy = stack.enter_context(impaired_endpoint(self.upstream, profile, self.seed,
@@ -96,7 +96,7 @@ class ProxiedArm(RobotArm):
         self._arm = arm
         self.profile_name = profile.name
 
-    def set_profile(self, profile: Profile) -> None:
+    def set_profile(self, profile: NetworkProfile) -> None:
         """Restart the proxy under `profile` and reconnect (DeviceError if it cannot)."""
         self.close()
         self._start(profile)
@@ -157,12 +157,12 @@ class NetworkControl:
         """The name of the profile in force."""
         return self._arm.profile_name
 
-    def set(self, profile: str | Profile) -> None:
-        """Switch to `profile` (built-in name, YAML file or a loaded Profile) from now on.
+    def set(self, profile: str | NetworkProfile) -> None:
+        """Switch to `profile` (built-in name, YAML file or a loaded NetworkProfile) from now on.
 
         Raises ConfigError for an unknown name or a bad file.
         """
-        p = profile if isinstance(profile, Profile) else load_profile(profile)
+        p = profile if isinstance(profile, NetworkProfile) else load_profile(profile)
         self._arm.set_profile(p)
 
     def off(self) -> None:

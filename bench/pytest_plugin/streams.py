@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from bench.impair import Profile, load_profile
+from bench.impair import NetworkProfile, load_profile
 from bench.impair.wire import Proxy, udp_proxy
 from bench.observer import Observers
 from bench.pytest_plugin import network as net
@@ -40,9 +40,9 @@ def udp_link(request: pytest.FixtureRequest, traffic_log: TrafficLog,
     stack = contextlib.ExitStack()
     opened: list[Proxy] = []
 
-    def open_link(upstream: tuple[str, int], profile: str | Profile | None = None) -> Proxy:
+    def open_link(upstream: tuple[str, int], profile: str | NetworkProfile | None = None) -> Proxy:
         name = net.profile_for(item, st.settings.network) or profile or "ideal"
-        prof = name if isinstance(name, Profile) else load_profile(name)
+        prof = name if isinstance(name, NetworkProfile) else load_profile(name)
         px = stack.enter_context(udp_proxy((str(upstream[0]), int(upstream[1])), prof,
                                            net.seed_for(item.nodeid) + len(opened), observers))
         opened.append(px)

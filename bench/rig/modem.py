@@ -10,16 +10,16 @@ from typing import Any, Iterator
 
 from bench.clock import Clock, RealClock
 from bench.lab import Lab
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.errors import ConfigError
 from drivers.modem.base import Modem
 
 
 @contextlib.contextmanager
-def modem_simulator(lab: Lab) -> Iterator[SimProcess]:
+def modem_simulator(lab: Lab) -> Iterator[ChildProcess]:
     """The lab's simulated modem served by its own process (`hil-bench sim serve --device
     modem`: a pty or a TCP port); its address is the process's `url`. Stopped on exit."""
-    with SimProcess.for_modem(lab.path) as proc:
+    with ChildProcess.for_modem(lab.path) as proc:
         yield proc
 
 

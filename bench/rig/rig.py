@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from bench.clock import Clock, RealClock, VirtualClock
-from bench.impair import Profile
+from bench.impair import NetworkProfile
 from bench.lab import Lab
 from bench.observer import RunObserver
 from bench.rig.instrument import open_instrument
@@ -44,7 +44,7 @@ class Rig:
     """
 
     def __init__(self, lab: Lab, mode: str = "wire", clock: Clock | None = None, *,
-                 seed: int = 1, network: Profile | None = None,
+                 seed: int = 1, network: NetworkProfile | None = None,
                  observer: RunObserver | None = None, journal: Path | None = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"--mode: unknown mode {mode!r} (use {' or '.join(MODES)})")

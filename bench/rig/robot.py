@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bench.clock import Clock
-from bench.impair import ImpairedArm, Profile
+from bench.impair import ImpairedArm, NetworkProfile
 from bench.impair.wire import ForwardEvents, impaired_endpoint, tcp_link
 from bench.lab import Lab
 from bench.observer import RunObserver
-from bench.simproc import SimProcess
+from bench.simproc import ChildProcess
 from drivers.endpoint import Endpoint
 from drivers.errors import ConfigError
 from drivers.robot import RobotArm
@@ -33,11 +33,11 @@ def robot_endpoint(lab: Lab) -> Endpoint | None:
 
 @contextlib.contextmanager
 def robot_simulator(lab: Lab, seed: int | None = None,
-                    journal: Path | None = None) -> Iterator[tuple[SimProcess, Endpoint]]:
+                    journal: Path | None = None) -> Iterator[tuple[ChildProcess, Endpoint]]:
     """The lab's simulated robot served by its own process (`hil-bench sim serve --device robot`
     on a free port of 127.0.0.1, or a pty), stopped on exit; yields the process and its endpoint
     described with the lab link's framing."""
-    with SimProcess.for_robot(lab.path, seed, journal) as proc:
+    with ChildProcess.for_robot(lab.path, seed, journal) as proc:
         endpoint = lab.robot.spec.endpoint(proc.endpoint)
         assert endpoint is not None     # an address was given
         if lab.instrument is not None and lab.instrument.simulate:
@@ -48,7 +48,7 @@ def robot_simulator(lab: Lab, seed: int | None = None,
 
 @contextlib.contextmanager
 def open_robot(lab: Lab, mode: str, seed: int, clock: Clock,
-               simulators: list[dict[str, Any]] | None = None, network: Profile | None = None,
+               simulators: list[dict[str, Any]] | None = None, network: NetworkProfile | None = None,
                observer: RunObserver | None = None, journal: Path | None = None,
                proxies: list[dict[str, Any]] | None = None,
                inprocess: list[InProcessArm] | None = None) -> Iterator[RobotArm]:

@@ -25,7 +25,7 @@ import orjson
 
 from bench.clock import Clock
 from bench.impair import ImpairedArm, load_profile
-from bench.impair.link import Direction, Link
+from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loss import LossModel
 from bench.impair.tcp import TcpConnection, TcpSpec
 from bench.impair.wire import tcp_link
@@ -79,11 +79,11 @@ class StreamedDelays(LossModel):
         return self._current or 0.0
 
 
-def streamed_link(path: str | Path) -> Link:
+def streamed_link(path: str | Path) -> ImpairedLink:
     """Like `bench.impair.recorded_link`, reading the delays from the session as it goes."""
     rng = np.random.default_rng(0)
     up, down = StreamedDelays(path, "up"), StreamedDelays(path, "down")
-    return Link(Direction("up", up, up, None, rng), Direction("down", down, down, None, rng))
+    return ImpairedLink(Direction("up", up, up, None, rng), Direction("down", down, down, None, rng))
 
 
 def _timeouts(lab: Lab) -> dict[str, Any]:

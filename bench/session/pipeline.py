@@ -4,7 +4,7 @@ A teleoperation stream does not wait for each setpoint to be acknowledged (at 10
 link it could not): each setpoint reaches the arm one uplink delay after it was sent, in order (a
 late setpoint holds back the later ones). Poses and statuses are read at the robot (the
 instrument's truth), so the recorded tracking error is robot pose against the operator's setpoint
-at the same instant. The delays come from the impairment engine's `Link` (`bench.impair`): a
+at the same instant. The delays come from the impairment engine's `ImpairedLink` (`bench.impair`): a
 profile's seeded link, or `recorded_link` for the delays a session recorded; each one is told to
 the observer as a ``network`` event (dir "up", call "move_to", delay_ms or lost/cause).
 
@@ -17,7 +17,7 @@ import bisect
 from collections import deque
 
 from bench.clock import Clock
-from bench.impair.link import Link
+from bench.impair.link import ImpairedLink
 from bench.impair.tcp import TcpConnection
 from bench.observer import RunObserver
 from drivers.errors import DeviceError
@@ -54,7 +54,7 @@ class DeliveringClock(Clock):
 class PipelinedArm(RobotArm):
     """`inner` behind a pipelined uplink built from `link` (see the module docstring)."""
 
-    def __init__(self, inner: RobotArm, link: Link | TcpConnection, clock: Clock,
+    def __init__(self, inner: RobotArm, link: ImpairedLink | TcpConnection, clock: Clock,
                  observer: RunObserver | None = None, name: str = "pipelined") -> None:
         self.inner = inner
         self.link = link

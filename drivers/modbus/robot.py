@@ -22,7 +22,7 @@ import math
 from drivers.errors import ConfigError, DeviceError, ProtocolError, SafetyError
 from drivers.modbus.fields import BlockRead, block_reads
 from drivers.modbus.regmap import POSE_AXES, Field, RegisterMap, trigger_field
-from drivers.modbus.transport import LinkSettings, ModbusLink, WireTap
+from drivers.modbus.transport import ModbusSettings, ModbusLink, WireTap
 from drivers.pose import Pose
 from drivers.robot import ArmState, ArmStatus, RobotArm
 from drivers.rotation import fixed_xyz_from_rotvec_deg, rotvec_deg_from_fixed_xyz
@@ -33,7 +33,7 @@ _STATUS_FIELDS = ("status", "ack_seq", "fault_code", "heartbeat")
 class ModbusRobotArm(RobotArm):
     """A robot arm reached over Modbus, described by a `RegisterMap`."""
 
-    def __init__(self, regmap: RegisterMap, settings: LinkSettings) -> None:
+    def __init__(self, regmap: RegisterMap, settings: ModbusSettings) -> None:
         self.map = regmap
         self.settings = settings
         self.name = f"modbus:{regmap.name}@{settings.endpoint}"

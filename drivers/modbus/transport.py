@@ -50,7 +50,7 @@ TCP_TRANSPORTS = ("tcp", "rtu-tcp", "ascii-tcp")
 
 
 @dataclass(frozen=True)
-class LinkSettings:
+class ModbusSettings:
     """Where and how to reach a Modbus device. Times in seconds; retries = extra attempts.
 
     `serial_port` is used by the serial transports (a device path, pty path or pyserial URL);
@@ -76,7 +76,7 @@ class LinkSettings:
                     f"{self.bytesize}{self.parity}{self.stopbits}/{self.device_id}")
         return f"{self.transport}://{self.host}:{self.port}/{self.device_id}"
 
-    def with_endpoint(self, endpoint: tuple[str, int] | str) -> "LinkSettings":
+    def with_endpoint(self, endpoint: tuple[str, int] | str) -> "ModbusSettings":
         """A copy pointed at a simulator: ``(host, port)`` for TCP transports, a path or URL for
         serial ones."""
         from dataclasses import replace
@@ -88,18 +88,18 @@ class LinkSettings:
 Trace = Callable[[bool, bytes], bytes]
 
 
-def _tcp(framer: FramerType) -> Callable[[LinkSettings, Trace], Any]:
+def _tcp(framer: FramerType) -> Callable[[ModbusSettings, Trace], Any]:
     # RTU/ASCII frames over TCP use pymodbus' TCP client with that framer: its receive path is
     # event driven, while the serial client on a pyserial socket:// URL polls with serial
     # inter-character timing (measured here: about 15 reads/s against 1,800 reads/s)
-    def make(s: LinkSettings, trace: Trace) -> Any:
+    def make(s: ModbusSettings, trace: Trace) -> Any:
         return ModbusTcpClient(s.host, port=s.port, framer=framer, timeout=s.timeout_s,
                                retries=s.retries, reconnect_delay=0, trace_packet=trace)
     return make
 
 
-def _serial(framer: FramerType) -> Callable[[LinkSettings, Trace], Any]:
-    def make(s: LinkSettings, trace: Trace) -> Any:
+def _serial(framer: FramerType) -> Callable[[ModbusSettings, Trace], Any]:
+    def make(s: ModbusSettings, trace: Trace) -> Any:
         # pymodbus opens ports with serial_for_url: device paths, ptys and pyserial URLs work
         port = s.serial_port
         if not port:
@@ -111,7 +111,7 @@ def _serial(framer: FramerType) -> Callable[[LinkSettings, Trace], Any]:
 
 
 #: transport name -> client factory; a new transport adds one line
-CLIENTS: dict[str, Callable[[LinkSettings, Trace], Any]] = {
+CLIENTS: dict[str, Callable[[ModbusSettings, Trace], Any]] = {
     "tcp": _tcp(FramerType.SOCKET),
     "rtu": _serial(FramerType.RTU),
     "ascii": _serial(FramerType.ASCII),
@@ -125,7 +125,7 @@ TRANSPORTS = tuple(CLIENTS)
 WireTap = Callable[[str, bytes], None]
 
 
-def _why_not(settings: LinkSettings) -> str:
+def _why_not(settings: ModbusSettings) -> str:
     """Why a connection failed, told apart (pymodbus only returns False): a missing serial
     device, no permission, a refused TCP port, a host that does not answer or has no route."""
     if settings.transport in SERIAL_TRANSPORTS:
@@ -158,7 +158,7 @@ class ModbusLink:
     thread; it must not raise or block (it is for traffic logs).
     """
 
-    def __init__(self, settings: LinkSettings, wire_tap: WireTap | None = None) -> None:
+    def __init__(self, settings: ModbusSettings, wire_tap: WireTap | None = None) -> None:
         self.settings = settings
         self.wire_tap = wire_tap
         factory = CLIENTS.get(settings.transport)

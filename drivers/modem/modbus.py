@@ -17,7 +17,7 @@ from drivers.config import Section, load_yaml_file
 from drivers.errors import ConfigError, DeviceError, ProtocolError
 from drivers.modbus import codec
 from drivers.modbus.fields import Field, block_reads, check_overlaps, read_defaults, read_field
-from drivers.modbus.transport import LinkSettings, ModbusLink
+from drivers.modbus.transport import ModbusSettings, ModbusLink
 from drivers.modem.base import Modem
 from drivers.modem.link import RATS, STATES, LinkState, ServingCell
 
@@ -111,7 +111,7 @@ def resolve_modem_map(name: str, base_dir: Path | None = None) -> Path:
 class ModbusModem(Modem):
     """A CPE router's link state read from its Modbus registers through a `ModemMap`."""
 
-    def __init__(self, modem_map: ModemMap, settings: LinkSettings) -> None:
+    def __init__(self, modem_map: ModemMap, settings: ModbusSettings) -> None:
         self.map = modem_map
         self.settings = settings
         self.name = f"modbus:{modem_map.name}@{settings.endpoint}"

@@ -29,7 +29,7 @@ from typing import Any, Callable, Protocol
 from drivers.config import Section
 from drivers.endpoint import Endpoint, SerialEndpoint, TcpEndpoint
 from drivers.errors import ConfigError
-from drivers.modbus.transport import LinkSettings
+from drivers.modbus.transport import ModbusSettings
 from drivers.modem.at import ATSettings
 from drivers.modem.base import Modem
 from drivers.modem.modbus import (
@@ -94,7 +94,7 @@ class ModbusModemSpec:
     """A CPE router read over Modbus TCP through a modem register map."""
 
     modem_map: ModemMap
-    link: LinkSettings
+    link: ModbusSettings
     driver: str = "modbus"
     vendor: str = "modbus"
 
@@ -137,7 +137,7 @@ def modbus_modem(section: Section, base_dir: Path | None) -> ModbusModemSpec:
         modem_map = load_modem_map(resolve_modem_map(map_name, base_dir))
     except ConfigError as exc:
         raise section.error("map", str(exc)) from None
-    link = LinkSettings(
+    link = ModbusSettings(
         transport="tcp", host=section.get("host", str, "127.0.0.1"),
         port=section.get("port", int, 502), device_id=section.get("device_id", int, 1),
         timeout_s=section.quantity("timeout", "s", 0.5, min=0.001, max=60),

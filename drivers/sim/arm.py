@@ -46,7 +46,7 @@ import numpy as np
 from drivers.pose import Pose
 from drivers.robot import ArmState
 from drivers.rotation import fixed_xyz_from_matrix, matrix_from_fixed_xyz
-from drivers.sim.profile import Profile, SCurve, Trapezoid
+from drivers.sim.profile import MotionProfile, SCurve, Trapezoid
 from drivers.sim.servo import Servo
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class SimArm:
         self._t_power = now
         self._t = now                   # time the servo state is valid for
         self._last_feed = now
-        self._profile: Profile | None = None
+        self._profile: MotionProfile | None = None
         self._servo = Servo(np.array(home), params.servo_hz, params.servo_damping) \
             if params.servo_hz > 0 else None
         self._backlash = [0.0, 0.0, 0.0]  # -1/0/+1: direction of the last approach per axis

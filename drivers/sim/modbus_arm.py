@@ -33,7 +33,7 @@ from drivers.rotation import fixed_xyz_from_rotvec_deg, rotvec_deg_from_fixed_xy
 from drivers.sim.arm import ArmParams, SimArm
 from drivers.sim.program import sim_arm
 from drivers.sim.faults import Fault, FaultPlan
-from drivers.sim.pty import PtyLink
+from drivers.sim.pty import PtyPair
 from drivers.sim.reach import FAULT_UNREACHABLE, unreachable
 
 pymodbus.pymodbus_apply_logging_config("CRITICAL")
@@ -255,7 +255,7 @@ class ServedArm:
     host: str = ""
     port: int = 0
     path: str = ""
-    _pty: PtyLink | None = field(default=None, repr=False)
+    _pty: PtyPair | None = field(default=None, repr=False)
 
     def __iter__(self):
         """``server, port, regs = await start_arm_server(...)`` keeps working (TCP endpoints)."""
@@ -329,7 +329,7 @@ async def start_arm_server(regmap: RegisterMap, params: ArmParams, host: str = "
     serial = framer in (FramerType.RTU, FramerType.ASCII)
     only_mine = _serial_slave_filter(device_id) if serial else None
     if on_pty:
-        link = PtyLink()
+        link = PtyPair()
         link.start(asyncio.get_running_loop())
         serial_server = ModbusSerialServer(device, framer=framer, port=link.device_path,
                                            baudrate=baudrate, trace_packet=trace,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-class Profile(Protocol):
+class MotionProfile(Protocol):
     t_total: float
 
     def u(self, t: float) -> float: ...

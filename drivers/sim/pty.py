@@ -1,6 +1,6 @@
 """Pseudo-terminals for simulators: a serial line any serial program can open by path.
 
-`PtyLink` is a null-modem made of two pty pairs and a copier on the event loop: the simulator
+`PtyPair` is a null-modem made of two pty pairs and a copier on the event loop: the simulator
 opens `device_path` (e.g. with pymodbus' serial server), clients open `client_path`. Both slave ends
 are put in raw mode at once (a fresh pty echoes and translates CR/LF) and held open for the link's
 lifetime (otherwise reading a master fails with EIO once nobody holds its slave). ptys do not
@@ -20,7 +20,7 @@ def raw_pty() -> tuple[int, int, str]:
     return master, slave, os.ttyname(slave)
 
 
-class PtyLink:
+class PtyPair:
     """Two pty pairs joined master to master. Call `start(loop)` then `close()`."""
 
     def __init__(self) -> None:
