@@ -40,6 +40,7 @@ class IgtlServer:
         self._threads: list[threading.Thread] = []
         self._accept = threading.Thread(target=self._serve, name="igtl-sim", daemon=True)
         self.received: list[str] = []            # message types received (tests, journal)
+        self._received_cond = threading.Condition()  # signalled on every recorded request
 
     def start(self) -> "IgtlServer":
         self._accept.start()
@@ -54,6 +55,13 @@ class IgtlServer:
         for t in [self._accept, *self._threads]:
             if t.is_alive():
                 t.join(2)
+
+    def wait_received(self, type_: str, timeout_s: float) -> bool:
+        """Block until a client request of message type `type_` (e.g. ``GET_STATUS``) has been
+        read and recorded, at most `timeout_s` seconds; True if it was. The client threads read
+        requests asynchronously, so a test that asks "did the server get X" must wait for it."""
+        with self._received_cond:
+            return self._received_cond.wait_for(lambda: type_ in self.received, timeout_s)
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -102,7 +110,9 @@ class IgtlServer:
             msg = G.unpack(buf[:G.HEADER_SIZE], buf[G.HEADER_SIZE:G.HEADER_SIZE + size],
                            check_crc=False)
             buf = buf[G.HEADER_SIZE + size:]
-            self.received.append(type_)
+            with self._received_cond:
+                self.received.append(type_)
+                self._received_cond.notify_all()
             state["version"] = max(state["version"], min(v, 2))
             if type_ == "STT_TDATA":
                 state["tdata"] = True
