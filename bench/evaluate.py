@@ -4,8 +4,10 @@ Per pose: AP, RP, worst single error and (with orientation) APa/b/c, RPa/b/c fro
 `bench.metrics.iso9283`; time-domain figures from each approach's robot-side trace
 (`bench.metrics.timedomain`), reduced to the **worst over the cycles** (a limit on overshoot is a
 limit on every approach, not on the average). Scenario-wide: AD/RD between the scenario's distance
-pair (ISO 9283 7.4, P2 -> P4 by default). Which figures exist, their units, scopes and whether
-they are signed (a limit judges a signed figure's magnitude) come from `bench.metrics.catalogue`.
+pair (ISO 9283 7.4, P2 -> P4 by default) and, with a `guide:` axis, the surgical trajectory
+figures (`bench.metrics.trajectory`, worst placement over the cycles). Which figures exist,
+their units, scopes and whether they are signed (a limit judges a signed figure's magnitude)
+come from `bench.metrics.catalogue`.
 Per pose, also ISO 9283 7.5/7.6 stabilisation time and overshoot (mean over cycles, informative) and,
 in stream mode, AT/RT (8.2) of the streamed segment into each pose (informative).
 A pose or figure with no data is NaN, and NaN fails any limit. Exception: when no sample carries
@@ -21,7 +23,7 @@ from typing import Mapping
 
 import numpy as np
 
-from bench.evaluate_figures import drift_figures, multidir_figures, path_figures
+from bench.evaluate_figures import drift_figures, guide_figures, multidir_figures, path_figures
 from bench.limits import Measurement, Outcome
 from bench.metrics import catalogue
 from bench.linkloss import LinkLoss
@@ -53,6 +55,8 @@ class Evaluation:
     #: what the link did (`bench.linkloss`), and a stream's tracking figures, when known
     link: LinkLoss | None = None
     tracking: dict[str, float] | None = None
+    #: the guide axis's trajectory figures, mean and worst over the placements (cycles)
+    trajectory: dict[str, float] | None = None
 
     @property
     def outcome(self) -> Outcome:
@@ -184,6 +188,9 @@ def evaluate(sc: Scenario, samples: list[Sample],
         scenario_figs.setdefault(f"{a}-{b}", {}).update(
             {k: dfigs.get(k) for k in catalogue.names(scope="scenario")
              if catalogue.BY_NAME[k].clause == "7.4"})
+    guide, trajectory = guide_figures(sc, samples)
+    for subject, figs in guide.items():
+        scenario_figs.setdefault(subject, {}).update(figs)
     for m in catalogue.CATALOGUE:
         if m.scope != "scenario" or m.data in missing:
             continue
@@ -200,4 +207,4 @@ def evaluate(sc: Scenario, samples: list[Sample],
             measurements.append(Measurement(m.name, catalogue.judged_value(m.name, v), m.unit,
                                             lim, subject=subj))
     return Evaluation(ev_poses, measurements, dynamics, dist, sorted(set(not_judged)),
-                      multidir, link, tracking)
+                      multidir, link, tracking, trajectory)

@@ -1,5 +1,6 @@
 """Figures that follow the scenario's layout, computed from the run's samples for `evaluate`:
-AT/RT of streamed segments and paths (ISO 9283 8.2), dAP/dRP (7.7) and vAP (7.3).
+AT/RT of streamed segments and paths (ISO 9283 8.2), dAP/dRP (7.7), vAP (7.3) and the guide
+axis's trajectory figures (entry/target deviation, axis angle: `bench.metrics.trajectory`).
 
 Each function returns {subject: {catalogue name: value}}; a figure that cannot be computed from
 the samples (a path that never crosses a normal plane, too few cycles, a direction without
@@ -14,6 +15,8 @@ import numpy as np
 from bench.metrics.drift import drift
 from bench.metrics.multidir import multidirectional_variation
 from bench.metrics.path import path_stats, points_along, polyline_length
+from bench.metrics.trajectory import FIGURES as GUIDE_FIGURES
+from bench.metrics.trajectory import trajectory_figures
 from bench.runner import Sample
 from bench.scenario import Scenario
 
@@ -84,3 +87,27 @@ def multidir_figures(sc: Scenario, samples: list[Sample]) -> dict[str, dict[str,
         cmd = sc.poses[next(iter(dirs.values()))].as_array()
         out[base] = multidirectional_variation(by_dir, cmd)
     return out
+
+
+def guide_figures(sc: Scenario, samples: list[Sample]
+                  ) -> tuple[dict[str, dict[str, float]], dict[str, float] | None]:
+    """({guide subject: {catalogue name: worst over cycles}}, mean and worst of every trajectory
+    figure with the number of placements) for the scenario's guide axis, one placement per cycle
+    that has the entry (and target) visited; ({}, None) without a guide. No placement: NaN."""
+    g = sc.guide
+    if g is None:
+        return {}, None
+    by = {(s.pose, s.cycle): s for s in samples}
+    placements = []
+    for cycle in sorted({c for (p, c) in by if p == g.entry}):
+        e = by[(g.entry, cycle)]
+        t = by.get((g.target, cycle)) if g.target else None
+        if g.target and t is None:
+            continue
+        placements.append(g.placement(
+            sc.poses[g.entry], e.attained, sc.poses[g.target] if g.target else None,
+            t.attained if t is not None else None))
+    summary = trajectory_figures(placements)
+    worst = {name: summary[key.replace("_mm", "_max_mm").replace("_deg", "_max_deg")]
+             for name, key in GUIDE_FIGURES.items()}
+    return {g.subject: worst}, summary

@@ -20,6 +20,8 @@ import numpy as np
 from bench.evaluate import Evaluation, evaluate
 from bench.instrument_sampler import InstrumentSampler
 from bench.lab_instrument import InstrumentEntry
+from bench.metrics import catalogue
+from bench.metrics.trajectory import FIGURES as GUIDE_FIGURES
 from bench.registration import Registration, RegistrationError, register_points
 from bench.runner import Sample
 from bench.scenario import Scenario
@@ -87,6 +89,16 @@ def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: Instrume
             row["RP_self_reported"] = _num(robot.RP)
             row["AP_unseen_by_robot"] = _num(st.AP - robot.AP)
         figures[pose] = row
+    trajectory: dict[str, dict[str, Any]] = {}
+    robot_figs = {(r.subject, r.name): r.value for r in robot_ev.measurements}
+    for meas in ev.measurements:
+        if meas.name in GUIDE_FIGURES:
+            robot_v = robot_figs.get((meas.subject, meas.name))
+            trajectory[meas.name] = {
+                "subject": meas.subject, "value": _num(meas.value),
+                "self_reported": _num(robot_v),
+                "unseen_by_robot": None if meas.value is None or robot_v is None
+                else _num(meas.value - robot_v)}
     section = {
         "name": name, "tool": entry.tool, "visits": len(samples), "measured": len(measured),
         "not_seen": missing, "read_errors": sampler.errors, "frames": sampler.frames,
@@ -94,8 +106,33 @@ def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: Instrume
                          **({"note": RUN_REGISTERED} if origin == "run" else {})},
         "poses": figures, "verdict": ev.outcome.value,
     }
+    if trajectory:
+        section["trajectory"] = trajectory
     return ev, section
 
 
 def _num(v: Any) -> Any:
     return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _f(v: Any, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def instrument_lines(section: dict[str, Any]) -> list[str]:
+    """The terminal's lines for a run's `instrument` section: per pose the instrument's AP, the
+    robot's self-reported AP and the difference; then the guide's trajectory figures likewise."""
+    reg = section["registration"]
+    lines = [f"  measured by {section['name']} (registration: {reg['origin']}, FRE "
+             f"{reg['fre_mm']:.3f} mm); robot's self-reported figures, and the error it cannot "
+             "see:"]
+    for pose, row in section["poses"].items():
+        lines.append(f"    {pose:<8} AP {_f(row.get('AP'), '.4f')} mm   self-reported "
+                     f"{_f(row.get('AP_self_reported'), '.4f')} mm   unseen by the robot "
+                     f"{_f(row.get('AP_unseen_by_robot'), '+.4f')} mm")
+    for name, row in section.get("trajectory", {}).items():
+        unit = catalogue.BY_NAME[name].unit
+        lines.append(f"    {row['subject']} {name} {_f(row['value'], '.4f')} {unit}   "
+                     f"self-reported {_f(row['self_reported'], '.4f')} {unit}   unseen by the "
+                     f"robot {_f(row['unseen_by_robot'], '+.4f')} {unit}")
+    return lines

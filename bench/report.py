@@ -87,6 +87,9 @@ def build_report(sc: Scenario, ev: Evaluation, *, verdict: str, meta: dict[str, 
         report["link_loss"] = ev.link.as_dict()
     if ev.tracking is not None:
         report["tracking"] = {k: _num(v) for k, v in ev.tracking.items()}
+    if ev.trajectory is not None and sc.guide is not None:
+        report["trajectory"] = {"guide": sc.guide.subject, "axis": sc.guide.axis,
+                                **{k: _num(v) for k, v in ev.trajectory.items()}}
     return report
 
 

@@ -22,6 +22,9 @@ from bench.bounds import MAX_CYCLES, MAX_SEED
 from bench.control.modes import CONTROL_MODES, ControlSettings
 from bench.limits import Limit, limit_from_section
 from bench.metrics import catalogue
+from bench.metrics.trajectory import AXES as GUIDE_AXES
+from bench.metrics.trajectory import FIGURES as GUIDE_FIGURES
+from bench.metrics.trajectory import MIN_AXIS_MM, GuideAxis
 from bench.paths import resolve
 from bench.ridethrough import AFTER_STOP, RideThrough
 from bench.scenario_layout import expand_approach, expand_paths, read_pose
@@ -80,6 +83,8 @@ class Scenario:
     paths: dict[str, np.ndarray] = field(default_factory=dict)
     #: pace of the stream along a path, mm/s (missing: `speed_mm_s`)
     path_speed: dict[str, float] = field(default_factory=dict)
+    #: a planned guide axis: entry/target deviation and axis angle (bench.metrics.trajectory)
+    guide: GuideAxis | None = None
 
     @property
     def measured(self) -> list[str]:
@@ -180,6 +185,33 @@ def _ride_through(top: Section) -> RideThrough:
     return out
 
 
+def _guide(top: Section, poses: dict[str, Pose], via: set[str],
+           lines: dict[str, int]) -> GuideAxis | None:
+    """``guide: {entry: POSE, target: POSE}`` or ``{entry: POSE, depth: 30 mm}`` (the target
+    that far along the entry pose's tool z axis), optional ``axis: tool-z | points``."""
+    if not top.has("guide"):
+        return None
+    gs = top.section("guide")
+    known = [p for p in poses if p not in via]
+    names = {"entry": gs.get("entry", str), "target": gs.get("target", str, None)}
+    for key, name in names.items():
+        if name is not None and name not in known:
+            raise gs.error(key, f"unknown pose {name!r} (poses: {', '.join(known)})")
+    depth = gs.quantity("depth", "mm", 0.0, min=0.0, max=1000.0)
+    axis = gs.get("axis", str, "tool-z", choices=list(GUIDE_AXES))
+    entry, target = str(names["entry"]), names["target"]
+    if (target is None) == (depth == 0.0):
+        raise gs.error("depth" if target is None else "target",
+                       "give either a target pose or a depth along the tool z axis")
+    if axis == "points" and (target is None or np.linalg.norm(
+            poses[target].position - poses[entry].position) < MIN_AXIS_MM):
+        raise gs.error("axis", f"axis: points needs entry and target poses at least "
+                               f"{MIN_AXIS_MM:g} mm apart")
+    lines["guide"] = top.line_of("guide")
+    gs.done()
+    return GuideAxis(entry, target, depth, axis)
+
+
 def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
     """Load a scenario by built-in name (``iso9283``) or path. Raises ConfigError."""
     path: Path = resolve(name_or_path, "scenario")
@@ -235,6 +267,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
     n = top.get("cycles", int, 30, max=MAX_CYCLES)
     if n < 1:
         raise top.error("cycles", "must be at least 1")
+    guide = _guide(top, poses, via, lines)
     tol = top.section("tolerances", None)
     tolerances = {}
     for key in tol.keys():
@@ -250,6 +283,8 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         if need is not None and not need[1]:
             raise tol.error(key, f"{key} needs a `{need[0]}:` section"
                             + (" or `control: stream`" if need[0] == "paths" else ""))
+        if key in GUIDE_FIGURES and guide is None:
+            raise tol.error(key, f"{key} needs a `guide:` section (entry and target or depth)")
         if m.clause == "7.7" and cycles is None and n < 2 * drift_block:
             raise tol.error(key, f"needs at least {2 * drift_block} cycles (two drift blocks of "
                                  f"{drift_block}; cycles: {n})")
@@ -283,6 +318,7 @@ def load_scenario(name_or_path: str, cycles: int | None = None) -> Scenario:
         switch_s=top.quantity("switch_time", "s", 0.0, min=0.0, max=3600.0),
         ride_through=_ride_through(top),
         tracking_band_mm=top.quantity("tracking_band", "mm", 5.0, min=1e-6),
+        guide=guide,
     )
     top.done()
     return sc

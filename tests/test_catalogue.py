@@ -35,10 +35,11 @@ def test_pose_stats_fields_are_catalogued():
 
 
 def _scenario(tmp_path, tol: str, cycles: int = 3, everything: bool = False) -> Path:
-    """A scenario with a distance pair; `everything` adds approach directions, drift and stream
-    control so that every figure of the catalogue can be computed."""
+    """A scenario with a distance pair; `everything` adds approach directions, drift, stream
+    control and a guide axis so that every figure of the catalogue can be computed."""
     p = tmp_path / "s.yaml"
     more = ("  C: {x: 440 mm}\napproach: {poses: [C]}\ndrift: {block: 2}\ncontrol: stream\n"
+            "guide: {entry: A, depth: 30 mm}\n"
             if everything else "")
     p.write_text("name: t\nposes:\n  A: {x: 400 mm, y: 0 mm, z: 300 mm}\n  B: {x: 420 mm}\n"
                  f"{more}distance: [A, B]\ncycles: {cycles}\ntolerances:\n{tol}")
@@ -60,10 +61,10 @@ def test_unknown_tolerance_lists_the_catalogue(tmp_path):
 
 @pytest.mark.parametrize("name", ["RP", "RPa", "RD", "RT"])
 def test_rp_with_one_cycle_is_refused_at_the_tolerance_line(tmp_path, name):
-    with pytest.raises(ConfigError, match=rf"s.yaml:12: tolerances.{name}: .*at least 2 cycles"):
+    with pytest.raises(ConfigError, match=rf"s.yaml:13: tolerances.{name}: .*at least 2 cycles"):
         load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", 1, everything=True)))
     sc = load_scenario(str(_scenario(tmp_path, f"  {name}: {{max: 1}}\n", everything=True)), 1)
-    with pytest.raises(ConfigError, match=rf"s.yaml:12: tolerances.{name}: .*\(--cycles 1\)"):
+    with pytest.raises(ConfigError, match=rf"s.yaml:13: tolerances.{name}: .*\(--cycles 1\)"):
         sc.check_cycles()                                     # --cycles 1
     load_scenario(str(_scenario(tmp_path, "  AP: {max: 1}\n")), 1).check_cycles()   # AP: fine
 

@@ -85,3 +85,46 @@ def test_instrument_specs_declare_their_endpoints() -> None:
                            None)
     assert igtl.endpoint() == TcpEndpoint("192.0.2.20", 18944)
     assert load_lab("cobot-ndi").instrument.spec.endpoint() is None     # type: ignore[union-attr]
+
+
+def test_guide_trajectory_figures_come_from_the_instrument(tmp_path: Path) -> None:
+    """screw-guide: the seated guide's entry/tip deviation and axis angle as the tracker saw
+    them, against the arm's configured true pose at the seat (computed here by hand from the
+    lab's parameters), with the robot's own (near-zero) figures beside them; report.json and
+    junit.xml (report.html renders the same measurements: tests/test_instrument_report_formats)."""
+    import xml.etree.ElementTree as ET
+
+    from bench.cli import main
+    from bench.metrics.trajectory import GuideAxis
+    arm_params = load_lab("cobot-ndi").robot.sim.arm      # type: ignore[union-attr]
+    p = replace(arm_params, repeatability_mm=0.0, backlash_mm=0.0, noise_mm=0.0, watchdog_s=0.0,
+                servo_hz=0.0, drift=Pose())
+    seat = load_scenario("screw-guide").poses["seat"]
+    arm = SimArm(p, 0.0)
+    arm.move(seat, 100.0, 0.0)
+    truth = GuideAxis("seat", depth_mm=30.0).placement(seat, arm.true_pose(60.0))
+    assert 0.3 < truth.entry_mm < 0.6 and 0.005 < truth.angle_deg < 0.05
+
+    out = tmp_path / "sg"
+    assert main(["run", "screw-guide", "--lab", "cobot-ndi", "--mode", "virtual", "--cycles",
+                 "2", "--network", "ideal", "--out", str(out), "-q", "--no-html"]) in (0, 1)
+    report = json.loads((out / "report.json").read_text())
+    traj = report["trajectory"]
+    assert traj["guide"] == "seat+30mm" and traj["placements"] == 2
+    assert traj["entry_deviation_mm"] == pytest.approx(truth.entry_mm, abs=0.05)
+    assert traj["target_deviation_mm"] == pytest.approx(truth.target_mm, abs=0.05)
+    assert traj["angular_deviation_deg"] == pytest.approx(truth.angle_deg, abs=0.005)
+    judged = {m["name"]: m for m in report["measurements"] if m["subject"] == "seat+30mm"}
+    assert judged["entry_deviation"]["value"] == pytest.approx(traj["entry_deviation_max_mm"])
+    assert (judged["entry_deviation"]["limit"], judged["entry_deviation"]["marginal"]) == (2.0, 0.5)
+    beside = report["instrument"]["trajectory"]
+    for name in ("entry_deviation", "target_deviation", "angular_deviation"):
+        row = beside[name]
+        assert row["value"] == pytest.approx(judged[name]["value"])
+        assert row["self_reported"] < (0.05 if name != "angular_deviation" else 0.005)
+        assert row["unseen_by_robot"] == pytest.approx(row["value"] - row["self_reported"])
+    cases = {(tc.get("classname"), tc.get("name")): tc
+             for tc in ET.parse(out / "junit.xml").getroot().iter("testcase")}
+    tc = cases[("hil-bench.screw-guide.seat+30mm", "target_deviation")]
+    props = {p.get("name"): p.get("value") for p in tc.iter("property")}
+    assert float(props["value"]) == pytest.approx(judged["target_deviation"]["value"])

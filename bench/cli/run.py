@@ -22,7 +22,7 @@ from bench.bounds import check_cycles, check_seed
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
 from bench.impair import load_profile
-from bench.instrument_report import instrument_evaluation, self_reported_note
+from bench.instrument_report import instrument_evaluation, instrument_lines, self_reported_note
 from bench.instrument_sampler import InstrumentSampler
 from bench.lab import load_lab
 from bench.limits import Outcome
@@ -267,13 +267,7 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
         raise error
     print_table(sc, ev, sys.stdout)
     if instrument is not None:
-        print(f"  measured by {instrument['name']} (registration: "
-              f"{instrument['registration']['origin']}, FRE "
-              f"{instrument['registration']['fre_mm']:.3f} mm); robot's self-reported AP, and "
-              "the error it cannot see:")
-        for pose, row in instrument["poses"].items():
-            print(f"    {pose:<8} AP {row['AP']:.4f} mm   self-reported {row['AP_self_reported']:.4f}"
-                  f" mm   unseen by the robot {row['AP_unseen_by_robot']:+.4f} mm")
+        print("\n".join(instrument_lines(instrument)))
     elif lab.has_real_hardware:
         print(f"  note: {report['accuracy_source']['note']}")
     kept = getattr(args, "report_kept", True)

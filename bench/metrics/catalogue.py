@@ -166,6 +166,19 @@ CATALOGUE: tuple[Measure, ...] = (
        "arm (a proxy counts every lost uplink chunk)", data="link"),
     _s("late_setpoints", "", False, "", "not ISO 9283: motion commands delivered only after a "
        "TCP retransmission", data="link"),
+    # a planned guide axis (bench/metrics/trajectory.py, scenario `guide:`), as robot-assisted
+    # spine surgery studies report them; subject the guide (``seat+30mm``, ``entry->target``)
+    _s("entry_deviation", "mm", False, "", "not ISO 9283: worst over cycles, distance from the "
+       "planned entry point to the attained one", headline=True),
+    _s("entry_normal", "mm", False, "", "not ISO 9283: worst over cycles, distance of the "
+       "attained entry point from the planned line"),
+    _s("target_deviation", "mm", False, "", "not ISO 9283: worst over cycles, distance from the "
+       "planned target (tip) to the attained one (with a guide depth: along the attained tool "
+       "z axis)", headline=True),
+    _s("target_normal", "mm", False, "", "not ISO 9283: worst over cycles, distance of the "
+       "attained target from the planned line"),
+    _s("angular_deviation", "deg", False, "", "not ISO 9283: worst over cycles, angle between "
+       "the planned and the attained guide axis", headline=True),
     # setpoint streams (record --stream, replays); subject "stream"
     _s("tracking_rms", "mm", False, "", "not ISO 9283: RMS distance of the pose read at the robot "
        "from the last setpoint sent", data="stream"),

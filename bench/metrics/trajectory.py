@@ -7,6 +7,13 @@ al. 2022, iSYS-1; ExcelsiusGPS, Chin Neurosurg J 2018; Mazor cadaver thresholds 
 * target (tip) deviation (mm): the same at the target point;
 * angular deviation (deg): angle between the planned and the achieved axis.
 
+A scenario names its guide axis in a `guide:` section (`GuideAxis`): either two visited poses
+(entry and target), or one pose (the guide seated at the entry) and a `depth` along its tool z
+axis, where the target (the screw tip) lies: the achieved target is then the attained entry plus
+`depth` along the attained tool z axis, so an angular error shows at the tip as it would in bone
+(the RGS cadaver study measured at the entry and "at a depth of 30 mm along the wire": Spine
+2015, https://insights.ovid.com/spne/201512150/00007632-201512150-00003).
+
 The planned line runs through the planned entry and target points. The axes are, with
 `axis="tool-z"` (default: a guide holds the drill along its tool z axis), the tool z axes of the
 commanded and the attained orientation at the target pose, or with `axis="points"` the direction
@@ -26,6 +33,41 @@ from drivers.rotation import matrix_from_fixed_xyz
 
 AXES = ("tool-z", "points")
 MIN_AXIS_MM = 5.0
+#: measurement catalogue name -> TrajectoryDeviation.as_dict key; each judged as the worst
+#: placement over the cycles (the studies classify every screw, not the mean screw)
+FIGURES = {"entry_deviation": "entry_deviation_mm", "entry_normal": "entry_normal_mm",
+           "target_deviation": "target_deviation_mm", "target_normal": "target_normal_mm",
+           "angular_deviation": "angular_deviation_deg"}
+
+
+@dataclass(frozen=True)
+class GuideAxis:
+    """A scenario's planned trajectory: pose names, or one pose and a depth (mm) along its
+    tool z axis; `axis` as in `deviation`."""
+
+    entry: str
+    target: str | None = None
+    depth_mm: float = 0.0
+    axis: str = "tool-z"
+
+    @property
+    def subject(self) -> str:
+        """The subject of the figures in reports: ``entry->seat`` or ``seat+30mm``."""
+        return f"{self.entry}->{self.target}" if self.target else \
+            f"{self.entry}+{self.depth_mm:g}mm"
+
+    def placement(self, planned_entry: Pose, achieved_entry: Pose,
+                  planned_target: Pose | None = None,
+                  achieved_target: Pose | None = None) -> TrajectoryDeviation:
+        """One cycle's deviation. With a depth, the targets are computed along the tool z axes
+        (the given targets are ignored); ValueError as `deviation`."""
+        if self.target is None:
+            planned_target = along_tool_z(planned_entry, self.depth_mm)
+            achieved_target = along_tool_z(achieved_entry, self.depth_mm)
+        if planned_target is None or achieved_target is None:
+            raise ValueError(f"guide {self.subject}: the target pose has no sample")
+        return deviation(planned_entry, planned_target, achieved_entry, achieved_target,
+                         self.axis)
 
 
 @dataclass(frozen=True)
@@ -54,6 +96,12 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def _tool_z(p: Pose) -> np.ndarray:
     m = matrix_from_fixed_xyz(p.a, p.b, p.c)
     return np.array([m[0][2], m[1][2], m[2][2]])
+
+
+def along_tool_z(p: Pose, depth_mm: float) -> Pose:
+    """`p` moved `depth_mm` along its own tool z axis (same orientation)."""
+    x, y, z = p.position + depth_mm * _tool_z(p)
+    return Pose(float(x), float(y), float(z), p.a, p.b, p.c)
 
 
 def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
@@ -87,7 +135,7 @@ def deviation(planned_entry: Pose, planned_target: Pose, achieved_entry: Pose,
 
 def trajectory_figures(placements: list[TrajectoryDeviation]) -> dict[str, float]:
     """Mean and worst of each figure over the placements (cycles); NaN when there are none."""
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"placements": float(len(placements))}
     for key in ("entry_deviation_mm", "entry_normal_mm", "target_deviation_mm",
                 "target_normal_mm", "angular_deviation_deg"):
         vals = [p.as_dict()[key] for p in placements]
