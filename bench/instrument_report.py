@@ -88,26 +88,28 @@ def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: Instrume
             row["AP_self_reported"] = _num(robot.AP)
             row["RP_self_reported"] = _num(robot.RP)
             row["AP_unseen_by_robot"] = _num(st.AP - robot.AP)
+            row["RP_unseen_by_robot"] = _num(st.RP - robot.RP)
         figures[pose] = row
-    trajectory: dict[str, dict[str, Any]] = {}
+    # every measured figure beside the robot's own (the link's and the approach traces' figures
+    # are the same whoever measures the poses)
     robot_figs = {(r.subject, r.name): r.value for r in robot_ev.measurements}
+    beside = []
     for meas in ev.measurements:
-        if meas.name in GUIDE_FIGURES:
-            robot_v = robot_figs.get((meas.subject, meas.name))
-            trajectory[meas.name] = {
-                "subject": meas.subject, "value": _num(meas.value),
-                "self_reported": _num(robot_v),
-                "unseen_by_robot": None if meas.value is None or robot_v is None
-                else _num(meas.value - robot_v)}
+        cat = catalogue.get(meas.name)
+        if cat is None or cat.data != "static" or (meas.subject, meas.name) not in robot_figs:
+            continue
+        robot_v = robot_figs[(meas.subject, meas.name)]
+        beside.append({"subject": meas.subject, "name": meas.name, "unit": meas.unit,
+                       "value": _num(meas.value), "self_reported": _num(robot_v),
+                       "unseen_by_robot": None if meas.value is None or robot_v is None
+                       else _num(meas.value - robot_v)})
     section = {
         "name": name, "tool": entry.tool, "visits": len(samples), "measured": len(measured),
         "not_seen": missing, "read_errors": sampler.errors, "frames": sampler.frames,
         "registration": {**reg.as_dict(), "origin": origin,
                          **({"note": RUN_REGISTERED} if origin == "run" else {})},
-        "poses": figures, "verdict": ev.outcome.value,
+        "poses": figures, "beside": beside, "verdict": ev.outcome.value,
     }
-    if trajectory:
-        section["trajectory"] = trajectory
     return ev, section
 
 
@@ -130,9 +132,11 @@ def instrument_lines(section: dict[str, Any]) -> list[str]:
         lines.append(f"    {pose:<8} AP {_f(row.get('AP'), '.4f')} mm   self-reported "
                      f"{_f(row.get('AP_self_reported'), '.4f')} mm   unseen by the robot "
                      f"{_f(row.get('AP_unseen_by_robot'), '+.4f')} mm")
-    for name, row in section.get("trajectory", {}).items():
-        unit = catalogue.BY_NAME[name].unit
-        lines.append(f"    {row['subject']} {name} {_f(row['value'], '.4f')} {unit}   "
+    for row in section.get("beside", []):
+        if row["name"] not in GUIDE_FIGURES:
+            continue
+        unit = row["unit"]
+        lines.append(f"    {row['subject']} {row['name']} {_f(row['value'], '.4f')} {unit}   "
                      f"self-reported {_f(row['self_reported'], '.4f')} {unit}   unseen by the "
                      f"robot {_f(row['unseen_by_robot'], '+.4f')} {unit}")
     return lines

@@ -117,9 +117,10 @@ def test_guide_trajectory_figures_come_from_the_instrument(tmp_path: Path) -> No
     judged = {m["name"]: m for m in report["measurements"] if m["subject"] == "seat+30mm"}
     assert judged["entry_deviation"]["value"] == pytest.approx(traj["entry_deviation_max_mm"])
     assert (judged["entry_deviation"]["limit"], judged["entry_deviation"]["marginal"]) == (2.0, 0.5)
-    beside = report["instrument"]["trajectory"]
+    beside = {(r["subject"], r["name"]): r for r in report["instrument"]["beside"]}
+    assert beside[("seat", "AP")]["self_reported"] < 0.03           # the poses' figures too
     for name in ("entry_deviation", "target_deviation", "angular_deviation"):
-        row = beside[name]
+        row = beside[("seat+30mm", name)]
         assert row["value"] == pytest.approx(judged[name]["value"])
         assert row["self_reported"] < (0.05 if name != "angular_deviation" else 0.005)
         assert row["unseen_by_robot"] == pytest.approx(row["value"] - row["self_reported"])
@@ -128,3 +129,9 @@ def test_guide_trajectory_figures_come_from_the_instrument(tmp_path: Path) -> No
     tc = cases[("hil-bench.screw-guide.seat+30mm", "target_deviation")]
     props = {p.get("name"): p.get("value") for p in tc.iter("property")}
     assert float(props["value"]) == pytest.approx(judged["target_deviation"]["value"])
+    tip = beside[("seat+30mm", "target_deviation")]
+    assert float(props["self_reported"]) == pytest.approx(tip["self_reported"])
+    ap = {p.get("name"): p.get("value") for p in cases[("hil-bench.screw-guide.seat", "AP")]
+          .iter("property")}
+    assert float(ap["value"]) - float(ap["self_reported"]) == pytest.approx(
+        float(ap["unseen_by_robot"]))

@@ -10,6 +10,7 @@ import html
 from typing import Any
 
 from bench.metrics import catalogue
+from bench.reports import accuracy
 
 
 # the page uses its width (plots scale with it); long texts (a failed run's error, long pose
@@ -109,7 +110,8 @@ def run_html(report: dict[str, Any]) -> str:
              f"{_e(report.get('started_utc', ''))}</p>"]
     if report.get("error"):
         parts.append(f"<p class=\"error\">run stopped: {_e(report['error'])}</p>")
-    parts += ["<h2>Measurements</h2>", _measurements(report.get("measurements", [])),
+    parts += [accuracy.html_section(report),
+              "<h2>Measurements</h2>", _measurements(report.get("measurements", [])),
               _link_loss(report.get("link_loss")),
               "<h2>Per pose</h2><table><tr><th>pose</th><th>n</th>"
               + "".join(f"<th title=\"{_e(catalogue.BY_NAME[k].description)}\">{_e(k)}"

@@ -14,8 +14,11 @@ def _prop(parent: ET.Element, name: str, value: Any) -> None:
 
 
 def junit_xml(suite: str, measurements: list[dict[str, Any]], error: str | None = None,
-              properties: dict[str, Any] | None = None) -> bytes:
-    """The JUnit XML document (bytes, UTF-8) for `measurements` as written in report.json."""
+              properties: dict[str, Any] | None = None,
+              beside: dict[tuple[str, str], dict[str, Any]] | None = None) -> bytes:
+    """The JUnit XML document (bytes, UTF-8) for `measurements` as written in report.json.
+    `beside`: extra properties per (subject, name) test case (the robot's self-reported figure
+    beside an instrument's, `bench.reports.accuracy.case_properties`)."""
     fails = sum(1 for m in measurements if m["outcome"] == "fail")
     root = ET.Element("testsuites")
     ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(measurements) + bool(error)),
@@ -32,6 +35,8 @@ def junit_xml(suite: str, measurements: list[dict[str, Any]], error: str | None 
             _prop(props, key, m.get(key))
         if m.get("clause"):                  # from the measurement catalogue
             _prop(props, "iso9283_clause", m["clause"])
+        for key, value in (beside or {}).get((m.get("subject") or "", m["name"]), {}).items():
+            _prop(props, key, value)
         if m["outcome"] == "fail":
             value = "missing (NaN)" if m.get("value") is None else f"{m['value']:.6g}"
             ET.SubElement(tc, "failure", message=f"{m['name']} of {subject} = {value} "

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import write_json_atomic
+from bench.reports import accuracy
 from bench.reports.html import run_html, sweep_html
 from bench.reports.junit import junit_xml
 
@@ -28,7 +29,9 @@ def write_run_reports(out: Path, report: dict[str, Any], html: bool = True) -> N
         f"hil-bench.{sc.get('name', 'run')}", report.get("measurements", []), report.get("error"),
         {"verdict": report.get("verdict"), "seed": report.get("seed"),
          "mode": report.get("mode"), "control": sc.get("control"),
-         **{f"link_loss.{k}": v for k, v in (report.get("link_loss") or {}).get("run", {}).items()}}))
+         **accuracy.suite_properties(report),
+         **{f"link_loss.{k}": v for k, v in (report.get("link_loss") or {}).get("run", {}).items()}},
+        accuracy.case_properties(report)))
     if html:
         _write_atomic(out / "report.html", run_html(report).encode("utf-8"))
     write_json_atomic(out / "report.json", report)
