@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 
 from bench.evaluate import Evaluation, evaluate
-from bench.instrument_sampler import InstrumentSampler
+from bench.instrument_sampler import InstrumentSampler, tool_poses_of
 from bench.lab_instrument import InstrumentEntry
 from bench.metrics import catalogue
 from bench.metrics.trajectory import FIGURES as GUIDE_FIGURES
 from bench.registration import Registration, RegistrationError, register_points
 from bench.runner import Sample
 from bench.scenario import Scenario
+from drivers.instrument.base import ToolMeasurement
 from drivers.instrument.frames import matrix_of, pose_of
 
 SELF_REPORTED = ("AP/RP are the robot controller's self-reported figures (its encoders through "
@@ -44,16 +45,15 @@ def self_reported_note(real_hardware: bool) -> dict[str, Any]:
             SELF_REPORTED + " (a simulated arm: its reported pose is its belief, too)"}
 
 
-def _registration(sc: Scenario, samples: list[Sample], sampler: InstrumentSampler,
+def _registration(samples: list[Sample], means: list[ToolMeasurement | None],
                   entry: InstrumentEntry) -> tuple[Registration, str]:
     if entry.registration is not None:
         return entry.registration, "lab"
-    raw = sampler.raw_positions()
     marker = matrix_of(entry.marker)
     p, q = [], []
-    for s, m in zip(samples, raw):
-        if m is not None:
-            p.append(m)
+    for s, m in zip(samples, means):
+        if m is not None and m.position_mm is not None:
+            p.append(np.array(m.position_mm, dtype=float))
             q.append((matrix_of(s.commanded) @ marker)[:3, 3])
     if len(p) < 3:
         raise RegistrationError(f"the instrument saw the tool at {len(p)} visit(s): too few to "
@@ -66,11 +66,22 @@ def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: Instrume
                           name: str) -> tuple[Evaluation, dict[str, Any]]:
     """(the instrument's Evaluation, the report's `instrument` section). RegistrationError when
     the registration cannot be made or is too poor for the scenario's tolerances."""
-    reg, origin = _registration(sc, samples, sampler, entry)
+    ev, section = measured_evaluation(sc, samples, sampler.means(), entry, robot_ev, name)
+    section.update(read_errors=sampler.errors, frames=sampler.frames)
+    return ev, section
+
+
+def measured_evaluation(sc: Scenario, samples: list[Sample],
+                        means: list[ToolMeasurement | None], entry: InstrumentEntry,
+                        robot_ev: Evaluation, name: str) -> tuple[Evaluation, dict[str, Any]]:
+    """`instrument_evaluation` from each visit's mean marker measurement (instrument frame;
+    None: not seen), one per sample in order: a run's sampler, or a recorded session's
+    /instrument/measurement messages (`bench.instrument_replay`)."""
+    reg, origin = _registration(samples, means, entry)
     limits = [lim.max for key, lim in sc.tolerances.items() if key in POSITION_LIMITS]
     if limits:
         reg.check(min(limits), "the tightest position tolerance")
-    poses = sampler.tool_poses(reg.matrix)
+    poses = tool_poses_of(means, reg.matrix, entry.marker)
     measured: list[Sample] = []
     missing = 0
     for s, m in zip(samples, poses):
@@ -105,7 +116,7 @@ def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: Instrume
                        else _num(meas.value - robot_v)})
     section = {
         "name": name, "tool": entry.tool, "visits": len(samples), "measured": len(measured),
-        "not_seen": missing, "read_errors": sampler.errors, "frames": sampler.frames,
+        "not_seen": missing,
         "registration": {**reg.as_dict(), "origin": origin,
                          **({"note": RUN_REGISTERED} if origin == "run" else {})},
         "poses": figures, "beside": beside, "verdict": ev.outcome.value,

@@ -171,23 +171,16 @@ class InstrumentSampler(RunObserver):
         self.stop()
 
     # -- results -------------------------------------------------------------------------------
-    def tool_poses(self, registration: np.ndarray) -> list[np.ndarray | None]:
-        """Per visit, the robot's tool pose (4x4, robot base frame, mm) that the instrument saw:
-        T_base_instrument . T_instrument_marker . inverse(T_tool_marker); None if not seen."""
-        marker_inv = inverse(matrix_of(self.entry.marker))
-        out: list[np.ndarray | None] = []
+    def means(self) -> list[ToolMeasurement | None]:
+        """Per visit, the average of its visible frames (None: not seen)."""
         with self._lock:
             visits = list(self.visits)
-        for v in visits:
-            m = v.mean()
-            if m is None or m.position_mm is None:
-                out.append(None)
-                continue
-            t = np.eye(4)
-            t[:3, :3] = matrix_from_quaternion(m.orientation) if m.orientation else np.eye(3)
-            t[:3, 3] = m.position_mm
-            out.append(registration @ t @ marker_inv)
-        return out
+        return [v.mean() for v in visits]
+
+    def tool_poses(self, registration: np.ndarray) -> list[np.ndarray | None]:
+        """Per visit, the robot's tool pose (4x4, robot base frame, mm) that the instrument saw
+        (`tool_poses_of`); None if not seen."""
+        return tool_poses_of(self.means(), registration, self.entry.marker)
 
     def tool_positions(self, registration: np.ndarray) -> list[np.ndarray | None]:
         """Per visit, the tool point (3,) in the robot base frame, mm; None if not seen."""
@@ -195,7 +188,22 @@ class InstrumentSampler(RunObserver):
 
     def raw_positions(self) -> list[np.ndarray | None]:
         """Per visit, the marker position in the instrument frame (mm), None if not seen."""
-        with self._lock:
-            visits = list(self.visits)
-        return [np.array(m.position_mm) if (m := v.mean()) and m.position_mm else None
-                for v in visits]
+        return [np.array(m.position_mm) if m and m.position_mm else None for m in self.means()]
+
+
+def tool_poses_of(means: list[ToolMeasurement | None], registration: np.ndarray,
+                  marker: Pose) -> list[np.ndarray | None]:
+    """The robot's tool pose (4x4, robot base frame, mm) behind each marker measurement (in the
+    instrument frame): T_base_instrument . T_instrument_marker . inverse(T_tool_marker), with
+    `marker` the marker's pose in the tool frame; None where the marker was not seen."""
+    marker_inv = inverse(matrix_of(marker))
+    out: list[np.ndarray | None] = []
+    for m in means:
+        if m is None or m.position_mm is None:
+            out.append(None)
+            continue
+        t = np.eye(4)
+        t[:3, :3] = matrix_from_quaternion(m.orientation) if m.orientation else np.eye(3)
+        t[:3, 3] = m.position_mm
+        out.append(registration @ t @ marker_inv)
+    return out

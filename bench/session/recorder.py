@@ -21,6 +21,7 @@ from bench.session.schema import (T_COMMAND, T_EVENT, T_INSTRUMENT, T_LINK, T_NE
                                   T_STATUS, command_msg, pose_fields, pose_from_fields, pose_msg,
                                   status_msg)
 from bench.session.writer import SessionWriter, git_commit
+from bench.metrics.trajectory import GuideAxis
 from drivers.pose import Pose
 from drivers.robot import ArmStatus
 
@@ -64,6 +65,9 @@ def _nested(f: dataclasses.Field, value: dict[str, Any]) -> Any:
     return dataclasses.replace(default, **{k: v for k, v in value.items() if k in names})
 
 
+_GUIDE_KEYS = [f.name for f in dataclasses.fields(GuideAxis)]
+
+
 def scenario_from_dict(d: dict[str, Any]) -> Scenario:
     """Rebuild the Scenario a session was recorded with (fields this version does not know are
     ignored, so older and newer files both load). Raises KeyError/TypeError on a damaged dict."""
@@ -81,6 +85,8 @@ def scenario_from_dict(d: dict[str, Any]) -> Scenario:
             v = {name: np.array(p, dtype=float).reshape(-1, 3) for name, p in v.items()}
         elif k == "via":
             v = frozenset(v)
+        elif k == "guide":
+            v = None if v is None else GuideAxis(**{g: v[g] for g in _GUIDE_KEYS if g in v})
         elif isinstance(v, dict):
             v = _nested(known[k], v)
         elif isinstance(v, list):
