@@ -5,6 +5,7 @@ endpoint with these types instead of callers probing its attributes:
 
 * `TcpEndpoint`: ``host:port`` of a TCP link (Modbus TCP, RTU/ASCII frames over raw TCP, a GRBL
   controller behind a serial device server reached as ``socket://``).
+* `UdpEndpoint`: a UDP device or stream at ``host:port`` (impaired by the UDP proxy).
 * `SerialEndpoint`: a serial line (device path such as ``/dev/ttyUSB0``, a pty path, or any
   pyserial URL) with its baud rate and how messages are delimited on it (`framing`), which a
   frame-aware impairment proxy needs to delay whole messages rather than bytes.
@@ -62,6 +63,23 @@ class SerialEndpoint:
 
 
 Endpoint = Union[TcpEndpoint, SerialEndpoint]
+
+
+@dataclass(frozen=True)
+class UdpEndpoint:
+    """A UDP device or stream receiver at ``host:port`` (video, haptics, telemetry). Not one of
+    the robot/modem `Endpoint`s: their drivers do not speak UDP; the rig impairs such links with
+    the UDP proxy (`Rig.udp_link`)."""
+
+    host: str
+    port: int
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    def describe(self) -> str:
+        return f"udp://{self.host}:{self.port}"
 
 
 def endpoint_at(address: Address, baudrate: int = 19200, framing: str = "raw") -> Endpoint:

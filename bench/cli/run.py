@@ -88,6 +88,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="give up (exit 3) when the robot link has failed this long, seconds "
                         "(default: the scenario's ride_through.link_loss_limit, 30 s); 0 ends "
                         "the run at the first link failure")
+    p.add_argument("--udp-link", action="append", default=[], metavar="HOST:PORT",
+                   help="also impair a UDP stream or device at HOST:PORT (the console's video, "
+                        "haptics) under the run's network profile: its sender sends to the UDP "
+                        "proxy's port, printed at start and listed under `proxies` in "
+                        "report.json; every datagram's fate goes to the session; repeatable")
     p.add_argument("--arm", action="store_true",
                    help=f"allow motion on real hardware (or set {ARM_ENV}=1)")
     p.add_argument("--sites", choices=["in-turn", "concurrent"], default="in-turn",
@@ -147,6 +152,10 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     seed = sc.seed if args.seed is None else args.seed
     net_name = args.network or (DEFAULT_NETWORK if lab.robot.simulate else None)
     network = load_profile(net_name) if net_name else None
+    from bench.impair.serve import parse_hostport
+    from drivers.endpoint import UdpEndpoint
+    udp_links = [UdpEndpoint(*parse_hostport(u, "--udp-link"))
+                 for u in getattr(args, "udp_link", [])]
     # the run folder is checked and owned before any device is opened
     out = owned.enter_context(claim_run_dir(_out_dir(args.out, sc.name), "--out",
                                             getattr(args, "force", False)))
@@ -193,6 +202,10 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
                   journal=journal)
         meta["simulators"], meta["proxies"] = rig.simulators, rig.proxies
         with rig:
+            for udp in udp_links:
+                px = rig.udp_link(udp)
+                log(f"  udp link: {udp.describe()} through 127.0.0.1:{px.info['port']} "
+                    f"({network.name if network else 'ideal'})")
             arm = rig.robot()
             meta["lab"]["robot"] = arm.name
             log(f"  robot: {arm.name}")

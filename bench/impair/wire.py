@@ -19,7 +19,7 @@ from bench.impair.profile import NetworkProfile
 from bench.observer import RunObserver
 from bench.outputs import scratch_dir
 from bench.simproc import ChildProcess
-from drivers.endpoint import Endpoint, TcpEndpoint
+from drivers.endpoint import Endpoint, TcpEndpoint, UdpEndpoint
 from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
 
@@ -133,12 +133,17 @@ def tcp_link(spec: object) -> bool:
 
 
 @contextlib.contextmanager
-def impaired_endpoint(endpoint: Endpoint, profile: NetworkProfile, seed: int,
+def impaired_endpoint(endpoint: Endpoint | UdpEndpoint, profile: NetworkProfile, seed: int,
                       observer: RunObserver | None = None) -> Iterator[Proxy]:
-    """The right proxy for a device's link: the TCP proxy for a TCP endpoint, the frame-aware
-    serial proxy (the endpoint's baud rate and framing) for a serial line."""
+    """The right proxy for a device's link: the TCP proxy for a TCP endpoint, the UDP proxy for a
+    UDP one, the frame-aware serial proxy (the endpoint's baud rate and framing) for a serial
+    line."""
     if isinstance(endpoint, TcpEndpoint):
         with tcp_proxy(endpoint.address, profile, seed, observer) as px:
+            yield px
+        return
+    if isinstance(endpoint, UdpEndpoint):
+        with udp_proxy(endpoint.address, profile, seed, observer) as px:
             yield px
         return
     with serial_proxy(endpoint.port, profile, seed, endpoint.baudrate, endpoint.framing,

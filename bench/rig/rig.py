@@ -9,22 +9,26 @@
 
 `rig.simulators` and `rig.proxies` collect the ready lines of the child processes started (for
 report.json and the session). Devices are opened on first use, so a command that needs only the
-robot never starts the modem's simulator.
+robot never starts the modem's simulator. `rig.udp_link(UdpEndpoint(host, port))` puts the UDP
+impairment proxy in front of a UDP device or stream (video, haptics) under the same profile.
 """
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from bench.clock import Clock, RealClock, VirtualClock
-from bench.impair import NetworkProfile
+from bench.impair import NetworkProfile, load_profile
+from bench.impair.wire import Proxy, impaired_endpoint
 from bench.lab import Lab
 from bench.observer import RunObserver
 from bench.rig.instrument import open_instrument
 from bench.rig.modem import open_modem
 from bench.rig.robot import open_robot
+from drivers.endpoint import UdpEndpoint
 from drivers.errors import ConfigError
 from drivers.instrument.base import Instrument
 from drivers.modem.base import Modem
@@ -58,6 +62,7 @@ class Rig:
         self.simulators: list[dict[str, Any]] = []
         self.proxies: list[dict[str, Any]] = []
         self._stack = contextlib.ExitStack()
+        self._drains: list[Callable[[], int]] = []      # the UDP links' event forwarders
         self._robot: RobotArm | None = None
         self._modem: Modem | None = None
         self._modem_opened = False
@@ -100,9 +105,27 @@ class Rig:
         self._instrument = None
         self._instrument_opened = False
         self._arms.clear()
+        self._drains.clear()
 
     def __enter__(self) -> "Rig":
         return self
+
+    def udp_link(self, endpoint: UdpEndpoint) -> Proxy:
+        """A UDP device or stream (video, haptics, telemetry) at `endpoint` behind the run's
+        network profile (`ideal` when there is none): the UDP impairment proxy as a child
+        process, its ready line in `proxies`; senders send to the returned proxy's `endpoint`.
+        Every datagram's fate reaches `observer` by `drain()` and when the rig closes.
+        DeviceError when the proxy does not start."""
+        profile = self.network or load_profile("ideal")
+        proxy = self._stack.enter_context(impaired_endpoint(
+            endpoint, profile, self.seed + len(self.proxies), self.observer))
+        self.proxies.append(proxy.info)
+        self._drains.append(proxy.drain)
+        return proxy
+
+    def drain(self) -> int:
+        """Forward the UDP links' new datagram fates to the observer; returns how many."""
+        return sum(d() for d in self._drains)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
