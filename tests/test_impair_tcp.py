@@ -1,5 +1,8 @@
-"""TCP over an impaired link (bench/impair/tcp.py): RFC 6298 retransmission timing, exponential
-back-off, head-of-line blocking, reset after a long outage; serial links keep loss as loss."""
+"""TCP over an impaired link (bench/impair/tcp.py): Linux's retransmission timing (RTO = SRTT +
+max(MDEV-based RTTVAR, rto_min), tail loss probe, back-off, timestamps), head-of-line blocking,
+reset after a long outage; serial links keep loss as loss. The expected figures are worked out by
+hand from the kernel's formulas (cited in tcp.py); tests/test_impair_tcp_kernel.py compares with
+the kernel itself."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,41 +17,81 @@ def _profile(**doc):
     return parse_profile({"name": "t", **doc}, "<test>", Path("."))
 
 
-def test_rto_follows_rfc6298_and_backs_off_through_an_outage() -> None:
-    # 100 ms each way: the first RTT sample is 200 ms -> SRTT 200, RTTVAR 100, RTO = 200 + 4 x 100
+def test_rto_follows_linux_and_backs_off_through_an_outage() -> None:
+    # 100 ms each way: the first RTT sample is 200 ms -> SRTT 200, MDEV 400, RTTVAR max(400, 200)
     prof = _profile(delay="100 ms", outage={"schedule": [{"at": "1 s", "duration": "2 s"}]})
     conn = TcpConnection(prof.link(1), prof.tcp)
     first = conn.uplink.send(0.0, 12)
     assert not first.lost and first.retransmits == 0
-    assert conn.uplink.srtt == pytest.approx(0.2) and conn.uplink.rttvar == pytest.approx(0.1)
-    assert conn.uplink.rto == pytest.approx(0.6)
-    # sent into the hole [1, 3): tries at 1.0, 1.6, 2.8 are lost, 5.2 gets through
+    assert conn.uplink.srtt == pytest.approx(0.2) and conn.uplink.mdev == pytest.approx(0.4)
+    assert conn.uplink.rttvar == pytest.approx(0.4) and conn.uplink.rto == pytest.approx(0.6)
+    # sent alone into the hole [1, 3): the loss probe at min(2 x 0.2 + 0.2, 0.6) = +0.6, the RTO
+    # restarted from it (+0.6, not doubled), then doubled (+1.2): tries at 1.0, 1.6, 2.2 are
+    # lost, 3.4 gets through
     f = conn.uplink.send(1.0, 12)
     assert not f.lost and f.retransmits == 3
-    assert f.stall_s == pytest.approx(0.6 + 1.2 + 2.4)
-    assert f.delay_s == pytest.approx(4.2 + 0.1)
-    assert f.as_event()["retransmitted_after_ms"] == pytest.approx(4200.0)
-    assert "retransmitted after 4200 ms" in f.describe()
+    assert f.stall_s == pytest.approx(0.6 + 0.6 + 1.2)
+    assert f.delay_s == pytest.approx(2.4 + 0.1)
+    assert f.as_event()["retransmitted_after_ms"] == pytest.approx(2400.0)
+    assert "retransmitted after 2400 ms" in f.describe()
     # bytes written behind it wait for it (head-of-line), and go out when it gets through
     behind = conn.uplink.send(1.5, 12)
     assert behind.t_arrive_s >= f.t_arrive_s and behind.retransmits == 1
-    # Karn: the backed-off RTO stays until a clean measurement, which recomputes it
-    assert conn.uplink.rto == pytest.approx(4.8)
+    # the retransmissions' ACKs are timed (timestamps): 200 ms each, so no back-off is left:
+    # MDEV 400 -> 300 -> 225 (the second in the same round: its max becomes 225, above the
+    # 200 ms it restarted from), RTTVAR stays 400, RTO 600 ms
+    assert conn.uplink.mdev == pytest.approx(0.225) and conn.uplink.rto == pytest.approx(0.6)
     clean = conn.uplink.send(6.0, 12)
     assert clean.retransmits == 0
-    assert conn.uplink.rto == pytest.approx(0.2 + 4 * 0.075)
+    # a new round: MDEV 168.75, RTTVAR decays a quarter of the way to the last round's max (225)
+    assert conn.uplink.mdev == pytest.approx(0.16875)
+    assert conn.uplink.rttvar == pytest.approx(0.4 - (0.4 - 0.225) / 4)
+    assert conn.uplink.rto == pytest.approx(0.2 + 0.35625)
 
 
-def test_min_rto_is_200_ms_and_configurable() -> None:
+def test_rto_is_srtt_plus_the_200_ms_floor_and_configurable() -> None:
     prof = _profile(delay="5 ms", loss=1.0)          # every first transmission lost
     assert prof.tcp.min_rto_s == pytest.approx(0.2)
     conn = TcpConnection(_profile(delay="5 ms").link(1), prof.tcp)
-    conn.uplink.send(0.0, 10)                         # RTT 10 ms -> RTO clamps to 200 ms
-    assert conn.uplink.rto == pytest.approx(0.2)
+    conn.uplink.send(0.0, 10)                         # RTT 10 ms -> RTTVAR max(20, 200) ms
+    assert conn.uplink.rto == pytest.approx(0.21)
+    for i in range(1, 50):                            # steady: RTTVAR stays at the floor
+        conn.uplink.send(i * 0.05, 10)
+    assert conn.uplink.rto == pytest.approx(0.21)
     quick = _profile(delay="5 ms", tcp={"min_rto": "50 ms"})
     conn = TcpConnection(quick.link(1), quick.tcp)
     conn.uplink.send(0.0, 10)
-    assert conn.uplink.rto == pytest.approx(0.05)
+    assert conn.uplink.rto == pytest.approx(0.06)
+
+
+def test_jitter_raises_the_rto_above_the_floor_and_it_decays_per_round() -> None:
+    from bench.impair.link import ImpairedLink, recorded_link
+    # RTT 100 ms, then one 900 ms sample: MDEV = 3/4 x 200 + 800 = 950 ms > the floor
+    link: ImpairedLink = recorded_link([0.05, 0.45, 0.05, 0.05], [0.05, 0.45, 0.05, 0.05])
+    conn = TcpConnection(link, TcpSpec())
+    conn.downlink.send(0.0, 1)                        # the ACK direction's delays
+    conn.uplink.send(0.0, 1)                          # 100 ms: SRTT .1, MDEV .2, RTTVAR .2
+    assert conn.uplink.rto == pytest.approx(0.3)
+    conn.downlink.send(1.0, 1)
+    conn.uplink.send(1.0, 1)                          # 900 ms
+    assert conn.uplink.srtt == pytest.approx(0.2)
+    assert conn.uplink.mdev == pytest.approx(0.95) and conn.uplink.rttvar == pytest.approx(0.95)
+    assert conn.uplink.rto == pytest.approx(1.15)
+    conn.downlink.send(3.0, 1)
+    conn.uplink.send(3.0, 1)                          # 100 ms: |error| 100 below MDEV / 4
+    assert conn.uplink.srtt == pytest.approx(0.1875)
+    step = 0.1 - 0.95 / 4                             # negative: the plain update
+    assert conn.uplink.mdev == pytest.approx(0.95 + step)
+    assert conn.uplink.rttvar == pytest.approx(0.95 - (0.95 - (0.95 + step)) / 4)
+    # an RTT that falls by more than MDEV / 4 moves MDEV up by only an eighth of the step
+    link = recorded_link([0.05, 0.01], [0.05, 0.01])
+    conn = TcpConnection(link, TcpSpec())
+    conn.downlink.send(0.0, 1)
+    conn.uplink.send(0.0, 1)                          # 100 ms: MDEV 200
+    conn.downlink.send(1.0, 1)
+    conn.uplink.send(1.0, 1)                          # 20 ms: error 80 - 50 = 30 -> 30 / 8
+    assert conn.uplink.mdev == pytest.approx(0.2 + 0.03 / 8)
+    assert conn.uplink.rto == pytest.approx(0.09 + 0.2 + 0.03 / 8)
 
 
 def test_one_percent_loss_becomes_late_messages_not_lost_ones() -> None:

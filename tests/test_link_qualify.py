@@ -116,7 +116,9 @@ def test_wire_probe_through_the_proxy_sees_the_hole_and_the_modem(tmp_path: Path
     (r,) = json.loads((tmp_path / "q" / "qualify.json").read_text())["sites"]
     assert r["mode"] == "wire" and r["network"] == "coverage-hole" and r["link_samples"] >= 5
     f = r["figures"]
-    assert 2.4 <= f["longest_outage_s"] <= 3.8          # the proxy's 3 s hole, 2 s after start
+    # the proxy's 3 s hole, 2 s after start, and TCP's recovery after it: a request stalled in
+    # the hole is resent with Linux's back-off (tcp.py), the last resend up to ~1 s after the end
+    assert 2.4 <= f["longest_outage_s"] <= 4.3
     assert f["rtt_ms"]["min"] >= 5.0                     # the profile's delay is in every RTT
     assert f["probes"] >= 50                             # about 20 per s outside the hole
     rows = read_modem_rows(tmp_path / r["trace"])

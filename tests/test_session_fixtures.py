@@ -55,9 +55,10 @@ def test_teleop_stream_through_a_coverage_hole_fails_on_tracking() -> None:
     failed = {m["name"] for m in c.failed}
     assert failed == {"tracking_max"}, c.measurements
     assert c.tracking_replay["max_mm"] > 10.0 and c.tracking_replay["beyond_s"] >= 2.5
-    # the TCP link stalled the setpoints through the 3 s hole instead of losing them
+    # the TCP link stalled the setpoints through the 3 s hole instead of losing them; the one
+    # sent as it opened is resent with Linux's back-off and gets through 3.44 s later (tcp.py)
     run = c.link_loss["run"]
-    assert run["outages"] >= 1 and run["longest_outage"] == pytest.approx(3.0, abs=0.1)
+    assert run["outages"] >= 1 and 3.0 <= run["longest_outage"] <= 3.5
     assert run["late_setpoints"] > 100 and run["lost_setpoints"] == 0
 
 

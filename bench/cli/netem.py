@@ -225,7 +225,7 @@ def proxy(args: argparse.Namespace) -> int:
 
     def build(loop, events):
         try:
-            # a TCP connection retransmits what the link loses (RFC 6298 model, profile `tcp:`)
+            # a TCP connection retransmits what the link loses (Linux's timing, profile `tcp:`)
             return TcpProxy(listen, upstream, link, loop, events, tcp=prof.tcp)
         except OSError as exc:
             raise ConfigError(f"--listen: cannot listen on {args.listen}: {exc}") from None

@@ -12,8 +12,8 @@ the cause. A request that arrives after the caller gave up is still executed, at
 the next call (late commands are real: the robot may move after the operator saw a timeout).
 
 Around a TCP transport (`tcp=` a `TcpSpec`: Modbus TCP, RTU/ASCII over TCP) a lost request or
-reply is not lost: TCP retransmits it (`bench.impair.tcp`, RFC 6298), so it arrives late and the
-call only times out when the stall outlasts `timeout_s`; bytes behind a stalled segment wait for
+reply is not lost: TCP retransmits it (`bench.impair.tcp`, as Linux times it), so it arrives late
+and the call only times out when the stall outlasts `timeout_s`; bytes behind a stalled segment wait for
 it. A stall longer than the spec's `reset_after_s` resets the connection: from that moment every
 call raises DeviceError ("connection reset") until `connect()` opens a new connection.
 
