@@ -74,54 +74,50 @@ class Proxy:
 
 
 @contextlib.contextmanager
+def _proxy(args: list[str], profile: NetworkProfile, seed: int, observer: RunObserver | None,
+           endpoint: Callable[[ChildProcess], tuple[str, int] | str]) -> Iterator[Proxy]:
+    """Start the proxy command `args` (`hil-bench netem ...`) under `profile` with its events file
+    in `_scratch()`, yield where the client connects (`endpoint` of the process), stop it on exit
+    after forwarding its last events."""
+    with _scratch() as tmp:
+        events = Path(tmp) / "events.jsonl"
+        full = [*args, "--profile", profile.source, "--seed", str(seed), "--events", str(events)]
+        with ChildProcess(full) as proc:
+            tail = EventTail(events, observer or RunObserver())
+            try:
+                yield Proxy(endpoint(proc), proc.info, tail.drain)
+            finally:
+                tail.drain()
+
+
+@contextlib.contextmanager
 def tcp_proxy(upstream: tuple[str, int], profile: NetworkProfile, seed: int,
               observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem proxy` to `upstream` under `profile`; stop it on exit."""
-    with _scratch() as tmp:
-        events = Path(tmp) / "events.jsonl"
-        args = ["netem", "proxy", "--listen", "127.0.0.1:0",
-                "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
-                "--seed", str(seed), "--events", str(events)]
-        with ChildProcess(args) as proc:
-            tail = EventTail(events, observer or RunObserver())
-            try:
-                yield Proxy(proc.endpoint, proc.info, tail.drain)
-            finally:
-                tail.drain()
+    with _proxy(["netem", "proxy", "--listen", "127.0.0.1:0",
+                 "--upstream", f"{upstream[0]}:{upstream[1]}"], profile, seed, observer,
+                lambda proc: proc.endpoint) as px:
+        yield px
 
 
 @contextlib.contextmanager
 def udp_proxy(upstream: tuple[str, int], profile: NetworkProfile, seed: int,
               observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem udp` to `upstream` under `profile`; peers send to `endpoint`."""
-    with tempfile.TemporaryDirectory(prefix="hil-netem-") as tmp:
-        events = Path(tmp) / "events.jsonl"
-        args = ["netem", "udp", "--listen", "127.0.0.1:0",
-                "--upstream", f"{upstream[0]}:{upstream[1]}", "--profile", profile.source,
-                "--seed", str(seed), "--events", str(events)]
-        with ChildProcess(args) as proc:
-            tail = EventTail(events, observer or RunObserver())
-            try:
-                yield Proxy(proc.endpoint, proc.info, tail.drain)
-            finally:
-                tail.drain()
+    with _proxy(["netem", "udp", "--listen", "127.0.0.1:0",
+                 "--upstream", f"{upstream[0]}:{upstream[1]}"], profile, seed, observer,
+                lambda proc: proc.endpoint) as px:
+        yield px
 
 
 @contextlib.contextmanager
 def serial_proxy(device: str, profile: NetworkProfile, seed: int, baud: int, framing: str,
                  observer: RunObserver | None = None) -> Iterator[Proxy]:
     """Start `hil-bench netem serial` between a new pty (the driver's side) and `device`."""
-    with _scratch() as tmp:
-        events = Path(tmp) / "events.jsonl"
-        args = ["netem", "serial", "--a", "pty", "--b", device, "--baud", str(baud),
-                "--framing", framing, "--profile", profile.source, "--seed", str(seed),
-                "--events", str(events)]
-        with ChildProcess(args) as proc:
-            tail = EventTail(events, observer or RunObserver())
-            try:
-                yield Proxy(proc.info["a"], proc.info, tail.drain)
-            finally:
-                tail.drain()
+    with _proxy(["netem", "serial", "--a", "pty", "--b", device, "--baud", str(baud),
+                 "--framing", framing], profile, seed, observer,
+                lambda proc: str(proc.info["a"])) as px:
+        yield px
 
 
 def tcp_link(spec: object) -> bool:
