@@ -68,5 +68,6 @@ def test_run_udp_link_lists_the_proxy_and_bad_input_is_exit_2(tmp_path: Path):
     assert len(udp) == 1 and udp[0]["upstream"] == "127.0.0.1:9"
     with pytest.raises(ProcessLookupError):
         os.kill(udp[0]["pid"], 0)
+    assert not list((tmp_path / "o").glob(".netem-*"))      # its events folder went with it
     from bench.cli import main
     assert main(["run", "--udp-link", "nowhere", "--out", str(tmp_path / "o2")]) == 2
