@@ -16,10 +16,13 @@ own; a `deliver` callback must not raise (callers catch their socket errors).
 Wake-up compensation: a sleeping loop wakes some tens of microseconds after the deadline it asked
 for (timer slack, scheduler, Python). The gate learns the median of that lateness (it moves its
 estimate by 2 us towards each observed lateness' sign, bounded by 0.3 ms) and sets its timers that
-much early, so the median delivery lands on the requested time instead of after it.
+much early, so the median delivery lands on the requested time instead of after it (`OnTime`,
+also used by the TCP proxy). A message with no delay left is delivered at once, from the read
+that brought it, unless something else is due first: no extra trip through the loop.
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -36,6 +39,55 @@ TRACK_AHEAD_NS = 1_000_000
 LATENESS_KEEP = 1_000_000
 
 
+class OnTime:
+    """Runs callbacks at their due times on `loop`, set early by the learnt median wake-up
+    lateness (module docstring), and keeps how late each one ran. Shared by the gate and the
+    TCP proxy."""
+
+    def __init__(self, loop: PreciseLoop) -> None:
+        self.loop = loop
+        #: how early timers are set so that the median delivery is on time (ns, learnt)
+        self.early_ns = 0
+        #: delivery time - due time of each message delivered (ns; the first LATENESS_KEEP)
+        self.lateness_ns: list[int] = []
+
+    def at(self, release: int, run: Callable[[], None], not_before: int = 0) -> int:
+        """Call `run` at monotonic `release` ns: at once when that time has come and nothing
+        is due before it (an undelayed message takes no trip through the loop). Returns the
+        wake-up time set; a byte stream passes its previous one as `not_before`, so that a
+        change of the early-wake estimate never lets a chunk overtake the one before it."""
+        wake = release - self.early_ns
+        if wake < not_before:
+            wake = not_before
+        track = wake - now_ns() > TRACK_AHEAD_NS     # only timers that really waited teach
+
+        def fire() -> None:
+            late = now_ns() - release
+            if len(self.lateness_ns) < LATENESS_KEEP:
+                self.lateness_ns.append(late)
+            if track:       # follow the median wake-up lateness (sign steps: a median tracker)
+                step = EARLY_STEP_NS if late > 0 else -EARLY_STEP_NS
+                self.early_ns = min(max(self.early_ns + step, 0), EARLY_MAX_NS)
+            run()
+        if self.loop.due_now(wake):
+            fire()
+        else:
+            self.loop.call_at(wake, fire)
+        return wake
+
+    def lateness(self) -> dict[str, float]:
+        """How late deliveries were against their due times, in ms (median, p99, max; negative:
+        early), for the stopped line: the engine's own precision on exactly this traffic."""
+        if not self.lateness_ns:
+            return {}
+        v = sorted(self.lateness_ns)
+
+        def pick(q: float) -> float:
+            return round(v[min(len(v) - 1, int(q * len(v)))] / 1e6, 3)
+        return {"late_ms_median": pick(0.5), "late_ms_p99": pick(0.99),
+                "late_ms_max": round(v[-1] / 1e6, 3)}
+
+
 class Gate:
     """Applies one link to messages and delivers them on time. `unit` names the stats counter."""
 
@@ -50,10 +102,7 @@ class Gate:
         # datagrams and IP packets may overtake each other (jitter, reorder), like netem's tfifo;
         # byte streams may not (they keep the engine's default order)
         self.ordered = not datagrams
-        #: how early timers are set so that the median delivery is on time (ns, learnt)
-        self.early_ns = 0
-        #: delivery time - due time of each message delivered (ns; the first LATENESS_KEEP)
-        self.lateness_ns: list[int] = []
+        self.on_time = OnTime(loop)
         self.stats: dict[str, float] = {unit: 0, "lost": 0, "bytes": 0, "duplicated": 0,
                                       "corrupted": 0, "reordered": 0}
 
@@ -80,35 +129,20 @@ class Gate:
         if fate.reordered:
             st["reordered"] += 1
         release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
-        copies = 2 if fate.duplicate else 1
-        if fate.duplicate:
-            st["duplicated"] += 1
-        wake = release - self.early_ns
-        track = wake - now_ns() > TRACK_AHEAD_NS     # only timers that really waited teach
+        if not fate.duplicate:
+            self.on_time.at(release, functools.partial(deliver, data))
+            return release
+        st["duplicated"] += 1
 
-        def fire() -> None:
-            late = now_ns() - release
-            if len(self.lateness_ns) < LATENESS_KEEP:
-                self.lateness_ns.append(late)
-            if track:       # follow the median wake-up lateness (sign steps: a median tracker)
-                step = EARLY_STEP_NS if late > 0 else -EARLY_STEP_NS
-                self.early_ns = min(max(self.early_ns + step, 0), EARLY_MAX_NS)
-            for _ in range(copies):
-                deliver(data)
-        self.loop.call_at(wake, fire)
+        def twice() -> None:        # netem's duplicate: a second copy at the same moment
+            deliver(data)
+            deliver(data)
+        self.on_time.at(release, twice)
         return release
 
     def lateness(self) -> dict[str, float]:
-        """How late deliveries were against their due times, in ms (median, p99, max; negative:
-        early), for the stopped line: the engine's own precision on exactly this traffic."""
-        if not self.lateness_ns:
-            return {}
-        v = sorted(self.lateness_ns)
-
-        def pick(q: float) -> float:
-            return round(v[min(len(v) - 1, int(q * len(v)))] / 1e6, 3)
-        return {"late_ms_median": pick(0.5), "late_ms_p99": pick(0.99),
-                "late_ms_max": round(v[-1] / 1e6, 3)}
+        """How late deliveries were against their due times (`OnTime.lateness`)."""
+        return self.on_time.lateness()
 
 
 def directional_link(uplink: NetworkProfile, downlink: NetworkProfile, seed: int) -> ImpairedLink:

@@ -2,9 +2,11 @@
 by the link built from a profile. Run it in its own process (`hil-bench netem proxy`).
 
 Client-to-upstream data crosses the link's uplink, upstream-to-client its downlink. Each chunk
-read from a socket is one message: its time is when it was read, its fate comes from the engine
-(`link.py`), and it is written to the other side at its arrival time by a precise timer
-(`loop.py`). Both connections of a pair share one link whose time starts when the proxy starts,
+read from a socket is one message: its time is when its last segment arrived (the kernel's
+receive stamp, `rxstamp.py`: the proxy's own wake-up is not part of the delay), its fate comes
+from the engine (`link.py`), and it is written to the other side at its arrival time by a
+precise timer set early by the learnt wake-up lateness (`gate.OnTime`, as the UDP proxy and the
+namespace forwarder do). Both connections of a pair share one link whose time starts when the proxy starts,
 so outages in a profile happen at the same moments for every connection. Streams stay in order.
 With `tcp` (a `TcpSpec`, the default of `hil-bench netem proxy`) each connection is a TCP
 connection over the link (`tcp.py`): a chunk the link loses (loss model or outage) is
@@ -25,6 +27,8 @@ import struct
 from collections import deque
 from typing import TextIO
 
+from bench.impair import rxstamp
+from bench.impair.gate import OnTime
 from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns
 from bench.impair.tcp import TcpConnection, TcpSender, TcpSpec
@@ -56,7 +60,9 @@ class TcpProxy:
         self.port = self.server.getsockname()[1]
         self.t0_ns = now_ns()
         self.conns = 0
-        self.stats = {"chunks": 0, "lost": 0, "bytes": 0, "retransmits": 0, "resets": 0}
+        self.stats: dict[str, float] = {"chunks": 0, "lost": 0, "bytes": 0, "retransmits": 0,
+                                        "resets": 0}
+        self.on_time = OnTime(loop)
         loop.add_reader(self.server.fileno(), self._accept)
 
     # -- connections ---------------------------------------------------------------------------
@@ -76,9 +82,10 @@ class TcpProxy:
         for s in (client, up):
             s.setblocking(False)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            rxstamp.enable(s)
             pair.append(_Side(s))
         c, u = pair
-        last = {"up": 0, "down": 0}
+        last = {"up": 0, "down": 0, "wake_up": 0, "wake_down": 0}
         ways: ImpairedLink | TcpConnection = self.link
         if self.tcp is not None:
             ways = TcpConnection(self.link, self.tcp)
@@ -89,12 +96,11 @@ class TcpProxy:
     def _read(self, src: _Side, dst: _Side, direction: Direction | TcpSender, cid: int,
               last: dict, key: str) -> None:
         try:
-            data = src.sock.recv(65536)
+            data, _, t = rxstamp.recv(src.sock)
         except BlockingIOError:
             return
         except OSError:
-            data = b""
-        t = now_ns()
+            data, t = b"", now_ns()
         if not data:                 # EOF: close the other side once its data has gone out
             self.loop.remove_reader(src.fd)
             self.loop.call_at(max(t, last[key]), lambda: self._close(dst, src), precise=False)
@@ -118,7 +124,8 @@ class TcpProxy:
             return
         release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
         last[key] = release
-        self.loop.call_at(release, lambda: self._write(dst, data, src))
+        last["wake_" + key] = self.on_time.at(release, lambda: self._write(dst, data, src),
+                                              not_before=last["wake_" + key])
 
     def _write(self, dst: _Side, data: bytes, other: _Side) -> None:
         if dst.closed:
@@ -181,5 +188,6 @@ class TcpProxy:
         self._close(a, b)
 
     def close(self) -> None:
+        self.stats.update(self.on_time.lateness())
         self.loop.remove_reader(self.server.fileno())
         self.server.close()

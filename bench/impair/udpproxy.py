@@ -22,42 +22,15 @@ from __future__ import annotations
 
 import functools
 import socket
-import struct
-import time
 from typing import TextIO
 
+from bench.impair import rxstamp
 from bench.impair.gate import Gate
 from bench.impair.link import ImpairedLink
-from bench.impair.loop import PreciseLoop, now_ns
+from bench.impair.loop import PreciseLoop
 
 #: datagrams read per readiness event before the loop looks at its timers again
 BATCH = 64
-#: Linux SO_TIMESTAMPNS (asm-generic/socket.h; SCM_TIMESTAMPNS has the same value): the kernel
-#: stamps each datagram on arrival (CLOCK_REALTIME, struct timespec of two 64-bit longs)
-SO_TIMESTAMPNS = 35
-_TIMESPEC = struct.Struct("qq")
-_ANC = socket.CMSG_SPACE(_TIMESPEC.size)
-
-
-def _stamp(sock: socket.socket) -> None:
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    except OSError:
-        pass                        # no kernel timestamps: the read time is used
-
-
-def _recv(sock: socket.socket) -> tuple[bytes, tuple, int]:
-    """One datagram, its sender and its arrival (monotonic ns): the kernel's receive stamp when
-    there is one, so the proxy's own wake-up and read do not add to the delay; else now."""
-    data, anc, _, addr = sock.recvmsg(65536, _ANC)
-    now = now_ns()
-    for level, kind, raw in anc:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
-            sec, nsec = _TIMESPEC.unpack(raw[:_TIMESPEC.size])
-            age = time.time_ns() - (sec * 1_000_000_000 + nsec)
-            if 0 <= age < 1_000_000_000:          # ignore a wall-clock step
-                return data, addr, now - age
-    return data, addr, now
 
 
 def _resolve(addr: tuple[str, int]) -> tuple[int, tuple]:
@@ -74,7 +47,7 @@ class _Peer:
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.sock.connect(upstream)
-        _stamp(self.sock)
+        rxstamp.enable(self.sock)
 
 
 class UdpProxy:
@@ -89,7 +62,7 @@ class UdpProxy:
         self.server = socket.socket(family, socket.SOCK_DGRAM)
         self.server.setblocking(False)
         self.server.bind(sockaddr)
-        _stamp(self.server)
+        rxstamp.enable(self.server)
         self.port = self.server.getsockname()[1]
         self.max_peers = max_peers
         self.peers: dict[tuple, _Peer] = {}
@@ -113,7 +86,7 @@ class UdpProxy:
     def _from_peers(self) -> None:
         for _ in range(BATCH):
             try:
-                data, addr, t = _recv(self.server)
+                data, addr, t = rxstamp.recv(self.server)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:                 # an ICMP error for an earlier reply: nothing to read
@@ -127,7 +100,7 @@ class UdpProxy:
     def _from_upstream(self, peer: _Peer) -> None:
         for _ in range(BATCH):
             try:
-                data, _, t = _recv(peer.sock)
+                data, _, t = rxstamp.recv(peer.sock)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:                 # ICMP port unreachable from the upstream
