@@ -7,6 +7,7 @@ command runs is replaced by one that raises.
 from __future__ import annotations
 
 import argparse
+import ast
 import errno
 import subprocess
 import sys
@@ -143,3 +144,44 @@ def test_a_real_process_with_an_injected_bug_exits_70_in_one_line(tmp_path: Path
     assert res.returncode == 70, res.stderr
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
     assert "internal error: RecursionError" in res.stderr
+
+
+def _returned_codes() -> list[tuple[str, int, str]]:
+    """Every `return EXPR` of a subcommand (the `func` it registers) and of the functions whose
+    result it returns (followed into other bench/cli modules), as (file, line, EXPR)."""
+    trees = {p.name: ast.parse(p.read_text()) for p in sorted((ROOT / "bench" / "cli").glob("*.py"))}
+    defs = {f: {n.name: n for n in ast.walk(t) if isinstance(n, ast.FunctionDef)}
+            for f, t in trees.items()}
+    todo = [(f, k.value.id) for f, t in trees.items() for n in ast.walk(t)
+            if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "set_defaults"
+            for k in n.keywords if k.arg == "func" and isinstance(k.value, ast.Name)]
+    found, seen = [], set()
+    while todo:
+        f, name = todo.pop()
+        if name not in defs[f]:          # imported from another command module
+            f = next((g for g, d in defs.items() if name in d), f)
+        if (f, name) in seen or name not in defs[f]:
+            continue
+        seen.add((f, name))
+        for node in ast.walk(defs[f][name]):
+            if isinstance(node, ast.Return) and node.value is not None:
+                if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
+                    todo.append((f, node.value.func.id))      # its result is the exit code too
+                found.append((f, node.lineno, ast.unparse(node.value)))
+    return found
+
+
+def test_subcommands_return_the_named_exit_codes() -> None:
+    """No bare integer as an exit code: `return 3` in one command and EXIT_DEVICE in another is
+    how a 1 ("a tolerance failed") slips in for an error."""
+    def bare(e: ast.expr) -> bool:        # 3, `1 if x else 0`, `rc or 0`
+        if isinstance(e, ast.IfExp):
+            return bare(e.body) or bare(e.orelse)
+        if isinstance(e, ast.BoolOp):
+            return any(bare(v) for v in e.values)
+        return isinstance(e, ast.Constant) and isinstance(e.value, int)
+
+    found = _returned_codes()
+    assert len(found) > 30 and any("EXIT_FAIL" in e for _, _, e in found)
+    assert [(f, line, e) for f, line, e in found
+            if bare(ast.parse(e, mode="eval").body)] == []

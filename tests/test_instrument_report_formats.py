@@ -14,6 +14,7 @@ import pytest
 from bench.instrument_report import SELF_REPORTED, instrument_lines
 from bench.reports import accuracy
 from bench.reports.junit import junit_xml
+from bench.reports.record import MeasurementRow
 from drivers.pose import Pose
 from drivers.sim.arm import ArmParams
 
@@ -47,7 +48,8 @@ def test_instrument_figures_with_the_robots_beside_them_in_html_and_junit() -> N
     report = {"accuracy_source": {"source": "instrument", "iso9283": True,
                                   "instrument": INSTRUMENT["name"]},
               "instrument": INSTRUMENT, "measurements": MEASUREMENTS}
-    suite, cases = _cases(junit_xml("hil-bench.s", MEASUREMENTS, None,
+    rows = [MeasurementRow.from_json(m) for m in MEASUREMENTS]
+    suite, cases = _cases(junit_xml("hil-bench.s", rows, None,
                                     accuracy.suite_properties(report),
                                     accuracy.case_properties(report)))
     assert suite["accuracy_source"] == "instrument" and suite["accuracy_iso9283"] == "true"

@@ -39,6 +39,18 @@ def test_report_json_has_figures_traces_and_delays(run_dir):
     assert all(d[2] == pytest.approx(77.5) for d in r["delays"])
 
 
+def test_report_json_reads_back_into_the_record_unchanged(run_dir):
+    from bench.reports.record import RunReport
+    text = (run_dir / "report.json").read_text()
+    r = RunReport.from_json(json.loads(text))
+    assert r.run.lab.name == "sim" and r.scenario.tolerances["AP"].unit == "mm"
+    assert r.measurements and all(m.outcome == "pass" for m in r.judged)
+    assert r.delays and r.delays[0].direction in ("up", "down")
+    assert json.dumps(r.as_json(), indent=2) + "\n" == text       # every key, same order
+    newer = {**json.loads(text), "from_a_newer_version": {"k": 1}}
+    assert RunReport.from_json(newer).as_json() == newer            # unknown keys kept
+
+
 def test_junit_has_one_case_per_measurement_with_properties(run_dir):
     r = json.loads((run_dir / "report.json").read_text())
     root = ET.parse(run_dir / "junit.xml").getroot()
@@ -213,9 +225,10 @@ def test_plots_show_scatter_barycentre_ap_and_rp_to_scale_and_fit_their_axes():
 
 def test_html_uses_the_page_width_and_wraps_long_errors(run_dir):
     from bench.reports.html import run_html
+    from bench.reports.record import RunReport
     r = json.loads((run_dir / "report.json").read_text())
     r["error"] = "modbus:native@tcp://127.0.0.1:5020/1: " + "x" * 400
-    page = run_html(r)
+    page = run_html(RunReport.from_json(r))
     assert "max-width" not in page.split("</style>")[0]
     assert "figure svg{width:100%;height:auto}" in page
     assert "p.error{white-space:pre-wrap;overflow-wrap:anywhere}" in page

@@ -93,7 +93,9 @@ def test_in_turn_virtual_switches_and_keeps_the_sites_apart(tmp_path: Path) -> N
     assert list(report["sites"]) == list(SITES)
     for name, site in report["sites"].items():
         assert site["verdict"] == "pass" and site["samples"] == 4
-        assert json.loads((out / site["report"]).read_text())["site"] == name
+        site_report = json.loads((out / site["report"]).read_text())
+        assert site_report["site"] == name and site_report["lab"]["site"] == name
+        assert site_report["accuracy_source"]["source"] == "robot"       # as a single run's
     seen = topics(out / "session.mcap")
     spans = [(min(seen[f"/site/{s}/robot/command"]), max(seen[f"/site/{s}/robot/pose"]))
              for s in SITES]

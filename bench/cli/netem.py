@@ -171,10 +171,11 @@ def serial_proxy(args: argparse.Namespace) -> int:
         b = open_endpoint(args.b, args.baud)
         return SerialProxy(a, b, link, loop, args.baud, args.framing, args.bits, events)
 
-    return run_proxy(build, lambda px: {"proxy": "serial", "a": px.a.path, "b": px.b.path,
-                                        "baud": args.baud, "framing": args.framing,
-                                        "profile": prof.name, "seed": args.seed},
-                     args.events, args.spin / 1000.0, args.realtime)
+    run_proxy(build, lambda px: {"proxy": "serial", "a": px.a.path, "b": px.b.path,
+                                 "baud": args.baud, "framing": args.framing,
+                                 "profile": prof.name, "seed": args.seed},
+              args.events, args.spin / 1000.0, args.realtime)
+    return EXIT_PASS
 
 
 def kernel(args: argparse.Namespace) -> int:
@@ -230,10 +231,11 @@ def proxy(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--listen: cannot listen on {args.listen}: {exc}") from None
 
-    return run_proxy(build, lambda px: {"proxy": "tcp", "host": listen[0], "port": px.port,
-                                        "upstream": args.upstream, "profile": prof.name,
-                                        "seed": args.seed},
-                     args.events, args.spin / 1000.0, args.realtime)
+    run_proxy(build, lambda px: {"proxy": "tcp", "host": listen[0], "port": px.port,
+                                 "upstream": args.upstream, "profile": prof.name,
+                                 "seed": args.seed},
+              args.events, args.spin / 1000.0, args.realtime)
+    return EXIT_PASS
 
 
 def udp_proxy(args: argparse.Namespace) -> int:
@@ -254,10 +256,11 @@ def udp_proxy(args: argparse.Namespace) -> int:
             raise ConfigError(f"--listen/--upstream: {args.listen} -> {args.upstream}: "
                               f"{exc}") from None
 
-    return run_proxy(build, lambda px: {"proxy": "udp", "host": listen[0], "port": px.port,
-                                        "upstream": args.upstream, "profile": prof.name,
-                                        "seed": args.seed},
-                     args.events, args.spin / 1000.0, args.realtime)
+    run_proxy(build, lambda px: {"proxy": "udp", "host": listen[0], "port": px.port,
+                                 "upstream": args.upstream, "profile": prof.name,
+                                 "seed": args.seed},
+              args.events, args.spin / 1000.0, args.realtime)
+    return EXIT_PASS
 
 
 def netns(args: argparse.Namespace) -> int:

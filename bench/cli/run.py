@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from bench.cli.exitcodes import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_PASS
@@ -22,7 +22,7 @@ from bench.bounds import check_cycles, check_seed
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import Evaluation, evaluate
 from bench.impair import load_profile
-from bench.instrument_report import instrument_evaluation, instrument_lines, self_reported_note
+from bench.instrument_report import instrument_evaluation, instrument_lines
 from bench.instrument_sampler import InstrumentSampler
 from bench.lab import load_lab
 from bench.limits import Outcome
@@ -33,8 +33,10 @@ from bench.observer import Observers
 from bench.outputs import claim_run_dir
 from bench.paths import builtin_names
 from bench.progress import Progress
-from bench.report import build_report, print_table, traces_for_report
+from bench.reports.build import run_report
 from bench.reports.collect import PlotData
+from bench.reports.console import print_table
+from bench.reports.record import LabInfo, RunInfo
 from bench.reports.write import write_run_reports
 from bench.fit import check_fits
 from bench.follow import run_follow_scenario
@@ -160,7 +162,6 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     out = owned.enter_context(claim_run_dir(_out_dir(args.out, sc.name), "--out",
                                             getattr(args, "force", False)))
     clock: Clock = VirtualClock() if args.mode == "virtual" else RealClock()
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr,
                                                                      flush=True))
@@ -188,10 +189,8 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     observers.add(link_loss)
     session_path = Path(getattr(args, "session", None) or out / "session.mcap")
     observers.add(SessionRecorder(session_path, scenario=sc))
-    meta = {"tool": {"name": "hil-bench", "version": __version__},
-            "lab": {"name": lab.name, "source": str(lab.path), "robot": ""},
-            "mode": args.mode, "seed": seed, "started_utc": started, "simulators": [],
-            "network": network.summary() if network else None, "proxies": []}
+    info = RunInfo(LabInfo(lab.name, str(lab.path)), args.mode, seed,
+                   network.summary() if network else None)
     link: LinkSampler | None = None
     sampler: InstrumentSampler | None = None
     try:
@@ -200,18 +199,18 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
             out.mkdir(parents=True, exist_ok=True)
         rig = Rig(lab, args.mode, clock, seed=seed, network=network, observer=observers,
                   journal=journal)
-        meta["simulators"], meta["proxies"] = rig.simulators, rig.proxies
+        info.simulators, info.proxies = rig.simulators, rig.proxies
         with rig:
             for udp in udp_links:
                 px = rig.udp_link(udp)
                 log(f"  udp link: {udp.describe()} through 127.0.0.1:{px.info['port']} "
                     f"({network.name if network else 'ideal'})")
             arm = rig.robot()
-            meta["lab"]["robot"] = arm.name
+            info.lab.robot = arm.name
             log(f"  robot: {arm.name}")
             tracker = rig.instrument()
             if tracker is not None and lab.instrument is not None:
-                meta["lab"]["instrument"] = tracker.name
+                info.lab.instrument = tracker.name
                 log(f"  instrument: {tracker.name} (tool {lab.instrument.tool}, "
                     f"{lab.instrument.samples} frame(s) per pose)")
                 sampler = InstrumentSampler(tracker, clock, lab.instrument, observers,
@@ -221,10 +220,10 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
             interval = lab.modem.sample_interval_s if lab.modem else 1.0
             with link_sampling(rig.modem(), interval, args.mode, clock, observers) as link:
                 if link is not None:
-                    meta["lab"]["modem"] = link.modem.name
+                    info.lab.modem = link.modem.name
                     log(f"  modem: {link.modem.name}, link sampled every "
                         f"{link.interval_s:g} s")
-                observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
+                observers.on_start(clock.now_ns(), {**info.as_json(), "scenario": sc.name})
                 if sc.follow is not None:
                     run_follow_scenario(sc, arm, clock, progress, observers, into=samples)
                 else:
@@ -249,27 +248,14 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
             # the verdict comes from the instrument; RegistrationError (exit 2) when its
             # registration is too poor for the tolerances it would judge
             ev, instrument = instrument_evaluation(sc, samples, sampler, lab.instrument,
-                                                   robot_ev, meta["lab"].get("instrument", ""))
+                                                   robot_ev, info.lab.instrument or "")
     verdict = "interrupted" if interrupted else "error" if error else ev.outcome.value
     observers.on_end(clock.now_ns(), verdict, str(error) if error else None)
-    meta["duration_s"] = round(time.monotonic() - t0, 3)
-    report = build_report(sc, ev, verdict=verdict, meta=meta,
-                          samples=[s.as_dict() for s in samples],
-                          error=str(error) if error else None,
-                          link=link.samples if link else None,
-                          link_summary=link.summary() if link else None,
-                          traces=traces_for_report(samples))
-    report["delays"] = plot_data.delays
-    if instrument is not None:
-        report["instrument"] = instrument
-        report["accuracy_source"] = {"source": "instrument", "iso9283": True,
-                                     "instrument": instrument["name"]}
-        report["self_reported"] = {p: {k: v for k, v in st.as_dict().items()}
-                                   for p, st in robot_ev.poses.items()}
-    else:
-        report["accuracy_source"] = self_reported_note(lab.has_real_hardware)
-    if not report.get("link") and plot_data.link:
-        report["link"] = plot_data.link
+    info.duration_s = round(time.monotonic() - t0, 3)
+    report = run_report(sc, ev, verdict=verdict, run=info, samples=samples,
+                        error=str(error) if error else None, link=link, plot=plot_data,
+                        real_hardware=lab.has_real_hardware, instrument=instrument,
+                        robot_ev=robot_ev)
     write_run_reports(out, report, html=not getattr(args, "no_html", False))
     if interrupted:
         log(f"interrupted: the robot was sent a stop; partial data ({len(samples)} samples) in "
@@ -278,11 +264,11 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
     if error:
         log(f"run aborted after {len(samples)} samples; partial data in {out / 'report.json'}")
         raise error
-    print_table(sc, ev, sys.stdout)
+    print_table(report, sys.stdout)
     if instrument is not None:
         print("\n".join(instrument_lines(instrument)))
     elif lab.has_real_hardware:
-        print(f"  note: {report['accuracy_source']['note']}")
+        print(f"  note: {(report.accuracy_source or {}).get('note')}")
     kept = getattr(args, "report_kept", True)
     print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json' if kept else '(not kept)'}"
           f"   session: {session_path}")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench import __version__
+from bench.cli.exitcodes import EXIT_DEVICE, EXIT_FAIL, EXIT_INTERRUPTED, EXIT_PASS
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.evaluate import evaluate
 from bench.impair import load_profile
@@ -37,8 +38,11 @@ from bench.linksample import link_sampling
 from bench.observer import Observers
 from bench.outputs import claim_run_dir
 from bench.rig import Rig
-from bench.report import build_report, print_table, traces_for_report, write_json_atomic
+from bench.reports.atomic import write_json_atomic
+from bench.reports.build import run_report
 from bench.reports.collect import PlotData
+from bench.reports.console import print_table
+from bench.reports.record import LabInfo, RunInfo, SiteInfo
 from bench.reports.write import write_run_reports
 from bench.runner import Sample, check_scenario, run_pose_scenario
 from bench.scenario import Scenario
@@ -97,13 +101,8 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
     plot = PlotData()
     observers.add(plot)
     observers.add(SiteRecorder(writer, name, scenario=sc))
-    meta: dict[str, Any] = {
-        "tool": {"name": "hil-bench", "version": __version__},
-        "lab": {"name": lab.name, "source": str(lab.path), "robot": "", "site": name},
-        "mode": mode, "seed": p.seed, "started_utc":
-            datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "simulators": [], "proxies": [],
-        "network": p.network.summary() if p.network else None}
+    info = RunInfo(LabInfo(lab.name, str(lab.path), site=name), mode, p.seed,
+                   p.network.summary() if p.network else None)
     samples: list[Sample] = []
     error: BenchError | None = None
     link = None
@@ -112,17 +111,17 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
         journal = site_out / "sim-robot.jsonl" if lab.robot.simulate and mode == "wire" else None
         rig = Rig(lab, mode, clock, seed=p.seed, network=p.network, observer=observers,
                   journal=journal)
-        meta["simulators"], meta["proxies"] = rig.simulators, rig.proxies
+        info.simulators, info.proxies = rig.simulators, rig.proxies
         with rig:
             arm = rig.robot()
-            meta["lab"]["robot"] = arm.name
+            info.lab.robot = arm.name
             interval = lab.modem.sample_interval_s if lab.modem else 1.0
             with link_sampling(rig.modem(), interval, mode, clock, observers) as link:
                 if link is not None:
-                    meta["lab"]["modem"] = link.modem.name
+                    info.lab.modem = link.modem.name
                 log(f"  site {name}: robot {arm.name}"
                     + (f", modem {link.modem.name}" if link is not None else ""))
-                observers.on_start(clock.now_ns(), {**meta, "scenario": sc.name})
+                observers.on_start(clock.now_ns(), {**info.as_json(), "scenario": sc.name})
                 run_pose_scenario(sc, arm, clock, lab.robot.workspace, None, observers,
                                   into=samples)
         if link is not None and (lost := link.lost()):
@@ -135,25 +134,18 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
     ev = evaluate(sc, samples)
     verdict = "error" if error else ev.outcome.value
     observers.on_end(clock.now_ns(), verdict, str(error) if error else None)
-    meta["duration_s"] = round(time.monotonic() - t0, 3)
-    report = build_report(sc, ev, verdict=verdict, meta=meta,
-                          samples=[s.as_dict() for s in samples],
-                          error=str(error) if error else None,
-                          link=link.samples if link else None,
-                          link_summary=link.summary() if link else None,
-                          traces=traces_for_report(samples))
-    report["delays"] = plot.delays
-    if not report.get("link") and plot.link:
-        report["link"] = plot.link
-    report["site"] = name
-    report["qualification"] = p.qualification
+    info.duration_s = round(time.monotonic() - t0, 3)
+    report = run_report(sc, ev, verdict=verdict, run=info, samples=samples,
+                        error=str(error) if error else None, link=link, plot=plot,
+                        real_hardware=lab.has_real_hardware,
+                        site=SiteInfo(name, p.qualification))
     write_run_reports(site_out, report, html=html)
     return {"site": name, "verdict": verdict, "error": str(error) if error else None,
-            "network": p.network.name if p.network else None, "robot": meta["lab"]["robot"],
+            "network": p.network.name if p.network else None, "robot": info.lab.robot,
             "qualification": p.qualification, "report": str(Path(name) / "report.json"),
-            "samples": len(samples), "_ev": ev, "_sc": sc,
+            "samples": len(samples), "_report": report,
             "failed": sorted({m.name for m in ev.measurements if m.outcome is Outcome.FAIL}),
-            "duration_s": meta["duration_s"]}
+            "duration_s": info.duration_s}
 
 
 def _in_turn(plans: list[SitePlan], mode: str, clock: Clock, writer: SessionWriter,
@@ -251,7 +243,7 @@ def run_sites(args: argparse.Namespace, sc: Scenario, lab: Lab, owned: contextli
         except KeyboardInterrupt:
             writer.write(T_EVENT, clock.now_ns(), {"kind": "interrupted", "detail": {}})
             log(f"interrupted: partial reports in {out}")
-            return 130
+            return EXIT_INTERRUPTED
         verdict = max((r["verdict"] for r in results), key=lambda v: _RANK.get(v, 3))
         writer.write(T_EVENT, clock.now_ns(), {"kind": "end", "detail": {"verdict": verdict,
                                                                           "error": None}})
@@ -264,15 +256,15 @@ def run_sites(args: argparse.Namespace, sc: Scenario, lab: Lab, owned: contextli
     write_json_atomic(out / "report.json", report)
     for r in results:
         print(f"\nsite {r['site']} ({r['network'] or 'real link'}): {r['verdict'].upper()}")
-        print_table(r["_sc"], r["_ev"], sys.stdout)
+        print_table(r["_report"], sys.stdout)
     print_sites(report, sys.stdout)
     print(f"\nverdict: {verdict.upper()}   report: {out / 'report.json'}   "
           f"session: {session_path}")
     errors = [r for r in results if r["error"]]
     if errors:
         log(f"device error at {', '.join(r['site'] for r in errors)}: {errors[0]['error']}")
-        return 3
-    return 1 if verdict == "fail" else 0
+        return EXIT_DEVICE
+    return EXIT_FAIL if verdict == "fail" else EXIT_PASS
 
 
 def print_sites(report: dict[str, Any], stream: Any) -> None:

@@ -30,8 +30,9 @@ def parse_hostport(text: str, what: str) -> tuple[str, int]:
 
 def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
               ready: Callable[[Any], dict[str, Any]],
-              events_path: str | None, spin_s: float, realtime: bool = False) -> int:
-    """Build a proxy on a fresh loop, announce it, and serve until SIGINT/SIGTERM.
+              events_path: str | None, spin_s: float, realtime: bool = False) -> None:
+    """Build a proxy on a fresh loop, announce it, and serve until SIGINT/SIGTERM (then return:
+    a stop is the proxy's normal end). ConfigError when the events file cannot be written.
 
     `realtime`: try SCHED_FIFO and then sleep precisely instead of spinning (falls back to the
     spin where the privilege is missing; the ready line says which).
@@ -55,4 +56,3 @@ def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
         proxy.close()
         print(json.dumps({"event": "stopped", **proxy.stats}), flush=True)
     sys.stdout.flush()
-    return 0

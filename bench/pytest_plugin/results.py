@@ -12,7 +12,7 @@ from typing import Any
 
 from bench import __version__
 from bench.pytest_plugin.devices import DeviceState
-from bench.report import write_json_atomic
+from bench.reports.atomic import write_json_atomic
 
 ORDER = ["passed", "skipped", "failed", "error"]
 

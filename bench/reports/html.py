@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.metrics import catalogue
 from bench.reports import accuracy
+from bench.reports.record import MeasurementRow, RunReport
 
 
 # the page uses its width (plots scale with it); long texts (a failed run's error, long pose
@@ -44,23 +45,23 @@ def _figure(plot_id: str, svg: str | None, caption: str) -> str:
             f"</figure>")
 
 
-def _measurements(ms: list[dict[str, Any]]) -> str:
+def _measurements(ms: list[MeasurementRow]) -> str:
     rows = "".join(
-        f"<tr><td>{_e(m.get('subject', ''))}</td><td>{_e(m['name'])}</td>"
-        f"<td>{_e(m.get('clause') or '-')}</td>"
-        f"<td>{_num(m.get('value'))}</td><td>{_e(m.get('unit', ''))}</td>"
-        f"<td>{_num(m.get('limit'))}</td><td>{_num(m.get('marginal'))}</td>"
-        f"<td class=\"{_e(m['outcome'])}\">{_e(m['outcome'].upper())}</td></tr>" for m in ms)
+        f"<tr><td>{_e(m.subject)}</td><td>{_e(m.name)}</td>"
+        f"<td>{_e(m.clause or '-')}</td>"
+        f"<td>{_num(m.value)}</td><td>{_e(m.unit)}</td>"
+        f"<td>{_num(m.limit)}</td><td>{_num(m.marginal)}</td>"
+        f"<td class=\"{_e(m.outcome)}\">{_e(m.outcome.upper())}</td></tr>" for m in ms)
     return ("<table><tr><th>subject</th><th>measurement</th><th>ISO 9283</th><th>value</th>"
             "<th>unit</th>"
             f"<th>limit</th><th>marginal above</th><th>outcome</th></tr>{rows}</table>")
 
 
-def _pose_columns(report: dict[str, Any]) -> list[str]:
+def _pose_columns(report: RunReport) -> list[str]:
     """Per-pose columns, in catalogue order: headline figures, figures with a tolerance, and the
     ISO 9283 figures the run produced."""
-    poses = report.get("poses", {})
-    tol = (report.get("scenario") or {}).get("tolerances") or {}
+    poses = report.poses
+    tol = report.scenario.tolerances
     present = {k for st in poses.values() for k, v in st.items() if v is not None}
     return [m.name for m in catalogue.CATALOGUE if m.scope == "pose" and m.name in present
             and (m.headline or m.name in tol or m.iso)]
@@ -91,48 +92,47 @@ def _link_loss(ll: dict[str, Any] | None) -> str:
             f"<th>cycles through an outage</th></tr>{poses}</table>")
 
 
-def run_html(report: dict[str, Any]) -> str:
-    """The page for one run's report.json dict."""
+def run_html(report: RunReport) -> str:
+    """The page for one run's report."""
     from bench.reports import plots, scatter   # matplotlib: imported only when drawn
-    sc = report.get("scenario", {})
-    verdict = report.get("verdict", "error")
-    poses = report.get("poses", {})
+    sc, run, verdict = report.scenario, report.run, report.verdict
     figs = _pose_columns(report)
     keys = ["n", *figs]
     prow = "".join(f"<tr><td>{_e(name)}</td>" + "".join(
-        f"<td>{_num(st.get(k))}</td>" for k in keys) + "</tr>" for name, st in poses.items())
-    parts = [_HEAD.format(title=_e(f"hil-bench: {sc.get('name', '')}"), css=_CSS),
-             f"<h1>{_e(sc.get('name', 'run'))}: <span class=\"{_e(verdict)}\">"
+        f"<td>{_num(st.get(k))}</td>" for k in keys) + "</tr>"
+        for name, st in report.poses.items())
+    data = report.as_json()                      # the plots draw what report.json holds
+    parts = [_HEAD.format(title=_e(f"hil-bench: {sc.name}"), css=_CSS),
+             f"<h1>{_e(sc.name)}: <span class=\"{_e(verdict)}\">"
              f"{_e(verdict.upper())}</span></h1>",
-             f"<p>control {_e(sc.get('control', 'target'))}, {_e(sc.get('cycles'))} cycles, "
-             f"seed {_e(report.get('seed'))}, mode {_e(report.get('mode'))}, lab "
-             f"{_e((report.get('lab') or {}).get('name', ''))}, started "
-             f"{_e(report.get('started_utc', ''))}</p>"]
-    if report.get("error"):
-        parts.append(f"<p class=\"error\">run stopped: {_e(report['error'])}</p>")
-    parts += [accuracy.html_section(report),
-              "<h2>Measurements</h2>", _measurements(report.get("measurements", [])),
-              _link_loss(report.get("link_loss")),
+             f"<p>control {_e(sc.control)}, {_e(sc.cycles)} cycles, "
+             f"seed {_e(run.seed)}, mode {_e(run.mode)}, lab "
+             f"{_e(run.lab.name)}, started "
+             f"{_e(run.started_utc)}</p>"]
+    if report.error:
+        parts.append(f"<p class=\"error\">run stopped: {_e(report.error)}</p>")
+    parts += [accuracy.html_section(data),
+              "<h2>Measurements</h2>", _measurements(report.measurements),
+              _link_loss(report.link_loss),
               "<h2>Per pose</h2><table><tr><th>pose</th><th>n</th>"
               + "".join(f"<th title=\"{_e(catalogue.BY_NAME[k].description)}\">{_e(k)}"
                         f"{' ' + _e(catalogue.BY_NAME[k].unit) if catalogue.BY_NAME[k].unit else ''}"
                         "</th>" for k in figs) + f"</tr>{prow}</table>",
-              _definitions(list(dict.fromkeys(
-                  figs + [m.get("name", "") for m in report.get("measurements", [])]))),
+              _definitions(list(dict.fromkeys(figs + [m.name for m in report.measurements]))),
               "<h2>Plots</h2>",
-              _figure("plot-scatter", scatter.pose_scatter(report),
+              _figure("plot-scatter", scatter.pose_scatter(data),
                       "Attained positions per pose relative to the command, to scale, in the two "
                       "planes showing the most offset and scatter: the barycentre, the AP vector "
                       "from the command to it and the RP sphere (radius RP about the barycentre, "
                       "cut through its centre)."),
-              _figure("plot-error", plots.error_per_cycle(report),
+              _figure("plot-error", plots.error_per_cycle(data),
                       "Per pose and cycle: the error to the command (AP judges its mean, worst "
                       "its largest) and the distance to the pose's barycentre (RP judges its mean "
                       "+ 3 standard deviations), on axes fitted to the data; limits outside the "
                       "data's range are named instead of drawn."),
-              _figure("plot-trajectory", plots.trajectory(report),
+              _figure("plot-trajectory", plots.trajectory(data),
                       "Distance to the commanded target during each pose's first approach."),
-              _figure("plot-network", plots.network(report),
+              _figure("plot-network", plots.network(data),
                       "On one time axis: the injected one-way network delay per direction, the "
                       "modem's link signal, and the error of every measured visit per pose."),
               "</body></html>"]

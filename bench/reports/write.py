@@ -2,48 +2,38 @@
 (temporary file + rename), report.json last so its presence means the others are complete."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from bench.report import write_json_atomic
 from bench.reports import accuracy
+from bench.reports.atomic import write_atomic, write_json_atomic
 from bench.reports.html import run_html, sweep_html
 from bench.reports.junit import junit_xml
+from bench.reports.record import MeasurementRow, RunReport
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def write_run_reports(out: Path, report: dict[str, Any], html: bool = True) -> None:
+def write_run_reports(out: Path, report: RunReport, html: bool = True) -> None:
     """junit.xml, report.html (unless `html` is False) and report.json for one run."""
-    sc = report.get("scenario", {})
-    _write_atomic(out / "junit.xml", junit_xml(
-        f"hil-bench.{sc.get('name', 'run')}", report.get("measurements", []), report.get("error"),
-        {"verdict": report.get("verdict"), "seed": report.get("seed"),
-         "mode": report.get("mode"), "control": sc.get("control"),
-         **accuracy.suite_properties(report),
-         **{f"link_loss.{k}": v for k, v in (report.get("link_loss") or {}).get("run", {}).items()}},
-        accuracy.case_properties(report)))
+    sc, data = report.scenario, report.as_json()
+    link_loss = (report.link_loss or {}).get("run", {})
+    write_atomic(out / "junit.xml", junit_xml(
+        f"hil-bench.{sc.name}", report.measurements, report.error,
+        {"verdict": report.verdict, "seed": report.run.seed, "mode": report.run.mode,
+         "control": sc.control, **accuracy.suite_properties(data),
+         **{f"link_loss.{k}": v for k, v in link_loss.items()}},
+        accuracy.case_properties(data)))
     if html:
-        _write_atomic(out / "report.html", run_html(report).encode("utf-8"))
-    write_json_atomic(out / "report.json", report)
+        write_atomic(out / "report.html", run_html(report).encode("utf-8"))
+    write_json_atomic(out / "report.json", data)
 
 
 def write_sweep_reports(out: Path, result: dict[str, Any]) -> None:
     """junit.xml (one case per point), report.html and report.json for a sweep."""
-    cases = [{"name": f"{p['control']}@{p['delay_ms']:g}ms", "subject": "sweep",
-              "value": p["figures"].get("worst"), "unit": "mm", "limit": None, "marginal": None,
-              "outcome": "fail" if p["verdict"] in ("fail", "error") else p["verdict"]}
+    cases = [MeasurementRow(f"{p['control']}@{p['delay_ms']:g}ms", "sweep",
+                            p["figures"].get("worst"), "mm", None, None,
+                            "fail" if p["verdict"] in ("fail", "error") else p["verdict"])
              for p in result.get("points", [])]
-    _write_atomic(out / "junit.xml", junit_xml(f"hil-bench.sweep.{result.get('scenario')}", cases,
+    write_atomic(out / "junit.xml", junit_xml(f"hil-bench.sweep.{result.get('scenario')}", cases,
                                                None, {"budget_ms": result.get("budget_ms")}))
-    _write_atomic(out / "report.html", sweep_html(result).encode("utf-8"))
+    write_atomic(out / "report.html", sweep_html(result).encode("utf-8"))
     write_json_atomic(out / "report.json", {"schema": "hil-bench/sweep/1", **result})
