@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.cli.exitcodes import EXIT_DEVICE, EXIT_FAIL, EXIT_PASS
 from bench.bounds import check_number, check_seed
+from bench.instrument_replay import instrument_text
 from bench.outputs import check_output_file
 from bench.paths import resolve
 from bench.progress import TimeProgress
@@ -75,6 +76,8 @@ def print_comparison(c: Comparison, out=sys.stdout) -> None:
         out.write(f"tracking error (pose vs last setpoint, {tn['n']} samples): RMS "
                   f"{f(to['rms_mm'], 0, 3)} -> {f(tn['rms_mm'], 0, 3)} mm, max "
                   f"{f(to['max_mm'], 0, 3)} -> {f(tn['max_mm'], 0, 3)} mm\n")
+    if c.instrument:
+        out.write(instrument_text(c.instrument))
     for note in c.notes:
         out.write(f"note: {note}\n")
     if c.link_loss:

@@ -138,6 +138,8 @@ class Comparison:
     #: the replay's judged measurements (`Measurement.as_dict`), link-loss figures
     measurements: list[dict[str, Any]] = field(default_factory=list)
     link_loss: dict[str, Any] | None = None
+    #: the instrument's figures of the original and the replay (`bench.instrument_replay`)
+    instrument: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -163,7 +165,8 @@ class Comparison:
                 "tracking_replay": self.tracking_replay, "targets": [t.as_dict()
                                                                      for t in self.targets],
                 "new_session": self.new_session, "error": self.error, "notes": self.notes,
-                "measurements": self.measurements, "link_loss": self.link_loss}
+                "measurements": self.measurements, "link_loss": self.link_loss,
+                "instrument": self.instrument}
 
 
 def _num(v: float | None) -> float | None:

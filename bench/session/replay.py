@@ -30,6 +30,7 @@ from bench.ridethrough import RideThrough, RideThroughArm
 from bench.rig import Rig
 from bench.session import network as net_mod
 from bench.linkloss import LinkLossLog
+from bench.instrument_replay import instrument_comparison, recorded_instrument, replay_sampler
 from bench.session.compare import Comparison, judge, target_rows, verdict_of
 from bench.session.drive import drive
 from bench.session.reader import SessionReader, check_format
@@ -63,13 +64,21 @@ def session_lab(meta: dict[str, Any], override: str | None = None) -> Lab:
 
 
 @contextlib.contextmanager
-def replay_arm(lab: Lab, mode: str, seed: int, clock: Clock, proxy_network: str | None = None,
-               observer: RunObserver | None = None) -> Iterator[RobotArm]:
-    """The lab's robot for a replay (the same way `hil-bench run` opens it); with
+def replay_rig(lab: Lab, mode: str, seed: int, clock: Clock, proxy_network: str | None = None,
+               observer: RunObserver | None = None) -> Iterator[Rig]:
+    """The lab's devices for a replay (the same way `hil-bench run` opens them); with
     `proxy_network` (wire mode) the link goes through the TCP impairment proxy process."""
     network = load_profile(proxy_network) if proxy_network else None
     with Rig(lab, mode, clock, seed=seed, network=network,
              observer=observer if network else None) as rig:
+        yield rig
+
+
+@contextlib.contextmanager
+def replay_arm(lab: Lab, mode: str, seed: int, clock: Clock, proxy_network: str | None = None,
+               observer: RunObserver | None = None) -> Iterator[RobotArm]:
+    """The lab's robot for a replay (`replay_rig`)."""
+    with replay_rig(lab, mode, seed, clock, proxy_network, observer) as rig:
         yield rig.robot()
 
 
@@ -108,8 +117,13 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     # recorded delays and pipelined streams: message-level wrappers around the arm
     proxied = (mode == "wire" and link_kind == net_mod.REQUEST_REPLY
                and network not in (None, "recorded", "ideal", "none"))
-    with replay_arm(the_lab, mode, run_seed, clock, network if proxied else None,
-                    obs) as base_arm:
+    with replay_rig(the_lab, mode, run_seed, clock, network if proxied else None,
+                    obs) as rig:
+        base_arm = rig.robot()
+        # a lab with an instrument measures the replay's visits too (bench.instrument_replay)
+        sampler = replay_sampler(rig, the_lab, clock, mode, obs)
+        if sampler is not None:
+            obs = Observers([sampler, obs])
         arm = base_arm
         if not proxied:
             arm, clock = net_mod.wrap(base_arm, clock, network, lab=the_lab, seed=run_seed,
@@ -133,7 +147,11 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
         duration_s = clock.now() - t_start          # session time the replay took
         link_loss = link_log.figures(new.samples, clock.now_ns())
         v_new, judged = judge(sc, new, link_loss)
-        obs.on_end(clock.now_ns(), v_new, new.error)
+        obs.on_end(clock.now_ns(), v_new, new.error)     # stops the sampler's thread
+    instrument = instrument_comparison(
+        path, sc, orig.samples, new.samples, recorded_instrument(meta, lab, the_lab),
+        str((meta.get("lab") or {}).get("instrument") or ""), sampler,
+        the_lab.instrument, sampler.instrument.name if sampler else "")
     rows = target_rows(orig, new)
     diffs = [r.difference_mm for r in rows if r.difference_mm is not None]
     to, tn = orig.tracking.as_dict(), new.tracking.as_dict()
@@ -155,4 +173,4 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
         max_difference_mm=max(diffs) if diffs else None, commands=n_cmd,
         duration_s=round(duration_s, 6), wall_s=round(time.perf_counter() - t_wall, 6),
         new_session=str(record_to) if record_to else None, error=new.error, notes=notes,
-        measurements=judged, link_loss=link_loss.as_dict())
+        measurements=judged, link_loss=link_loss.as_dict(), instrument=instrument)
