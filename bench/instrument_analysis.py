@@ -2,7 +2,8 @@
 
 * `register_data`: the file's attained poses were measured in the instrument's frame; bring them
   into the robot base frame with a saved registration (a lab file's `instrument.registration`, or
-  a YAML file with the same `pose:`/`fre:`/`points:` keys) or with one computed from the file
+  a YAML file with the same `pose:`/`fre:`/`points:` keys), one made from a registration
+  pattern's point file against a scenario's poses, or with one computed from the file
   itself (``auto``: commanded vs measured positions, Umeyama; rigid robot errors are then absorbed
   and only the rest is measured, which the result says).
 * `reference_data`: repeatability-only data has no commanded poses worth comparing with; the
@@ -21,6 +22,7 @@ import numpy as np
 
 from bench.instrument import InstrumentData
 from bench.registration import Registration, register_points
+from bench.scenario import Scenario
 from drivers.config import Section, load_yaml_file
 from drivers.errors import ConfigError
 from drivers.instrument.frames import matrix_of, pose_of
@@ -49,14 +51,21 @@ def load_registration(path: str | Path) -> Registration:
     return Registration.from_pose(pose, fre, n)
 
 
-def register_data(data: InstrumentData, how: str) -> tuple[InstrumentData, Registration, str]:
+def register_data(data: InstrumentData, how: str, sc: Scenario | None = None, *,
+                  unit: str | None = None,
+                  decimal: str = ".") -> tuple[InstrumentData, Registration, str]:
     """(data with attained poses in the robot base frame, the registration, its origin: ``auto``
-    or the file it came from)."""
+    or the file it came from). `how`: ``auto``, a saved registration (YAML) or a registration
+    pattern's point file (`bench.instrument_points.registration_from_points`, needs `sc`)."""
     if how == "auto":
         reg = register_points(data.attained[:, :3], data.commanded[:, :3])
         origin = "auto"
-    else:
+    elif Path(how).suffix.lower() in (".yaml", ".yml"):
         reg = load_registration(how)
+        origin = how
+    else:
+        from bench.instrument_points import registration_from_points
+        reg = registration_from_points(how, sc, unit=unit, decimal=decimal)
         origin = how
     att = data.attained.copy()
     if data.has_orientation:

@@ -40,6 +40,7 @@ class PointSet:
     names: list[str]
     xyz: np.ndarray            # (n, 3) mm
     unit: str
+    lines: tuple[int, ...] = ()    # the file line of each point (for messages)
 
     def by_name(self) -> dict[str, np.ndarray]:
         """name -> (3,) mm; ConfigError when a name repeats."""
@@ -128,7 +129,7 @@ def read_points(path: str | Path, unit: str | None = None, decimal: str = ".") -
         if name_col is None:
             name_col = next((j for j, h in enumerate(header) if j not in cols.values()), None)
         rows = rows[1:]
-    names, pts = [], []
+    names, pts, at = [], [], []
     for k, (line_no, line) in enumerate(rows):
         fields = _split(line, sep)
         if has_header:
@@ -144,6 +145,7 @@ def read_points(path: str | Path, unit: str | None = None, decimal: str = ".") -
             name = "::".join(fields[:-3]) or str(k + 1)
         names.append(name)
         pts.append([v * scale for v in xyz])
+        at.append(line_no)
     if not pts:
         raise ConfigError(f"{p}: no points after the header")
-    return PointSet(str(p), names, np.array(pts, dtype=float), used)
+    return PointSet(str(p), names, np.array(pts, dtype=float), used, tuple(at))

@@ -1,7 +1,9 @@
 """`hil-bench analyze FILE.csv [--json] [--scenario S]`: ISO 9283 figures of external measurements.
 
-Reads a laser/optical tracker export (see `bench.instrument` for the columns), computes per pose
-the catalogue's static figures (`bench.metrics.catalogue`): AP (with x/y/z components), RP, worst,
+Reads a laser/optical tracker export (see `bench.instrument` for the columns) or a point file
+(SpatialAnalyzer ASCII export and other name-x-y-z exports: `bench.instrument_points`; a point's
+name is its pose, its occurrence the cycle, the commanded positions come from --scenario),
+computes per pose the catalogue's static figures (`bench.metrics.catalogue`): AP (with x/y/z components), RP, worst,
 n and, with orientation columns, APa/b/c and RPa/b/c as ISO 9283 defines them (wrapped angle
 differences) plus the command-frame rotation vector AP_rot (not ISO); prints a table or, with
 --json, {"poses": {name: {...}}}. With --scenario, the figures are also judged
@@ -24,6 +26,7 @@ from bench.instrument import InstrumentData, read_instrument_csv
 from bench.limits import Measurement, Outcome
 from bench.metrics import catalogue
 from bench.metrics.iso9283 import PoseStats, pose_table
+from bench.point_files import UNITS_MM
 from bench.scenario import Scenario, load_scenario
 from drivers.errors import ConfigError
 
@@ -44,15 +47,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                "  hil-bench analyze tracker-frame.csv --register registration.yaml\n"
                "  hil-bench analyze tracker-frame.csv --register auto --json\n"
                "  hil-bench analyze repeatability.csv --reference mean")
-    p.add_argument("file", help="CSV file")
+    p.add_argument("file", help="measurement CSV, or a point file (SpatialAnalyzer ASCII "
+                                "export, laser-tracker points: name x y z)")
+    p.add_argument("--format", default="auto", choices=["auto", "csv", "points"],
+                   help="the file's format (auto: csv when it has pose and cycle columns, "
+                        "else points; a point's name is its pose, its occurrence the cycle)")
+    p.add_argument("--unit", default=None, choices=list(UNITS_MM),
+                   help="point files: the coordinates' unit (default: a `// units:` comment, "
+                        "else mm)")
+    p.add_argument("--decimal", default=".", choices=[".", ","],
+                   help="point files: the decimal mark (',': fields are not comma-separated)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--scenario", default=None,
                    help="judge against this scenario's tolerances (built-in name or YAML)")
     p.add_argument("--register", default=None, metavar="FILE|auto",
                    help="the measured poses are in the instrument's frame: bring them into the "
                         "robot base frame with a saved registration (a lab file's "
-                        "instrument.registration, or a file with pose:/fre:/points:) or `auto` "
-                        "(fit on the file's commanded poses; absorbs rigid robot errors)")
+                        "instrument.registration, or a file with pose:/fre:/points:), a "
+                        "registration pattern's point file (names = the --scenario's poses) or "
+                        "`auto` (fit on the file's commanded poses; absorbs rigid robot errors)")
     p.add_argument("--reference", default=None, choices=["first", "mean"],
                    help="repeatability-only data: compare each pose with its first measurement "
                         "or with the mean of its measurements instead of the commanded pose")
@@ -80,14 +93,21 @@ def _check_cycles(data: InstrumentData, sc: Scenario) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    data = read_instrument_csv(args.file)
+    from bench.instrument_points import detect_format, read_point_measurements
     sc = load_scenario(args.scenario) if args.scenario else None
+    fmt = detect_format(args.file) if args.format == "auto" else args.format
+    if fmt == "points":
+        data = read_point_measurements(args.file, sc, unit=args.unit, decimal=args.decimal,
+                                       need_commanded=not args.reference)
+    else:
+        data = read_instrument_csv(args.file)
     if sc is not None:
         _check_cycles(data, sc)
     registration = None
     if args.register:
         from bench.instrument_analysis import register_data, registration_summary
-        data, reg, origin = register_data(data, args.register)
+        data, reg, origin = register_data(data, args.register, sc, unit=args.unit,
+                                          decimal=args.decimal)
         if sc is not None:
             limits = [lim.max for k, lim in sc.tolerances.items() if k in ("AP", "RP", "worst")]
             if limits:
@@ -100,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         table = pose_table(data.poses, data.commanded, data.attained)
     except ValueError as exc:                # the reader's checks make this a bug, not bad input
         raise ConfigError(f"{data.source}: {exc}") from None
-    out: dict = {"source": data.source, "orientation": data.has_orientation,
+    out: dict = {"source": data.source, "format": fmt, "orientation": data.has_orientation,
                  "poses": {str(k): {kk: _clean(vv) for kk, vv in st.as_dict().items()}
                            for k, st in table.items()}}
     if registration is not None:
