@@ -94,3 +94,36 @@ def test_analyze_cli_with_the_shipped_examples() -> None:
                           "--register", "nope.yaml"], capture_output=True, text=True, cwd=repo,
                          timeout=60)
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_analyze_judges_a_guide_axis_from_orientation_columns(tmp_path: Path, capsys) -> None:
+    """The scenario's guide figures from a measurement CSV with orientation, by hand: cycle 2's
+    seat is 0.6 mm off in x and tilted 3 deg about x (tip 30 mm deep)."""
+    import json
+    import math
+
+    from bench.cli import main
+    sc = tmp_path / "g.yaml"
+    sc.write_text("name: g\nposes:\n  seat: {x: 405.2, y: 10.2, z: 304.4, a: 180}\ncycles: 2\n"
+                  "guide: {entry: seat, depth: 30 mm}\ntolerances:\n"
+                  "  target_deviation: {max: 2.0 mm, marginal: 0.5 mm}\n"
+                  "  angular_deviation: {max: 5 deg, marginal: 2.5 deg}\n")
+    head = "pose,cycle,cmd_x,cmd_y,cmd_z,cmd_a,cmd_b,cmd_c,x,y,z,a,b,c\n"
+    cmd = "405.2,10.2,304.4,180,0,0"
+    f = tmp_path / "m.csv"
+    f.write_text(head + f"seat,1,{cmd},{cmd}\nseat,2,{cmd},405.8,10.2,304.4,183,0,0\n")
+    assert main(["analyze", str(f), "--scenario", str(sc), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    got = {m["name"]: m for m in out["measurements"] if m["subject"] == "seat+30mm"}
+    s3, c3 = math.sin(math.radians(3.0)), math.cos(math.radians(3.0))
+    assert got["target_deviation"]["value"] == pytest.approx(
+        math.sqrt(0.6**2 + (30 * s3) ** 2 + (30 - 30 * c3) ** 2))
+    assert got["angular_deviation"]["value"] == pytest.approx(3.0)
+    assert got["angular_deviation"]["outcome"] == "marginal" and out["verdict"] == "marginal"
+    assert out["trajectory"]["placements"] == 2 and out["not_judged"] == []
+    # positions only: the tool axis is unknown, the figures are listed as not judged
+    f.write_text("pose,cycle,cmd_x,cmd_y,cmd_z,x,y,z\nseat,1,405.2,10.2,304.4,405.2,10.2,304.4\n"
+                 "seat,2,405.2,10.2,304.4,405.8,10.2,304.4\n")
+    assert main(["analyze", str(f), "--scenario", str(sc), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["not_judged"] == ["angular_deviation", "target_deviation"]

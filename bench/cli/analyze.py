@@ -92,6 +92,26 @@ def _check_cycles(data: InstrumentData, sc: Scenario) -> None:
                     f"{sc.where('tolerance:' + key)})")
 
 
+def _guide_measurements(data: InstrumentData, sc: Scenario,
+                        out: dict) -> list[Measurement]:
+    """The scenario's guide-axis figures (`bench.metrics.trajectory`) judged on the file, when
+    the file can give them: the tool-z axis needs orientation columns, `axis: points` only
+    positions. Adds the mean/worst summary to `out["trajectory"]`."""
+    from bench.evaluate_figures import guide_figures
+    from bench.runner import Sample
+    from drivers.pose import Pose
+    if sc.guide is None or not (data.has_orientation or sc.guide.axis == "points"):
+        return []
+    samples = [Sample(p, int(c), Pose.from_seq(cmd), Pose.from_seq(att), 0, 0, 0)
+               for p, c, cmd, att in zip(data.poses, data.cycles, data.commanded, data.attained)]
+    figs, summary = guide_figures(sc, samples)
+    out["trajectory"] = {"guide": sc.guide.subject,
+                         **{k: _clean(v) for k, v in (summary or {}).items()}}
+    return [Measurement(key, None if v is None or not math.isfinite(v) else v,
+                        sc.tolerances[key].unit, sc.tolerances[key], subject)
+            for subject, vals in figs.items() for key, v in vals.items() if key in sc.tolerances]
+
+
 def run(args: argparse.Namespace) -> int:
     from bench.instrument_points import detect_format, read_point_measurements
     sc = load_scenario(args.scenario) if args.scenario else None
@@ -135,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 v = catalogue.judged_value(key, getattr(st, key))
                 measurements.append(Measurement(key, v, lim.unit, lim, str(name)))
+        measurements += _guide_measurements(data, sc, out)
         judged = {m.name for m in measurements}
         out["measurements"] = [m.as_dict() for m in measurements]
         out["not_judged"] = sorted(k for k in sc.tolerances if k not in judged)
@@ -156,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  {m.subject} {m.name} = {f(m.value).strip()} {m.unit}: "
                           f"{m.outcome.value.upper()} (limit {m.limit.describe() if m.limit else '-'})")
             if out["not_judged"]:
-                print(f"  not judged (need time-resolved data or link events): "
+                print(f"  not judged (the file cannot give them: time-resolved data, link "
+                      "events, a guide axis's orientation): "
                       f"{', '.join(out['not_judged'])}")
             print(f"verdict: {out['verdict'].upper()}")
     if args.scenario and out["verdict"] == "fail":
