@@ -15,13 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import sys
-import threading
 from dataclasses import replace
 from typing import Any
 
-from bench.cli.exitcodes import EXIT_PASS
+from bench.cli.serving import serve_until_signalled
 from drivers.errors import ConfigError
 from drivers.pose import Pose
 from drivers.sim.instrument_server import start_instrument_server
@@ -64,15 +61,4 @@ def serve_instrument(args: argparse.Namespace, lab: Any, home: Pose) -> int:
                                          host=args.host, port=args.port)
     except OSError as exc:
         raise ConfigError(f"cannot serve the instrument ({transport}): {exc}") from None
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    print(ready_line(protocol, transport, server, params), flush=True)
-    try:
-        while not stop.wait(0.2):
-            pass
-    finally:
-        server.stop()
-    print(json.dumps({"event": "stopped"}), flush=True)
-    sys.stdout.flush()
-    return EXIT_PASS
+    return serve_until_signalled(server, ready_line(protocol, transport, server, params))

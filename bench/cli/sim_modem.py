@@ -14,11 +14,10 @@ import asyncio
 import json
 import os
 import signal
-import sys
-import threading
 from dataclasses import replace
 
 from bench.cli.exitcodes import EXIT_PASS
+from bench.cli.serving import serve_until_signalled
 from bench.lab import Lab
 from drivers.errors import ConfigError
 from drivers.modem.registry import ModbusModemSpec
@@ -46,21 +45,10 @@ def _serve_at(args: argparse.Namespace, params: ModemSimParams) -> int:
         server = start_modem_server(params, host=args.host, port=args.port)
     except OSError as exc:
         raise ConfigError(f"cannot serve the modem ({params.transport}): {exc}") from None
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    print(json.dumps({"event": "ready", "device": "modem", "protocol": "at",
-                      "transport": params.transport, "url": server.url,
-                      "vendor": params.vendor, "model": params.model, "pid": os.getpid()}),
-          flush=True)
-    try:
-        while not stop.wait(0.2):
-            pass
-    finally:
-        server.stop()
-    print(json.dumps({"event": "stopped"}), flush=True)
-    sys.stdout.flush()
-    return EXIT_PASS
+    return serve_until_signalled(server, json.dumps(
+        {"event": "ready", "device": "modem", "protocol": "at", "transport": params.transport,
+         "url": server.url, "vendor": params.vendor, "model": params.model,
+         "pid": os.getpid()}))
 
 
 async def _serve_modbus(args: argparse.Namespace, params: ModemSimParams, modem_map,

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import tty
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Self
 
 
 class Responder(Protocol):
@@ -66,22 +66,23 @@ class PtyServer:
                 pass
 
 
-class TcpServer:
-    """A fresh `make()` responder per TCP connection on host:port (0 = a free port)."""
+class TcpListener:
+    """Accepts TCP connections on host:port (0 = a free port) in a thread and serves each one on
+    its own thread with `_client(conn)` (subclasses: `TcpServer`, the OpenIGTLink simulator).
+    `stop()` closes the listening socket and joins the threads (up to 2 s each)."""
 
-    def __init__(self, make: Callable[[], Responder], host: str = "127.0.0.1",
-                 port: int = 0) -> None:
-        self.make = make
+    url: str
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, name: str = "sim-tcp") -> None:
         self._sock = socket.create_server((host, port))
         self._sock.settimeout(0.1)
         self.host, self.port = self._sock.getsockname()[:2]
-        self.url = f"socket://{self.host}:{self.port}"
         self.path = ""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._serve, name="sim-tcp", daemon=True)
+        self._accept = threading.Thread(target=self._serve, name=name, daemon=True)
 
-    def start(self) -> "TcpServer":
+    def start(self) -> Self:
         self._accept.start()
         return self
 
@@ -96,6 +97,29 @@ class TcpServer:
             t = threading.Thread(target=self._client, args=(conn,), daemon=True)
             t.start()
             self._threads.append(t)
+
+    def _client(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        for t in [self._accept, *self._threads]:
+            if t.is_alive():
+                t.join(2)
+
+
+class TcpServer(TcpListener):
+    """A fresh `make()` responder per TCP connection on host:port (0 = a free port)."""
+
+    def __init__(self, make: Callable[[], Responder], host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        super().__init__(host, port)
+        self.make = make
+        self.url = f"socket://{self.host}:{self.port}"
 
     def _client(self, conn: socket.socket) -> None:
         responder = self.make()
@@ -116,13 +140,3 @@ class TcpServer:
                         conn.sendall(out)
                     except OSError:
                         return
-
-    def stop(self) -> None:
-        self._stop.set()
-        try:
-            self._sock.close()
-        except OSError:
-            pass
-        for t in [self._accept, *self._threads]:
-            if t.is_alive():
-                t.join(2)

@@ -19,42 +19,23 @@ import numpy as np
 
 from drivers.instrument import igtl_protocol as G
 from drivers.instrument.base import matrix_from_quaternion
+from drivers.sim.byteserver import TcpListener
 from drivers.sim.tracker import TrackerModel
 
 
-class IgtlServer:
+class IgtlServer(TcpListener):
     """Streams `model`'s observations over OpenIGTLink on host:port (0 = a free port)."""
 
     def __init__(self, model: TrackerModel, host: str = "127.0.0.1", port: int = 0,
                  device: str = "ToolToTracker", position: bool = False) -> None:
+        super().__init__(host, port, name="igtl-sim")
         self.model = model
         self.device = device
         self.position = position
-        self._sock = socket.create_server((host, port))
-        self._sock.settimeout(0.1)
-        self.host, self.port = self._sock.getsockname()[:2]
         self.url = f"{self.host}:{self.port}"
-        self.path = ""
-        self._stop = threading.Event()
         self._lock = threading.Lock()            # the model is shared by every client thread
-        self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._serve, name="igtl-sim", daemon=True)
         self.received: list[str] = []            # message types received (tests, journal)
         self._received_cond = threading.Condition()  # signalled on every recorded request
-
-    def start(self) -> "IgtlServer":
-        self._accept.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        try:
-            self._sock.close()
-        except OSError:
-            pass
-        for t in [self._accept, *self._threads]:
-            if t.is_alive():
-                t.join(2)
 
     def wait_received(self, type_: str, timeout_s: float) -> bool:
         """Block until a client request of message type `type_` (e.g. ``GET_STATUS``) has been
@@ -62,18 +43,6 @@ class IgtlServer:
         requests asynchronously, so a test that asks "did the server get X" must wait for it."""
         with self._received_cond:
             return self._received_cond.wait_for(lambda: type_ in self.received, timeout_s)
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            t = threading.Thread(target=self._client, args=(conn,), daemon=True)
-            t.start()
-            self._threads.append(t)
 
     def _client(self, conn: socket.socket) -> None:
         state = {"version": 1, "tdata": False, "resol_s": 0.0, "last_tdata": 0.0}
