@@ -26,7 +26,7 @@ import orjson
 from bench.clock import Clock
 from bench.evaluate import Evaluation, evaluate
 from bench.instrument_report import measured_evaluation
-from bench.instrument_sampler import InstrumentSampler
+from bench.instrument_sampler import InstrumentSampler, measurement_from_dict
 from bench.lab import Lab, load_lab
 from bench.lab_instrument import InstrumentEntry
 from bench.observer import RunObserver
@@ -57,7 +57,7 @@ def recorded_visits(path: str | Path, tool: str) -> dict[tuple[str, int], ToolMe
                 frames[(label, cycle[label])] = [f for f in pending if f.label == label]
                 pending = []
             elif d.get("tool") == tool:
-                pending.append(_Frame(label, _measurement(d, t)))
+                pending.append(_Frame(label, measurement_from_dict(d, t)))
     if not any(frames.values()):
         return {}
     return {k: _mean([f.m for f in v]) for k, v in frames.items()}
@@ -67,15 +67,6 @@ def recorded_visits(path: str | Path, tool: str) -> dict[tuple[str, int], ToolMe
 class _Frame:
     label: str
     m: ToolMeasurement
-
-
-def _measurement(d: dict[str, Any], t_ns: int) -> ToolMeasurement:
-    pos, q = d.get("position_mm"), d.get("orientation_wxyz")
-    return ToolMeasurement(str(d["tool"]), t_ns, bool(d.get("visible")),
-                           tuple(float(v) for v in pos) if pos else None,  # type: ignore[arg-type]
-                           tuple(float(v) for v in q) if q else None,      # type: ignore[arg-type]
-                           d.get("rms_mm"), d.get("frame"), d.get("device_t_s"),
-                           str(d.get("status", "ok")))
 
 
 def _mean(frames: list[ToolMeasurement]) -> ToolMeasurement | None:

@@ -18,13 +18,14 @@ from typing import Any
 import numpy as np
 
 from bench.evaluate import Evaluation, evaluate
-from bench.instrument_sampler import InstrumentSampler, tool_poses_of
+from bench.instrument_sampler import InstrumentSampler, tool_poses_of, tracking_of
 from bench.lab_instrument import InstrumentEntry
 from bench.metrics import catalogue
 from bench.metrics.trajectory import FIGURES as GUIDE_FIGURES
 from bench.registration import Registration, RegistrationError, register_points
 from bench.runner import Sample
 from bench.scenario import Scenario
+from bench.session.compare import Tracking
 from drivers.instrument.base import ToolMeasurement
 from drivers.instrument.frames import matrix_of, pose_of
 
@@ -66,21 +67,42 @@ def instrument_evaluation(sc: Scenario, samples: list[Sample], sampler: Instrume
                           name: str) -> tuple[Evaluation, dict[str, Any]]:
     """(the instrument's Evaluation, the report's `instrument` section). RegistrationError when
     the registration cannot be made or is too poor for the scenario's tolerances."""
-    ev, section = measured_evaluation(sc, samples, sampler.means(), entry, robot_ev, name)
+    ev, section = measured_evaluation(sc, samples, sampler.means(), entry, robot_ev, name,
+                                      stream=sampler.stream if sc.control.mode == "stream"
+                                      else None, robot_tracking=sampler.robot_tracking)
     section.update(read_errors=sampler.errors, frames=sampler.frames)
     return ev, section
 
 
 def measured_evaluation(sc: Scenario, samples: list[Sample],
                         means: list[ToolMeasurement | None], entry: InstrumentEntry,
-                        robot_ev: Evaluation, name: str) -> tuple[Evaluation, dict[str, Any]]:
+                        robot_ev: Evaluation, name: str,
+                        stream: list[tuple[ToolMeasurement, tuple[float, float, float], str]]
+                        | None = None,
+                        robot_tracking: dict[str, Tracking] | None = None
+                        ) -> tuple[Evaluation, dict[str, Any]]:
     """`instrument_evaluation` from each visit's mean marker measurement (instrument frame;
     None: not seen), one per sample in order: a run's sampler, or a recorded session's
-    /instrument/measurement messages (`bench.instrument_replay`)."""
+    /instrument/measurement messages (`bench.instrument_replay`). With `stream` (the instrument's
+    frames during a setpoint stream, each with the setpoint current at its time and that
+    setpoint's pose), the section also has `tracking`: the instrument's tracking error (tool
+    position in the base frame against that setpoint, mm) beside the robot's own
+    (`robot_tracking`, per pose), both over the streamed setpoints only (towards measured poses:
+    the approaches to via poses such as a path's start are target moves, not a stream)."""
     reg, origin = _registration(samples, means, entry)
     limits = [lim.max for key, lim in sc.tolerances.items() if key in POSITION_LIMITS]
     if limits:
         reg.check(min(limits), "the tightest position tolerance")
+    tracking = None
+    if stream:
+        inst = Tracking(band_mm=sc.tracking_band_mm)
+        streamed = [(f, sp) for f, sp, pose in stream if pose in sc.measured]
+        tools = tool_poses_of([f for f, _ in streamed], reg.matrix, entry.marker)
+        for (f, sp), t in zip(streamed, tools):
+            if t is not None:
+                inst.add(float(np.linalg.norm(t[:3, 3] - np.array(sp))), f.t_ns)
+        own = tracking_of(robot_tracking or {}, sc.measured, sc.tracking_band_mm)
+        tracking = {"instrument": inst.as_dict(), "self_reported": own.as_dict()}
     poses = tool_poses_of(means, reg.matrix, entry.marker)
     measured: list[Sample] = []
     missing = 0
@@ -121,6 +143,8 @@ def measured_evaluation(sc: Scenario, samples: list[Sample],
                          **({"note": RUN_REGISTERED} if origin == "run" else {})},
         "poses": figures, "beside": beside, "verdict": ev.outcome.value,
     }
+    if tracking is not None:
+        section["tracking"] = tracking
     return ev, section
 
 
@@ -143,6 +167,13 @@ def instrument_lines(section: dict[str, Any]) -> list[str]:
         lines.append(f"    {pose:<8} AP {_f(row.get('AP'), '.4f')} mm   self-reported "
                      f"{_f(row.get('AP_self_reported'), '.4f')} mm   unseen by the robot "
                      f"{_f(row.get('AP_unseen_by_robot'), '+.4f')} mm")
+    tr = section.get("tracking")
+    if tr:
+        i, r = tr["instrument"], tr.get("self_reported") or {}
+        lines.append(f"    stream tracking error ({i['n']} instrument frames): RMS "
+                     f"{_f(i['rms_mm'], '.4f')} mm, max {_f(i['max_mm'], '.4f')} mm   "
+                     f"self-reported RMS {_f(r.get('rms_mm'), '.4f')} mm, max "
+                     f"{_f(r.get('max_mm'), '.4f')} mm")
     for row in section.get("beside", []):
         if row["name"] not in GUIDE_FIGURES:
             continue

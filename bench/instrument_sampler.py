@@ -8,24 +8,30 @@ frames are read right there, on the runner's thread (a few ms per visit over a s
 `settle` extends the dwell). Between visits, in wire mode (`threaded=True`), a thread records the
 instrument at `stream_hz` (the stream record; throttled, because a Python thread polling back to
 back takes the GIL from the runner often enough to stretch its 5 ms polls by about 1 ms:
-benchmarks/instrument_sampling.py). One lock serialises the two readers. Its frames reach the
-observers on the runner's thread at its next hook. A failed read is counted; a visit with no
-visible frame is reported as not measured; the run goes on (the verdict then has no data for
-that visit).
+benchmarks/instrument_sampling.py); in virtual time (`threaded=False`) the runner's thread reads
+it at that rate at its unlabelled pose reads instead. One lock serialises the two readers. Its
+frames reach the observers on the runner's thread at its next hook; during a setpoint stream
+each is kept with the setpoint current at its time (the instrument's tracking error). A failed
+read is counted; a visit with no visible frame is reported as not measured; the run goes on
+(the verdict then has no data for that visit).
 """
 from __future__ import annotations
 
+import math
 import queue
+import re
 import threading
+from collections import deque
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
 from bench.clock import Clock
 from bench.lab_instrument import InstrumentEntry
 from bench.observer import RunObserver
+from bench.session.compare import Tracking
 from drivers.errors import BenchError
 from drivers.instrument.base import Instrument, ToolMeasurement, matrix_from_quaternion
 from drivers.instrument.frames import inverse, matrix_of
@@ -33,6 +39,7 @@ from drivers.pose import Pose
 from drivers.robot import ArmStatus
 
 
+_CYCLE = re.compile(r" \(cycle \d+\)$")
 #: polls per wanted frame before giving up on distinct frames, and the pause between polls
 MAX_POLLS_PER_FRAME = 40
 FRAME_POLL_S = 0.004
@@ -80,6 +87,14 @@ class InstrumentSampler(RunObserver):
         self._period = 1.0 / stream_hz if stream_hz > 0 else 0.0
         self._io = threading.Lock()              # the stream thread and the runner share a port
         self.dwell_s: list[float] = []           # wall time spent reading at each visit
+        # streams: the setpoints sent (recent ones, to find the one current at a frame's time),
+        # each stream frame of the tool with its setpoint, and the robot's own tracking error
+        self._setpoints: deque[tuple[int, str, tuple[float, float, float]]] = deque(maxlen=4096)
+        #: (frame, the setpoint current at its time, that setpoint's pose name)
+        self.stream: list[tuple[ToolMeasurement, tuple[float, float, float], str]] = []
+        #: the robot's own tracking error, per pose name of the setpoint (`tracking_of`)
+        self.robot_tracking: dict[str, Tracking] = {}
+        self._last_stream_ns = -(1 << 62)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -122,12 +137,35 @@ class InstrumentSampler(RunObserver):
                 return
             if label == "error":
                 self.sink.on_event(t, "instrument_error", detail)
-            else:
-                self.sink.on_event(t, "instrument", {**detail, "label": label} if label
-                                   else detail)
+                continue
+            if not label and detail.get("tool") == self.entry.tool and detail.get("visible"):
+                sp = self._setpoint_at(t)
+                if sp is not None:
+                    self.stream.append((measurement_from_dict(detail), sp[1], sp[0]))
+            self.sink.on_event(t, "instrument", {**detail, "label": label} if label
+                               else detail)
 
     # -- RunObserver ---------------------------------------------------------------------------
+    def _setpoint_at(self, t_ns: int) -> tuple[str, tuple[float, float, float]] | None:
+        """(pose name, position) of the last setpoint sent at or before `t_ns` (None: none
+        yet, or too old to know)."""
+        for t, name, xyz in reversed(self._setpoints):
+            if t <= t_ns:
+                return name, xyz
+        return None
+
     def on_pose(self, t_ns: int, pose: Pose, label: str = "") -> None:
+        if not label and self._setpoints:          # the robot's own reading of a stream
+            _, name, (x, y, z) = self._setpoints[-1]
+            self.robot_tracking.setdefault(name, Tracking()).add(
+                math.dist((pose.x, pose.y, pose.z), (x, y, z)), t_ns)
+            # without the stream thread (virtual time), the stream record is read here, at
+            # the same rate in the run's time
+            if not self.threaded and self._period > 0 and \
+                    t_ns - self._last_stream_ns >= self._period * 1e9:
+                self._last_stream_ns = t_ns
+                for f in self._read() or []:
+                    self._queue.put((f.t_ns, "", f.as_dict()))
         if label:
             if self.entry.settle_s > 0:
                 self.clock.sleep(self.entry.settle_s)
@@ -162,6 +200,7 @@ class InstrumentSampler(RunObserver):
         self._flush()
 
     def on_command(self, t_ns: int, seq: int, label: str, target: Pose, speed_mm_s: float) -> None:
+        self._setpoints.append((t_ns, pose_name(label), (target.x, target.y, target.z)))
         self._flush()
 
     def on_status(self, t_ns: int, status: ArmStatus) -> None:
@@ -207,3 +246,34 @@ def tool_poses_of(means: list[ToolMeasurement | None], registration: np.ndarray,
         t[:3, 3] = m.position_mm
         out.append(registration @ t @ marker_inv)
     return out
+
+
+def pose_name(label: str) -> str:
+    """The pose a command's label names: ``line (cycle 2)`` -> ``line``."""
+    return _CYCLE.sub("", label)
+
+
+def tracking_of(per_pose: dict[str, Tracking], poses: Iterable[str], band_mm: float) -> Tracking:
+    """The tracking statistics of the setpoints towards `poses`, merged (mm; time beyond the
+    band in ns)."""
+    out = Tracking(band_mm=band_mm)
+    for name in poses:
+        t = per_pose.get(name)
+        if t is not None:
+            out.n += t.n
+            out.sum_sq += t.sum_sq
+            out.max_mm = max(out.max_mm, t.max_mm)
+            out.beyond_ns += t.beyond_ns
+    return out
+
+
+def measurement_from_dict(d: dict[str, Any], t_ns: int | None = None) -> ToolMeasurement:
+    """A ToolMeasurement back from its `as_dict` form (a session's /instrument/measurement
+    message); `t_ns` overrides the dict's own time."""
+    pos, q = d.get("position_mm"), d.get("orientation_wxyz")
+    t = int(d.get("t_ns") or 0) if t_ns is None else t_ns
+    return ToolMeasurement(str(d["tool"]), t, bool(d.get("visible")),
+                           tuple(float(v) for v in pos) if pos else None,  # type: ignore[arg-type]
+                           tuple(float(v) for v in q) if q else None,      # type: ignore[arg-type]
+                           d.get("rms_mm"), d.get("frame"), d.get("device_t_s"),
+                           str(d.get("status", "ok")))

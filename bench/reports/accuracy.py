@@ -67,6 +67,14 @@ def html_section(report: dict[str, Any]) -> str:
         f"<td>{_n(r.get('self_reported'))}</td><td>{_n(r.get('unseen_by_robot'))}</td>"
         f"<td>{_e(r.get('unit', ''))}</td></tr>" for r in inst.get("beside") or [])
     note = f" {_e(reg['note'])}." if reg.get("note") else ""
+    tr = inst.get("tracking")
+    if tr:
+        i, r = tr["instrument"], tr.get("self_reported") or {}
+        rows += (f"<tr><td>stream</td><td>tracking RMS ({_e(i.get('n'))} frames)</td>"
+                 f"<td>{_n(i.get('rms_mm'))}</td><td>{_n(r.get('rms_mm'))}</td><td>-</td>"
+                 f"<td>mm</td></tr><tr><td>stream</td><td>tracking max</td>"
+                 f"<td>{_n(i.get('max_mm'))}</td><td>{_n(r.get('max_mm'))}</td><td>-</td>"
+                 "<td>mm</td></tr>")
     return ('<h2>What measured this run</h2><p id="accuracy-source">The verdict\'s figures are '
             f"ISO 9283 measurements by the instrument <b>{_e(inst.get('name'))}</b> (tool "
             f"{_e(inst.get('tool'))}; registration: {_e(reg.get('origin'))}, FRE "
