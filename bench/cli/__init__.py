@@ -29,6 +29,7 @@ from bench.cli import session as session_cmd
 from bench.cli import sim as sim_cmd
 from bench.cli import trace as trace_cmd
 from bench.cli import analyze as analyze_cmd
+from bench.cli import instrument as instrument_cmd
 from bench.cli import sweep as sweep_cmd
 from bench.cli.exitcodes import (EXIT_CONFIG, EXIT_DEVICE, EXIT_FAIL, EXIT_INTERNAL,  # noqa: F401
                                  EXIT_INTERRUPTED, EXIT_PASS)
@@ -42,7 +43,7 @@ _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
 
 #: subcommand modules; a new command adds its module here
 COMMANDS = [run_cmd, sim_cmd, netem_cmd, trace_cmd, record_cmd, session_cmd, replay_cmd, modem_cmd,
-            analyze_cmd, sweep_cmd, link_cmd]
+            analyze_cmd, sweep_cmd, link_cmd, instrument_cmd]
 
 EPILOG = """\
 exit codes: 0 pass (or marginal), 1 a tolerance failed, 2 bad input or configuration,
