@@ -34,17 +34,21 @@ FORMATS = ("auto", "csv", "points")
 
 def detect_format(path: str | Path) -> str:
     """``csv`` when the first line that is not blank or a comment names the measurement CSV's
-    ``pose`` and ``cycle`` columns, else ``points``. Unreadable files are left to the reader."""
+    ``pose`` and ``cycle`` columns, else ``points``. Unreadable and binary files (a NUL byte,
+    not UTF-8) are left to the strict CSV reader, which names the line where they go wrong."""
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            for raw in fh:
-                line = raw.strip()
-                if not line or line.startswith(("//", "#")):
-                    continue
-                cols = {c.strip().lower() for c in line.split(",")}
-                return "csv" if {"pose", "cycle"} <= cols else "points"
-    except OSError:
-        pass
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return "csv"
+    if b"\x00" in data:
+        return "csv"
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("//", "#")):
+            continue
+        cols = {c.strip().lower() for c in line.split(",")}
+        return "csv" if {"pose", "cycle"} <= cols else "points"
     return "csv"
 
 

@@ -28,15 +28,15 @@ OFFSET = Pose(0.3, -0.2, 0.1)
 
 
 def _run(registration: Registration | None, model: str = "polaris-vega", cycles: int = 10,
-         tolerances: dict | None = None):
+         tolerances: dict | None = None, frames: int = 1):
     clock = VirtualClock()
     arm = InProcessArm(ArmParams(home=CENTER, offset=OFFSET, repeatability_mm=0.02, seed=4),
                        clock.now)
     arm.connect()
     tracker = InProcessTracker(TrackerParams(model=model, pose=TRACKER, seed=9),
                                lambda now: arm.arm.true_pose(now), clock.now)
-    entry = InstrumentEntry(NdiSpec(NdiSettings("sim")), "tool", Pose(), 0.0, 1, registration,
-                            None)
+    entry = InstrumentEntry(NdiSpec(NdiSettings("sim")), "tool", Pose(), 0.0, frames,
+                            registration, None)
     sc = Scenario(name="t", source="test", poses=cube_poses(CENTER, 50.0), cycles=cycles,
                   speed_mm_s=500.0, settle_s=0.1, poll_s=0.01, move_timeout_s=5.0,
                   **({"tolerances": tolerances} if tolerances else {}))
@@ -48,7 +48,10 @@ def _run(registration: Registration | None, model: str = "polaris-vega", cycles:
 
 
 def test_instrument_sees_the_error_the_robot_cannot() -> None:
-    sc, samples, sampler, entry, robot = _run(Registration.from_pose(TRACKER))
+    # 5 frames per visit, as a lab averages them: with one frame the Polaris's 0.12 mm RMS noise
+    # leaves AP over 10 cycles 0.02 mm (1 sigma) from the truth, and the worst of 5 poses crossed
+    # 0.05 mm for some noise draws (seen when the stream record started drawing frames too)
+    sc, samples, sampler, entry, robot = _run(Registration.from_pose(TRACKER), frames=5)
     ev, section = instrument_evaluation(sc, samples, sampler, entry, robot, "sim-tracker")
     true_ap = float(np.linalg.norm(OFFSET.position))
     for pose, st in ev.poses.items():
