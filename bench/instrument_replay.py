@@ -151,7 +151,8 @@ def replay_sampler(rig: Rig, lab: Lab, clock: Clock, mode: str,
     tracker = rig.instrument()
     if tracker is None or lab.instrument is None:
         return None
-    sampler = InstrumentSampler(tracker, clock, lab.instrument, sink, threaded=mode == "wire")
+    sampler = InstrumentSampler(tracker, clock, lab.instrument, sink, threaded=mode == "wire",
+                                stream_hz=0.0)     # replays compare the visits
     sampler.start()
     return sampler
 

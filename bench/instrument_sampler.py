@@ -8,10 +8,12 @@ frames are read right there, on the runner's thread (a few ms per visit over a s
 `settle` extends the dwell). Between visits, in wire mode (`threaded=True`), a thread records the
 instrument at `stream_hz` (the stream record; throttled, because a Python thread polling back to
 back takes the GIL from the runner often enough to stretch its 5 ms polls by about 1 ms:
-benchmarks/instrument_sampling.py); in virtual time (`threaded=False`) the runner's thread reads
-it at that rate at its unlabelled pose reads instead. One lock serialises the two readers. Its
+benchmarks/instrument_sampling.py); in virtual time (`threaded=False`) and during a setpoint
+stream (`streaming=True`) the runner's thread reads it at that rate at its unlabelled pose reads
+instead. One lock serialises the two readers. Its
 frames reach the observers on the runner's thread at its next hook; during a setpoint stream
-each is kept with the setpoint current at its time (the instrument's tracking error). A failed
+each is kept with the setpoint current at its time (the instrument's tracking error), and the
+robot's own pose reads are compared with the same setpoints. A failed
 read is counted; a visit with no visible frame is reported as not measured; the run goes on
 (the verdict then has no data for that visit).
 """
@@ -70,7 +72,8 @@ class InstrumentSampler(RunObserver):
     """Measures each visit with `instrument` and reports frames to `sink`."""
 
     def __init__(self, instrument: Instrument, clock: Clock, entry: InstrumentEntry,
-                 sink: RunObserver, threaded: bool, stream_hz: float = 10.0) -> None:
+                 sink: RunObserver, threaded: bool, stream_hz: float = 10.0,
+                 streaming: bool = False) -> None:
         self.instrument = instrument
         self.clock = clock
         self.entry = entry
@@ -95,6 +98,9 @@ class InstrumentSampler(RunObserver):
         #: the robot's own tracking error, per pose name of the setpoint (`tracking_of`)
         self.robot_tracking: dict[str, Tracking] = {}
         self._last_stream_ns = -(1 << 62)
+        # only a setpoint stream needs the frames kept (memory on hours-long runs) and, in
+        # virtual time, the stream record read on the runner's thread
+        self.streaming = streaming
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -138,7 +144,8 @@ class InstrumentSampler(RunObserver):
             if label == "error":
                 self.sink.on_event(t, "instrument_error", detail)
                 continue
-            if not label and detail.get("tool") == self.entry.tool and detail.get("visible"):
+            if self.streaming and not label and detail.get("tool") == self.entry.tool and \
+                    detail.get("visible"):
                 sp = self._setpoint_at(t)
                 if sp is not None:
                     self.stream.append((measurement_from_dict(detail), sp[1], sp[0]))
@@ -155,7 +162,7 @@ class InstrumentSampler(RunObserver):
         return None
 
     def on_pose(self, t_ns: int, pose: Pose, label: str = "") -> None:
-        if not label and self._setpoints:          # the robot's own reading of a stream
+        if self.streaming and not label and self._setpoints:   # the robot's reading of a stream
             _, name, (x, y, z) = self._setpoints[-1]
             self.robot_tracking.setdefault(name, Tracking()).add(
                 math.dist((pose.x, pose.y, pose.z), (x, y, z)), t_ns)

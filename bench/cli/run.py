@@ -214,7 +214,8 @@ def _run(args: argparse.Namespace, owned: contextlib.ExitStack) -> int:
                 log(f"  instrument: {tracker.name} (tool {lab.instrument.tool}, "
                     f"{lab.instrument.samples} frame(s) per pose)")
                 sampler = InstrumentSampler(tracker, clock, lab.instrument, observers,
-                                            threaded=args.mode == "wire")
+                                            threaded=args.mode == "wire",
+                                            streaming=sc.control.mode == "stream")
                 observers.observers.insert(0, sampler)    # first: it flushes before on_end
                 sampler.start()
             interval = lab.modem.sample_interval_s if lab.modem else 1.0
