@@ -59,7 +59,15 @@ class OnTime:
         wake = release - self.early_ns
         if wake < not_before:
             wake = not_before
-        track = wake - now_ns() > TRACK_AHEAD_NS     # only timers that really waited teach
+        now = now_ns()
+        if wake <= now < release:
+            wake = release      # due sooner than the early-wake margin: wait, never run early
+        if self.loop.due_now(wake, now):             # the common undelayed case, kept cheap
+            if len(self.lateness_ns) < LATENESS_KEEP:
+                self.lateness_ns.append(now - release)
+            run()
+            return wake
+        track = wake - now > TRACK_AHEAD_NS     # only timers that really waited teach
 
         def fire() -> None:
             late = now_ns() - release
@@ -69,10 +77,7 @@ class OnTime:
                 step = EARLY_STEP_NS if late > 0 else -EARLY_STEP_NS
                 self.early_ns = min(max(self.early_ns + step, 0), EARLY_MAX_NS)
             run()
-        if self.loop.due_now(wake):
-            fire()
-        else:
-            self.loop.call_at(wake, fire)
+        self.loop.call_at(wake, fire)
         return wake
 
     def lateness(self) -> dict[str, float]:

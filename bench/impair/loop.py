@@ -72,11 +72,12 @@ class PreciseLoop:
         """Run `cb` at monotonic time `t_ns`; `precise` timers finish their wait by spinning."""
         heapq.heappush(self._timers, (t_ns, next(self._count), precise, cb))
 
-    def due_now(self, t_ns: int) -> bool:
-        """Whether a timer for `t_ns` would run at once and first: its time has come and no
-        timer is due before it (a caller may then run its callback directly, in order)."""
+    def due_now(self, t_ns: int, now: int | None = None) -> bool:
+        """Whether a timer for `t_ns` would run at once and first: its time has come (by `now`,
+        default the clock) and no timer is due before it (a caller may then run its callback
+        directly, in order)."""
         timers = self._timers
-        return t_ns <= now_ns() and (not timers or timers[0][0] > t_ns)
+        return t_ns <= (now_ns() if now is None else now) and (not timers or timers[0][0] > t_ns)
 
     def stop(self) -> None:
         self.running = False
