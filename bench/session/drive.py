@@ -32,10 +32,12 @@ from bench.clock import Clock
 from bench.observer import RunObserver
 from bench.scenario import Scenario
 from bench.session.compare import Side
+from bench.session.network import HELD_MAX, DelayFeed
 from bench.session.reader import SessionReader
 from bench.session.schema import (T_COMMAND, T_EVENT, T_NETWORK, T_POSE, T_STATUS,
                                   pose_from_fields)
 from drivers.errors import BenchError
+from drivers.pose import Pose
 from drivers.robot import ArmStatus, RobotArm
 
 _TOPIC_OF_CALL = {"move_to": T_COMMAND, "read_pose": T_POSE, "read_status": T_STATUS}
@@ -74,7 +76,8 @@ class _Player:
 
     def command(self, t: int, d: dict[str, Any]) -> None:
         """Re-issue a command the original sent at `t` (times to arrive count from the send)."""
-        target = pose_from_fields(d["target"])
+        f = d["target"]                        # pose_from_fields, inlined (once a setpoint)
+        target = Pose(f["x_mm"], f["y_mm"], f["z_mm"], f["a_deg"], f["b_deg"], f["c_deg"])
         label, v = d["label"], d["speed_mm_s"]
         sent = self.clock.now_ns()
         seq = self.arm.move_to(target, v)
@@ -168,61 +171,140 @@ class _Player:
             self.orig.error = str((d.get("detail") or {}).get("message", "error"))
 
 
-def _by_messages(reader: SessionReader, p: _Player) -> None:
-    loads, wait, command, pose = orjson.loads, p.wait_until, p.command, p.pose
-    for topic, t, payload in reader.raw([T_COMMAND, T_POSE, T_STATUS, T_EVENT]):
-        if topic == T_STATUS:
-            # only arrivals matter: the original's polls of a moving arm are not repeated one
-            # by one, the replay polls its own arm where the original waited (see `_gate`)
-            if b'"arrived"' in payload:
-                p.status(t, loads(payload), read=False)
-            continue
-        wait(t)
-        if topic == T_COMMAND:
-            command(t, loads(payload))
-        elif topic == T_POSE:
-            pose(t, loads(payload))
+class _Pass:
+    """One pass over a session's messages of `topics`, shared with a `DelayFeed`: the loop hands
+    the network events it reads to the feed; when the feed needs a delay the loop has not
+    reached yet, `pull` reads ahead, gives the feed its events and keeps the loop's messages in
+    `held`, in file order (network events too when the loop reads them, `keep_network`, with
+    their decoded message: the feed has them already)."""
+
+    def __init__(self, reader: SessionReader, topics: list[str], feed: DelayFeed | None,
+                 keep_network: bool = False) -> None:
+        self.feed, self.keep_network = feed, keep_network
+        if feed is not None and T_NETWORK not in topics:
+            topics = [*topics, T_NETWORK]
+        self.it = reader.raw(topics)
+        self.held: deque[tuple[Any, ...]] = deque()
+        if feed is not None:
+            feed.pull = self.pull
+
+    def pull(self) -> bool | None:
+        """Read one message ahead for the feed: True, False at the end, None when too many are
+        held already (the feed then reads that direction by itself)."""
+        if len(self.held) >= HELD_MAX:
+            return None
+        item = next(self.it, None)
+        if item is None:
+            return False
+        if item[0] == T_NETWORK:
+            d = orjson.loads(item[2])
+            self.feed.push(d)                   # type: ignore[union-attr]
+            if self.keep_network:
+                self.held.append((*item, d))
         else:
-            p.event(loads(payload))
+            self.held.append(item)
+        return True
+
+    def close(self, ended: bool) -> None:
+        """The loop is done (`ended`: it read the whole file); the feed reads for itself."""
+        if self.feed is not None:
+            self.feed.pull = None
+            self.feed.ended = self.feed.ended or ended
 
 
-def _by_calls(reader: SessionReader, p: _Player) -> None:
+def _by_messages(reader: SessionReader, p: _Player, feed: DelayFeed | None) -> None:
+    loads, command, pose = orjson.loads, p.command, p.pose
+    push = feed.push if feed is not None else None
+    # `wait_until` inlined (the same arithmetic): this loop runs twice per setpoint of a stream
+    now_ns, sleep, r0, start, inv = p.clock.now_ns, p.clock.sleep, p.r0, p.start_ns, p.inv
+    src = _Pass(reader, [T_COMMAND, T_POSE, T_STATUS, T_EVENT], feed)
+    it, held = src.it, src.held
+    ended = False
+    try:
+        while True:
+            item = held.popleft() if held else next(it, None)
+            if item is None:
+                ended = True
+                break
+            topic, t, payload = item
+            if topic == T_NETWORK:
+                push(loads(payload))                 # type: ignore[misc]
+                continue
+            if topic == T_STATUS:
+                # only arrivals matter: the original's polls of a moving arm are not repeated
+                # one by one, the replay polls its own arm where the original waited (`_gate`)
+                if b'"arrived"' in payload:
+                    p.status(t, loads(payload), read=False)
+                continue
+            wait = r0 + p.shift + int((t - start) * inv) - now_ns()
+            if wait > 0:
+                sleep(wait / 1e9)
+            if topic == T_COMMAND:
+                command(t, loads(payload))
+            elif topic == T_POSE:
+                pose(t, loads(payload))
+            else:
+                p.event(loads(payload))
+    finally:
+        src.close(ended)
+
+
+def _by_calls(reader: SessionReader, p: _Player, feed: DelayFeed | None) -> None:
     calls: deque[tuple[str, int]] = deque()
     pending: dict[str, deque[tuple[int, dict[str, Any]]]] = {
         T_COMMAND: deque(), T_POSE: deque(), T_STATUS: deque()}
     loads = orjson.loads
-    for topic, t, payload in reader.raw([T_COMMAND, T_POSE, T_STATUS, T_EVENT, T_NETWORK]):
-        d = loads(payload)
-        if topic == T_NETWORK:
-            call = d.get("call")
-            if call in _TOPIC_OF_CALL and d.get("dir") == "up" and d.get("attempt", 1) == 1:
-                calls.append((call, t))
-        elif topic == T_EVENT:
-            p.event(d)
-            continue
-        else:
-            pending[topic].append((t, d))
-        # run every call whose message has been read (messages follow or precede their call)
-        while calls and pending[_TOPIC_OF_CALL[calls[0][0]]]:
-            call, t_send = calls.popleft()
-            t_msg, msg = pending[_TOPIC_OF_CALL[call]].popleft()
-            p.wait_until(min(t_send, t_msg))
-            if call == "move_to":
-                p.command(min(t_send, t_msg), msg)
-            elif call == "read_pose":
-                p.pose(t_msg, msg)
+    src = _Pass(reader, [T_COMMAND, T_POSE, T_STATUS, T_EVENT, T_NETWORK], feed,
+                keep_network=True)
+    it, held = src.it, src.held
+    ended = False
+    try:
+        while True:
+            item = held.popleft() if held else next(it, None)
+            if item is None:
+                ended = True
+                break
+            topic, t, payload = item[0], item[1], item[2]
+            if len(item) == 4:                  # a network event `pull` gave the feed already
+                d = item[3]
             else:
-                p.status(t_msg, msg, read=True)
+                d = loads(payload)
+                if topic == T_NETWORK and feed is not None:
+                    feed.push(d)
+            if topic == T_NETWORK:
+                call = d.get("call")
+                if call in _TOPIC_OF_CALL and d.get("dir") == "up" and d.get("attempt", 1) == 1:
+                    calls.append((call, t))
+            elif topic == T_EVENT:
+                p.event(d)
+                continue
+            else:
+                pending[topic].append((t, d))
+            # run every call whose message has been read (messages follow or precede their call)
+            while calls and pending[_TOPIC_OF_CALL[calls[0][0]]]:
+                call, t_send = calls.popleft()
+                t_msg, msg = pending[_TOPIC_OF_CALL[call]].popleft()
+                p.wait_until(min(t_send, t_msg))
+                if call == "move_to":
+                    p.command(min(t_send, t_msg), msg)
+                elif call == "read_pose":
+                    p.pose(t_msg, msg)
+                else:
+                    p.status(t_msg, msg, read=True)
+    finally:
+        src.close(ended)
 
 
 def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
           scenario: Scenario | None, start_ns: int, speed: float = 1.0,
-          send_times: bool = True) -> tuple[Side, Side, int]:
+          send_times: bool = True,
+          feed: DelayFeed | None = None) -> tuple[Side, Side, int]:
     """Replay the session at `path` on `arm`; returns (original, replay, commands issued).
 
     `send_times`: walk the session in call order when it has network events (request/reply
     sessions); False for pipelined streams. Streams the file once: memory stays flat apart from
-    the labelled target visits. A device error of the replay arm ends the replay: it is told to
+    the labelled target visits (and `feed`, the link's recorded delays, is given them from the
+    same pass). A device error of the replay arm ends the replay: it is told to
     `obs`, the arm gets a stop, and the replay side carries the error.
     """
     p = _Player(arm, clock, obs, scenario, start_ns, speed)
@@ -232,7 +314,7 @@ def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
         first = next(iter(reader.raw([T_NETWORK])), None)
         by_calls = send_times and first is not None and b'"call"' in first[2]
         try:
-            (_by_calls if by_calls else _by_messages)(reader, p)
+            (_by_calls if by_calls else _by_messages)(reader, p, feed)
         except BenchError as exc:
             p.new.error = f"{type(exc).__name__}: {exc}"
             obs.on_event(clock.now_ns(), "error", {"message": str(exc)})

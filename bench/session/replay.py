@@ -125,9 +125,11 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
         if sampler is not None:
             obs = Observers([sampler, obs])
         arm = base_arm
+        feed = net_mod.DelayFeed(path)        # recorded delays: read in the replay's own pass
         if not proxied:
             arm, clock = net_mod.wrap(base_arm, clock, network, lab=the_lab, seed=run_seed,
-                                      observer=obs, link_kind=link_kind, session=path)
+                                      observer=obs, link_kind=link_kind, session=path,
+                                      feed=feed)
         obs.on_start(clock.now_ns(), {"mode": mode, "seed": run_seed, "network": net_name,
                                       "link": link_kind,
                                       "lab": {"name": the_lab.name, "source": str(the_lab.path),
@@ -138,7 +140,8 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
         t_start = clock.now()
         try:
             orig, new, n_cmd = drive(path, arm, clock, obs, scenario=sc, start_ns=start_ns,
-                                     speed=speed, send_times=link_kind != net_mod.PIPELINED)
+                                     speed=speed, send_times=link_kind != net_mod.PIPELINED,
+                                     feed=feed if feed.used else None)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             # a message without the fields its topic's schema requires (written by hand or by
             # another tool): bad input, not a bug of the replay

@@ -56,6 +56,10 @@ RP_PER_SIGMA = 3.54  # expected ISO 9283 RP / sigma for isotropic 3-D Gaussian s
 FAULT_INVALID_COMMAND = 2   # target not finite or speed not positive
 FAULT_WATCHDOG = 3          # protective stop: no heartbeat/setpoint within watchdog_s
 PROFILES = ("trapezoidal", "jerk_limited")
+# the states as module constants: `ArmState.MOVING` is an enum class lookup (several times
+# slower than a global), and the state machine tests its state on every call
+_IDLE, _MOVING, _ARRIVED = ArmState.IDLE, ArmState.MOVING, ArmState.ARRIVED
+_STOPPED, _FAULT = ArmState.STOPPED, ArmState.FAULT
 
 
 @dataclass(frozen=True)
@@ -163,12 +167,18 @@ class SimArm:
             if any(params.base_rotation_deg) else None
         self._scale = 1.0 + params.scale_ppm * 1e-6
         self._limits = tuple(a.tolist() for a in params.axis_limits())
+        self._jerk_limited = params.profile == "jerk_limited"
+        # x, y, z share one set of limits and a, b, c another (ArmParams): then the tightest
+        # axis of a group is the one that moves furthest, found without a loop per axis
+        v, a, j = self._limits
+        self._grouped = all(lim[i] == lim[g] for lim in (v, a, j)
+                            for g in (0, 3) for i in range(g, g + 3))
         self._draws: list[float] = []
         self._draw = 0
         self._sigma = params.sigma_mm
         self._drift_v = params.drift.as_array().tolist()
         self._drifts = any(v != 0.0 for v in self._drift_v)
-        self._state = ArmState.IDLE
+        self._state = _IDLE
         self.fault_code = 0
         self.last_target: Pose | None = None
 
@@ -176,12 +186,16 @@ class SimArm:
     def move(self, target: Pose, speed_mm_s: float, now: float) -> None:
         """Start a motion from wherever the reference is at `now` to target (+ errors).
         A command is a setpoint from the host: it feeds the watchdog."""
-        self.feed(now)
-        if self._state is ArmState.FAULT and self.fault_code == FAULT_WATCHDOG:
+        self._advance(now)              # `feed`, inlined (a stream moves 100 times a second)
+        if now > self._last_feed:
+            self._last_feed = now
+        if self._state is _FAULT and self.fault_code == FAULT_WATCHDOG:
             return                      # a protective stop holds until reset
-        if not target.is_finite() or not math.isfinite(speed_mm_s) or speed_mm_s <= 0:
+        isf = math.isfinite             # `target.is_finite()`, inlined
+        if not (isf(target.x) and isf(target.y) and isf(target.z) and isf(target.a)
+                and isf(target.b) and isf(target.c)) or not isf(speed_mm_s) or speed_mm_s <= 0:
             self._halt(now)
-            self._state = ArmState.FAULT
+            self._state = _FAULT
             self.fault_code = FAULT_INVALID_COMMAND
             return
         s = self._reference(now)
@@ -206,27 +220,40 @@ class SimArm:
         self._start, self._end, self._t0 = s, end, now
         self.last_target = target
         self.fault_code = 0
-        self._state = ArmState.MOVING
+        self._state = _MOVING
         # the normalised profile's limits: the tightest axis sets each (v, a, j in 1/s^n)
         v_u = a_u = j_u = math.inf
         moving = False
-        for e, a, vm, am, jm in zip(end, s, *self._limits):
-            d = abs(e - a)
+        if self._grouped:
+            # vm / d falls as d grows, so the minimum over a group's moving axes is vm over its
+            # largest distance: the same numbers as the loop per axis, bit for bit
+            vl, al, jl = self._limits
+            d = max(abs(end[0] - s[0]), abs(end[1] - s[1]), abs(end[2] - s[2]))
             if d > 1e-12:
                 moving = True
-                if vm / d < v_u:
-                    v_u = vm / d
-                if am / d < a_u:
-                    a_u = am / d
-                if jm / d < j_u:
-                    j_u = jm / d
+                v_u, a_u, j_u = vl[0] / d, al[0] / d, jl[0] / d
+            d = max(abs(end[3] - s[3]), abs(end[4] - s[4]), abs(end[5] - s[5]))
+            if d > 1e-12:
+                moving = True
+                v_u, a_u, j_u = min(v_u, vl[3] / d), min(a_u, al[3] / d), min(j_u, jl[3] / d)
+        else:
+            for e, a, vm, am, jm in zip(end, s, *self._limits):
+                d = abs(e - a)
+                if d > 1e-12:
+                    moving = True
+                    if vm / d < v_u:
+                        v_u = vm / d
+                    if am / d < a_u:
+                        a_u = am / d
+                    if jm / d < j_u:
+                        j_u = jm / d
         if not moving:
             self._profile = None
             return
         path = math.sqrt((end[0] - s[0]) ** 2 + (end[1] - s[1]) ** 2 + (end[2] - s[2]) ** 2)
         if path > 0:
             v_u = min(v_u, speed_mm_s / path)
-        if p.profile == "jerk_limited":
+        if self._jerk_limited:
             self._profile = SCurve.plan(v_u, a_u, j_u)
         else:
             self._profile = Trapezoid.plan(v_u, a_u)
@@ -241,14 +268,14 @@ class SimArm:
         """Halt: the reference freezes where it is at `now`; the servo brakes onto it."""
         self._advance(now)
         self._halt(now)
-        if self._state is not ArmState.FAULT:
-            self._state = ArmState.STOPPED
+        if self._state is not _FAULT:
+            self._state = _STOPPED
 
     def reset(self, now: float) -> None:
         """Clear a fault or stop; the arm stays where it is. Feeds the watchdog."""
         self.feed(now)
         self.stop(now)
-        self._state = ArmState.IDLE
+        self._state = _IDLE
         self.fault_code = 0
 
     def feed(self, now: float) -> None:
@@ -309,7 +336,7 @@ class SimArm:
     def fault(self, now: float, code: int) -> None:
         """Protective stop: halt at `now` and report FAULT with `code` until reset."""
         self.stop(now)
-        self._state = ArmState.FAULT
+        self._state = _FAULT
         self.fault_code = code
 
     def motion_time(self) -> float:
@@ -346,16 +373,16 @@ class SimArm:
         if now <= self._t:
             return
         p = self.params
-        if p.watchdog_s > 0 and self._state is ArmState.MOVING \
+        if p.watchdog_s > 0 and self._state is _MOVING \
                 and now - self._last_feed > p.watchdog_s:
             trip = self._last_feed + p.watchdog_s
             self._integrate(max(trip, self._t))
             self._halt(max(trip, self._t))
-            self._state = ArmState.FAULT
+            self._state = _FAULT
             self.fault_code = FAULT_WATCHDOG
         if self._servo is None:         # no lag: the state is the profile's at `now`
             self._t = now
-            if self._state is ArmState.MOVING:
+            if self._state is _MOVING:
                 self._check_arrival()
             return
         self._integrate(now)
@@ -380,10 +407,10 @@ class SimArm:
         self._check_arrival()
 
     def _check_arrival(self) -> None:
-        if self._state is not ArmState.MOVING:
+        if self._state is not _MOVING:
             return
         if self._profile is not None and self._t - self._t0 < self._profile.t_total:
             return
         if self._servo is None or self._servo.settled(np.array(self._end),
                                                       self.params.in_position_mm):
-            self._state = ArmState.ARRIVED
+            self._state = _ARRIVED

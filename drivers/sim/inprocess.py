@@ -42,7 +42,12 @@ class InProcessArm(RobotArm):
         return self.arm, now
 
     def read_pose(self) -> Pose:
-        arm, now = self._sim()
+        arm = self.arm                 # `_sim` inlined: a stream reads a pose every setpoint
+        if arm is None:
+            arm, now = self._sim()
+        else:
+            now = self.time_fn()
+            arm.feed(now)
         return arm.pose(now)
 
     def move_to(self, target: Pose, speed_mm_s: float) -> int:

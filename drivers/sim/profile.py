@@ -33,9 +33,9 @@ class Trapezoid:
             raise ValueError("profile limits must be positive")
         if a < v * v:                  # never reaches the peak rate: triangular
             t_acc = math.sqrt(1.0 / a)
-            return cls(v=a * t_acc, a=a, t_acc=t_acc, t_total=2 * t_acc)
+            return cls(a * t_acc, a, t_acc, 2 * t_acc)     # v, a, t_acc, t_total
         t_acc = v / a
-        return cls(v=v, a=a, t_acc=t_acc, t_total=t_acc + 1.0 / v)
+        return cls(v, a, t_acc, t_acc + 1.0 / v)
 
     def u(self, t: float) -> float:
         if t <= 0:

@@ -16,12 +16,15 @@ import math
 from drivers.pose import Pose
 
 REACH_MM = 1300.0
+_REACH_SQ = REACH_MM * REACH_MM
 FAULT_UNREACHABLE = 4
 
 
 def unreachable(target: Pose) -> str | None:
     """Why `target` (mm, deg) is outside the simulated arm's reach, or None when it is inside.
     Non-finite targets are left to the arm (its invalid-command fault)."""
+    if target.x ** 2 + target.y ** 2 + target.z ** 2 <= _REACH_SQ:
+        return None          # inside for sure (sqrt is monotonic): the common case, kept cheap
     if not target.is_finite():
         return None
     r = math.sqrt(target.x ** 2 + target.y ** 2 + target.z ** 2)
