@@ -48,6 +48,17 @@ def test_virtual_runs_on_the_worst_profiles_end_in_a_verdict(tmp_path: Path, sce
         assert run["outages"] == 0 and run["link_down_time"] == 0
 
 
+def test_a_follow_run_rides_through_a_hole_like_a_commanded_run(tmp_path: Path) -> None:
+    """The igus lab's watch-only run (bench/follow.py) reads the pose through a 3 s hole: its
+    readings follow the ride-through policy too, so it ends in a verdict, not a device error."""
+    rc, report = _run(tmp_path, "--lab", "igus_rebel", "--cycles", "2", "--mode", "virtual",
+                      "--network", "coverage-hole")
+    assert rc == 0 and report["error"] is None and report["verdict"] == "pass"
+    run = report["link_loss"]["run"]
+    assert run["outages"] >= 1 and 2.9 <= run["longest_outage"] <= 3.6
+    assert len(report["samples"]) == 2 * 5          # every rest seen, none lost to the hole
+
+
 @pytest.mark.parametrize("network", WORST)
 def test_teleop_stream_replays_on_the_worst_profiles_end_in_a_verdict(network: str) -> None:
     c = replay("teleop-stream", network=network)
