@@ -102,6 +102,25 @@ class ControlMode(abc.ABC):
         """Bring the arm to `target`; return the robot-side trace."""
 
 
+class Ticks:
+    """A fixed-rate schedule on absolute times t0 + i * period_s (s), as a real streaming
+    operator keeps it: the pose read and the send after each tick cost a round trip on the wire
+    (none in virtual time), and waiting a whole period after them would stream slower on the
+    wire than the scenario says (50 Hz became 39 Hz on loopback: 25.7 ms per setpoint) and the
+    arm would follow a different, slower stream than in virtual mode. A tick already missed is
+    not waited for (the next send goes at once); the schedule is not shifted."""
+
+    def __init__(self, link: ArmChannel, period_s: float) -> None:
+        self.link, self.period_s = link, period_s
+        self.t0 = link.clock.now()
+        self.i = 0
+
+    def next(self) -> None:
+        """Let time pass (through the link) until the next tick."""
+        self.i += 1
+        self.link.advance(self.t0 + self.i * self.period_s - self.link.clock.now())
+
+
 def _wait_arrival(link: ArmChannel, seq: int, rec: _Recorder, ctx: MoveContext) -> None:
     """Poll (through the link) until the operator sees command `seq` arrived (`bench.arrival`'s
     rule on the statuses the operator receives)."""
@@ -186,13 +205,14 @@ class StreamMode(ControlMode):
         steps = max(1, math.ceil(dist / (pace * dt)))
         along = None if path is None else points_along(path, np.arange(1, steps + 1) / steps)
         seq = 0
+        tick = Ticks(link, dt)
         for i in range(1, steps + 1):
             if along is not None:            # a scenario path (line, circle): ISO 9283 8.2
                 sp = b if i == steps else np.concatenate([along[i - 1], b[3:]])
             else:
                 sp = b if i == steps else a + (b - a) * (i / steps)
             seq = link.send_move(Pose.from_seq(sp), ctx.speed_mm_s, ctx.label)
-            link.advance(dt)
+            tick.next()
             rec.add(link.sample())
         _arrive(link, seq, rec, ctx, target)
         return rec.trace(a[:3], target, steps, True)
@@ -211,6 +231,7 @@ class RemoteLoopMode(ControlMode):
         guard = 2.0 * float(np.linalg.norm(r - start)) + 10.0   # mm: stop a diverging loop
         deadline = link.clock.now() + ctx.move_timeout_s
         in_band, commands, settled = 0.0, 0, False
+        tick = Ticks(link, st.period_s)
         while True:
             fresh = link.latest is not None and link.latest.t_s >= rec.t0
             fb = link.latest.pose.position if link.latest is not None else start
@@ -234,7 +255,7 @@ class RemoteLoopMode(ControlMode):
             link.send_move(Pose(sp[0], sp[1], sp[2], target.a, target.b, target.c),
                            ctx.speed_mm_s, ctx.label)
             commands += 1
-            link.advance(st.period_s)
+            tick.next()
             rec.add(link.sample())
         if settled:                                          # let the last setpoints land
             link.drain_commands(ctx.move_timeout_s)

@@ -72,6 +72,9 @@ class Side:
     visits: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     truncated: bool = False
+    #: False: unlabelled pose reads are not tracking samples (a target-mode session's polls
+    #: while it waits for an arrival: their distance to the target is the distance still to go)
+    tracks: bool = True
 
     def command(self, t_ns: int, label: str, target: Pose) -> None:
         self.last_target, self.last_label, self.t_command_ns = target, label, t_ns
@@ -85,14 +88,15 @@ class Side:
     def track(self, x: float, y: float, z: float, t_ns: int | None = None) -> None:
         """An unlabelled pose read (mm) at `t_ns`: its distance to the last setpoint, without a
         Pose."""
-        if self.last_target is not None:
+        if self.last_target is not None and self.tracks:
             self.tracking.add(math.dist((x, y, z), self._xyz), t_ns)
 
     def pose(self, t_ns: int, pose: Pose, label: str) -> None:
         if self.last_target is None:
             return
         if not label:
-            self.tracking.add(math.dist((pose.x, pose.y, pose.z), self._xyz), t_ns)
+            if self.tracks:
+                self.tracking.add(math.dist((pose.x, pose.y, pose.z), self._xyz), t_ns)
             return
         cycle = self.visits.get(label, 0) + 1
         self.visits[label] = cycle

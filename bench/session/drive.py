@@ -47,7 +47,7 @@ class _Player:
     """Executes one original call at a time on the replay arm and keeps both sides' records."""
 
     def __init__(self, arm: RobotArm, clock: Clock, obs: RunObserver, scenario: Scenario | None,
-                 start_ns: int, speed: float) -> None:
+                 start_ns: int, speed: float, streamed: bool = True) -> None:
         self.arm, self.clock, self.obs = arm, clock, obs
         # a bare RunObserver hears nothing: skip its calls (two per setpoint on a long stream)
         self._tell = any(getattr(type(obs), m) is not getattr(RunObserver, m)
@@ -57,6 +57,7 @@ class _Player:
         self.orig, self.new = Side(), Side()
         band = scenario.tracking_band_mm if scenario else 5.0
         self.orig.tracking.band_mm = self.new.tracking.band_mm = band
+        self.orig.tracks = self.new.tracks = streamed
         # only the latest command's arrival matters (a later command supersedes the earlier
         # ones), so one pair of sequence numbers is kept, not a map that grows with the stream
         self.orig_seq = -1                     # the original's latest command
@@ -297,17 +298,19 @@ def _by_calls(reader: SessionReader, p: _Player, feed: DelayFeed | None) -> None
 
 def drive(path: str | Path, arm: RobotArm, clock: Clock, obs: RunObserver, *,
           scenario: Scenario | None, start_ns: int, speed: float = 1.0,
-          send_times: bool = True,
-          feed: DelayFeed | None = None) -> tuple[Side, Side, int]:
+          send_times: bool = True, feed: DelayFeed | None = None,
+          streamed: bool = True) -> tuple[Side, Side, int]:
     """Replay the session at `path` on `arm`; returns (original, replay, commands issued).
 
     `send_times`: walk the session in call order when it has network events (request/reply
-    sessions); False for pipelined streams. Streams the file once: memory stays flat apart from
-    the labelled target visits (and `feed`, the link's recorded delays, is given them from the
-    same pass). A device error of the replay arm ends the replay: it is told to
-    `obs`, the arm gets a stop, and the replay side carries the error.
+    sessions); False for pipelined streams. `streamed`: the session streams setpoints, so its
+    unlabelled pose reads are tracking samples (False: a target-mode session, whose pose reads
+    are polls while waiting for an arrival, has no tracking figures). Streams the file once:
+    memory stays flat apart from the labelled target visits (and `feed`, the link's recorded
+    delays, is given them from the same pass). A device error of the replay arm ends the
+    replay: it is told to `obs`, the arm gets a stop, and the replay side carries the error.
     """
-    p = _Player(arm, clock, obs, scenario, start_ns, speed)
+    p = _Player(arm, clock, obs, scenario, start_ns, speed, streamed)
     with SessionReader(path) as reader:
         # call order needs per-call events (the message-level wrapper's); a wire run's proxy
         # records chunks without calls, and its session is walked in message order

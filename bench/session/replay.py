@@ -7,6 +7,8 @@ polling at the scenario's interval, and then shifts the rest of the schedule by 
 slower robot or a worse network delays the later steps the way it would have delayed the operator,
 instead of measuring a target before the arm got there. Setpoint streams (no status polls) keep
 their fixed timing, so a worse network shows up as a larger tracking (time-domain) error.
+Only setpoint streams have a tracking error (`streams_setpoints`): a target-mode session's pose
+reads are polls while the operator waits for an arrival, not a stream to follow.
 
 Modes: ``virtual`` runs the lab's simulated arm in-process on a `VirtualClock` (no sockets, faster
 than real time, deterministic); ``wire`` talks to the lab's robot over its real protocol (the
@@ -36,10 +38,28 @@ from bench.session.drive import drive
 from bench.session.reader import SessionReader, check_format
 from bench.session.recorder import SessionRecorder, scenario_from_dict
 from bench.session.schema import T_META
+from bench.scenario import Scenario
 from drivers.errors import ConfigError
 from drivers.robot import RobotArm
 
 MODES = ("virtual", "wire")
+
+
+#: why a target-mode session has no tracking figures (the replay's note)
+NOT_A_STREAM = ("tracking error not compared: not a setpoint stream (target mode): the pose "
+                "reads are the operator's polls while it waits for each arrival, their distance "
+                "to the target is the distance still to go when each poll falls")
+
+
+def streams_setpoints(link_kind: str, sc: Scenario | None) -> bool:
+    """True when a session streams setpoints (a pipelined recording, or a scenario in the
+    stream or remote-loop control mode), so pose reads against the last setpoint are a
+    tracking error. In target mode they are not: the operator polls while it waits for the
+    arrival, and under a slower link a replay makes the same polls later, after the arm
+    stopped (screw-guide.mcap under telesurgery-300ms: 8.63 -> 1.12 mm RMS, "shrank")."""
+    if link_kind == net_mod.PIPELINED:
+        return True
+    return sc is not None and sc.control.mode != "target"
 
 
 def session_header(path: str | Path) -> tuple[dict[str, Any], int]:
@@ -109,6 +129,7 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     net_name = net_mod.describe(network)
     link_kind = meta.get("link") or net_mod.REQUEST_REPLY
     t_wall = time.perf_counter()
+    streamed = streams_setpoints(link_kind, sc)
     rec = SessionRecorder(record_to, scenario=sc) if record_to else None
     link_log = LinkLossLog()             # outages, retransmissions, stops of the replay
     listeners = [o for o in (rec, observer) if o is not None]
@@ -141,7 +162,7 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
         try:
             orig, new, n_cmd = drive(path, arm, clock, obs, scenario=sc, start_ns=start_ns,
                                      speed=speed, send_times=link_kind != net_mod.PIPELINED,
-                                     feed=feed if feed.used else None)
+                                     feed=feed if feed.used else None, streamed=streamed)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             # a message without the fields its topic's schema requires (written by hand or by
             # another tool): bad input, not a bug of the replay
@@ -159,6 +180,8 @@ def replay_session(path: str | Path, *, mode: str = "virtual", network: str | No
     diffs = [r.difference_mm for r in rows if r.difference_mm is not None]
     to, tn = orig.tracking.as_dict(), new.tracking.as_dict()
     notes = []
+    if not streamed:
+        notes.append(NOT_A_STREAM)
     if orig.truncated:
         notes.append("the original session is truncated (recorder killed): replayed up to its "
                      "last complete chunk")
