@@ -16,7 +16,8 @@ includes the loopback hops and wake-ups, so it is what a program would see. Path
         on the host at the namespace link's host address), UDP and TCP, uplink delayed by the
         requested amount (TCP over 16 connections, so that no congestion window holds messages
         back); next to the same client and echo over loopback without a namespace (needs root
-        and /dev/net/tun; skipped with the reason otherwise)
+        and /dev/net/tun; skipped with the reason otherwise); also the forwarder's own figure
+        from `netem ns`'s stopped line: how late it delivered against the due times it computed
 
     python benchmarks/delay_precision.py            # table: median / p99 / max error per delay
     python benchmarks/delay_precision.py --short    # fewer messages (CI smoke)
@@ -338,6 +339,11 @@ def run_ns(out: dict, tmp: Path, n: int, delays: tuple[int, ...]) -> None:
             for proto in ("udp", "tcp"):
                 res[proto][str(d)] = _stats(np.array(got[proto]))
             res["client_realtime"] = got["realtime"]
+            # the forwarder's own view: how late it delivered against the due times it computed
+            # from each packet's entry stamp (for the undelayed downlink: the whole crossing)
+            stopped = json.loads(r.stderr.strip().splitlines()[-1])
+            res.setdefault("forwarder_late_ms", {})[str(d)] = {
+                k: stopped.get(k) for k in ("late_ms_median", "late_ms_p99", "stamped", "packets")}
     finally:
         _stop(echo)
     out["ns"] = res
@@ -400,6 +406,12 @@ def print_table(res: dict) -> None:
             tables.append(("round trip from inside netem ns", s,
                            [("ns UDP", "udp"), ("ns TCP", "tcp")],
                            [("direct UDP", s["direct_udp"]), ("direct TCP", s["direct_tcp"])]))
+    late = res.get("ns", {}).get("forwarder_late_ms")
+    if late:
+        print("\nnetem ns forwarder, delivery after due time (ms, median / p99; both directions; "
+              "the undelayed downlink's is its whole crossing), packets with a tap stamp: "
+              + "; ".join(f"{d} ms {v['late_ms_median']} / {v['late_ms_p99']}, "
+                          f"{v['stamped']}/{v['packets']}" for d, v in late.items()))
     for title, data, cols, directs in tables:
         print(f"\n{title}: " + "; ".join(f"{name} {a['median']:.3f} / {a['p99']:.3f} / "
                                          f"{a['max']:.3f}" for name, a in directs))

@@ -127,6 +127,8 @@ def test_udp_and_tcp_round_trips_carry_the_per_direction_delays(tmp_path: Path, 
     assert ready["uplink_profile"] == "up-25" and ready["downlink_profile"] == "down-10"
     evs = _events(ev)
     assert stopped["packets"] == len(evs) and stopped["lost"] == 0
+    # every packet's time is when it entered its TUN device (the packet tap's stamp)
+    assert stopped["stamped"] == stopped["packets"]
     port = f":{echo.port}"
     ups = [e for e in evs if e["dir"] == "up" and e["dst"].endswith(port)]
     downs = [e for e in evs if e["dir"] == "down" and e["src"].endswith(port)]

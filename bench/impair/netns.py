@@ -9,7 +9,11 @@ out is a TUN device that the bench's engine forwards, packet by packet (`hil-ben
 Every IP packet the program sends (TCP, UDP, ICMP) is read from the namespace's TUN, given its
 fate by the engine through `gate.py` (delay, jitter, loss, outages, rate, trace replay; packets may
 overtake each other as in netem) and written to the host's TUN at its arrival time by the
-precise loop; replies take the downlink the other way. The program reaches the host (its
+precise loop; replies take the downlink the other way. A packet's time is when its kernel sent
+it into the TUN device, not when this process woke up to read it: a packet tap on each device
+(`tun.open_tap`, AF_PACKET with a BPF filter for outgoing packets, stamped by the kernel) gives
+each packet's entry time, matched to the TUN read by content (`TapStamps`; the read time where a
+copy is missing). The program reaches the host (its
 simulators, proxies) at HOST_ADDR; its own 127.0.0.1 stays inside the namespace. Other
 destinations go to the host kernel like any routed packet (dropped unless the host forwards).
 
@@ -34,18 +38,21 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from bench.impair import rxstamp
 from bench.impair.gate import Gate
 from bench.impair.ippacket import describe
 from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns, reduce_timer_slack, try_realtime
-from bench.impair.tun import disable_ipv6, in_netns, open_tun
+from bench.impair.tun import TAP_SNAP, disable_ipv6, in_netns, open_tap, open_tun
 from drivers.errors import ConfigError, DeviceError
 
 NS_DEV = "hil0"
@@ -101,11 +108,40 @@ def pick_addresses(net: str | None, pid: int) -> Addresses:
     return Addresses(str(hosts[0]), str(hosts[1]))
 
 
+class TapStamps:
+    """When each packet read from a TUN device entered it: the transmit stamp of its copy on
+    the device's packet tap (`tun.open_tap`), matched by content (copies and reads come in the
+    same order; a copy the tap dropped leaves its packet with the read time)."""
+
+    def __init__(self, tap: socket.socket) -> None:
+        self.tap = tap
+        self.copies: deque[tuple[bytes, int]] = deque(maxlen=4096)
+        self.matched = 0
+
+    def time_of(self, pkt: bytes, read_ns: int) -> int:
+        copies = self.copies
+        while True:
+            for i, (snap, t) in enumerate(copies):
+                if pkt.startswith(snap):
+                    for _ in range(i + 1):          # this one and older ones never read
+                        copies.popleft()
+                    self.matched += 1
+                    return t
+            try:
+                snap, _, t = rxstamp.recv(self.tap, TAP_SNAP)
+            except (BlockingIOError, InterruptedError):
+                return read_ns
+            except OSError:
+                return read_ns
+            copies.append((snap, t))
+
+
 class NsForwarder:
     """Moves IP packets between the namespace's TUN and the host's TUN through a link."""
 
     def __init__(self, fd_ns: int, fd_host: int, link: ImpairedLink, loop: PreciseLoop,
-                 events: TextIO | None = None) -> None:
+                 events: TextIO | None = None,
+                 taps: tuple[socket.socket | None, socket.socket | None] = (None, None)) -> None:
         self.gate = Gate(link, loop, events, unit="packets")
         self.stats = self.gate.stats
         self.stats["write_errors"] = 0
@@ -113,10 +149,13 @@ class NsForwarder:
         self.loop = loop
         to_host = functools.partial(self._write, fd_host)
         to_ns = functools.partial(self._write, fd_ns)
-        loop.add_reader(fd_ns, lambda: self._pump(fd_ns, to_host, link.uplink))
-        loop.add_reader(fd_host, lambda: self._pump(fd_host, to_ns, link.downlink))
+        self.stamps = tuple(TapStamps(tap) if tap is not None else None for tap in taps)
+        up, down = self.stamps
+        loop.add_reader(fd_ns, lambda: self._pump(fd_ns, to_host, link.uplink, up))
+        loop.add_reader(fd_host, lambda: self._pump(fd_host, to_ns, link.downlink, down))
 
-    def _pump(self, src: int, deliver: Callable[[bytes], None], direction: Direction) -> None:
+    def _pump(self, src: int, deliver: Callable[[bytes], None], direction: Direction,
+              stamps: TapStamps | None) -> None:
         forward, logged = self.gate.forward, self.gate.events is not None
         for _ in range(BATCH):
             try:
@@ -125,7 +164,9 @@ class NsForwarder:
                 return
             except OSError:
                 return
-            t = now_ns()        # a TUN read has no kernel stamp: the read time
+            t = now_ns()
+            if stamps is not None:  # when it entered the device, not when this process woke
+                t = stamps.time_of(pkt, t)
             # the packet's description (3 us) only matters for the event log
             forward(direction, pkt, t, deliver, **(describe(pkt) if logged else {}))
 
@@ -137,6 +178,7 @@ class NsForwarder:
 
     def close(self) -> None:
         self.stats.update(self.gate.lateness())
+        self.stats["stamped"] = sum(s.matched for s in self.stamps if s is not None)
         for fd in self.fds:
             self.loop.remove_reader(fd)
 
@@ -226,6 +268,7 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
     from pyroute2 import NetlinkError
 
     fds: list[int] = []
+    taps: list[socket.socket | None] = []
     forwarder = None
     stopped_by: list[int] = []
     handlers: dict[int, object] = {}
@@ -240,9 +283,12 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
             _configure(ns_path, host_dev, addr)
         except (OSError, NetlinkError) as exc:
             raise DeviceError(f"netem ns: setting up the namespace failed: {exc}") from None
+        with in_netns(ns_path):
+            taps.append(_tap(NS_DEV))
+        taps.append(_tap(host_dev))
         rt = realtime and try_realtime()
         loop = PreciseLoop(0.0 if rt else spin_s)
-        forwarder = NsForwarder(fds[0], fds[1], link, loop, events)
+        forwarder = NsForwarder(fds[0], fds[1], link, loop, events, (taps[0], taps[1]))
         _watch_child(loop, proc)
         for sig in (signal.SIGINT, signal.SIGTERM):
             handlers[sig] = signal.signal(
@@ -261,6 +307,9 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
         if proc.poll() is None:
             proc.kill()
         rc = proc.wait()
+        for tap in taps:
+            if tap is not None:
+                tap.close()
         for fd in fds:
             os.close(fd)
         if events is not None:
@@ -269,6 +318,15 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
         print(json.dumps({"event": "stopped", "exit_code": rc, **forwarder.stats}), file=status,
               flush=True)
     return 130 if stopped_by else rc
+
+
+def _tap(dev: str) -> socket.socket | None:
+    """The packet tap giving `dev`'s packets their entry times (`tun.open_tap`); None where it
+    cannot be had: the read time is used then."""
+    try:
+        return open_tap(dev)
+    except OSError:
+        return None
 
 
 def _watch_child(loop: PreciseLoop, proc: subprocess.Popen) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import fcntl
 import os
+import socket
 import struct
 from collections.abc import Iterator
 
@@ -73,3 +74,37 @@ def disable_ipv6(dev: str) -> None:
     with contextlib.suppress(OSError):
         with open(f"/proc/sys/net/ipv6/conf/{dev}/disable_ipv6", "w") as fh:
             fh.write("1")
+
+
+#: AF_PACKET (linux/if_packet.h, linux/filter.h): the pkttype of a packet the host sends
+PACKET_OUTGOING = 4
+ETH_P_ALL = 0x0003
+SO_ATTACH_FILTER = 26
+SKF_AD_PKTTYPE = 0xFFFFF000 + 4           # SKF_AD_OFF + SKF_AD_PKTTYPE
+#: bytes of each packet copy kept: enough to tell packets apart (IP and TCP/UDP headers)
+TAP_SNAP = 96
+
+
+def open_tap(dev: str) -> socket.socket:
+    """A packet socket on `dev` (in this thread's namespace) that receives a copy, cut to
+    TAP_SNAP bytes, of every packet the kernel sends out of it, stamped on transmission
+    (SO_TIMESTAMPNS): the moment the packet entered the link, which a read of the TUN device
+    cannot tell (its reader wakes up later). A classic BPF filter (ld pkttype; jeq OUTGOING)
+    keeps the packets written into the device out. Non-blocking; OSError without CAP_NET_RAW."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)     # nothing until bound
+    try:
+        prog = struct.pack("HBBI" * 4,
+                           0x20, 0, 0, SKF_AD_PKTTYPE,          # ld [pkttype]
+                           0x15, 0, 1, PACKET_OUTGOING,         # jeq #OUTGOING, keep, drop
+                           0x06, 0, 0, TAP_SNAP,                # keep: ret #snap
+                           0x06, 0, 0, 0)                       # drop: ret #0
+        buf = ctypes.create_string_buffer(prog)
+        fprog = struct.pack("HL", 4, ctypes.addressof(buf))
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        sock.bind((dev, ETH_P_ALL))
+        sock.setsockopt(socket.SOL_SOCKET, 35, 1)            # SO_TIMESTAMPNS (rxstamp.py)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
