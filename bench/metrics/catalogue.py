@@ -160,8 +160,8 @@ CATALOGUE: tuple[Measure, ...] = (
        "policy", data="link"),
     _s("resets", "", False, "", "not ISO 9283: TCP connections reset after a stall beyond the "
        "profile's tcp.reset_after", data="link"),
-    _s("retransmissions", "", False, "", "not ISO 9283: TCP retransmissions (RFC 6298 RTO)",
-       data="link"),
+    _s("retransmissions", "", False, "", "not ISO 9283: TCP retransmissions (the RTO as Linux "
+       "times it, bench.impair.tcp)", data="link"),
     _s("lost_setpoints", "", False, "", "not ISO 9283: motion commands lost on the way to the "
        "arm (a proxy counts every lost uplink chunk)", data="link"),
     _s("late_setpoints", "", False, "", "not ISO 9283: motion commands delivered only after a "
