@@ -96,6 +96,9 @@ def test_in_turn_virtual_switches_and_keeps_the_sites_apart(tmp_path: Path) -> N
         site_report = json.loads((out / site["report"]).read_text())
         assert site_report["site"] == name and site_report["lab"]["site"] == name
         assert site_report["accuracy_source"]["source"] == "robot"       # as a single run's
+        # each site's link is judged on its own link-loss figures, as a single run's is
+        assert site_report["link_loss"]["run"]["outages"] == 0
+        assert site_report["link_loss"]["poses"]["A"]["recovery_time"] == 0
     seen = topics(out / "session.mcap")
     spans = [(min(seen[f"/site/{s}/robot/command"]), max(seen[f"/site/{s}/robot/pose"]))
              for s in SITES]

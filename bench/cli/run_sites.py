@@ -35,6 +35,7 @@ from bench.impair import load_profile
 from bench.lab import Lab
 from bench.limits import Outcome
 from bench.linksample import link_sampling
+from bench.linkloss import LinkLossLog
 from bench.observer import Observers
 from bench.outputs import claim_run_dir
 from bench.rig import Rig
@@ -101,6 +102,8 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
     plot = PlotData()
     observers.add(plot)
     observers.add(SiteRecorder(writer, name, scenario=sc))
+    link_loss = LinkLossLog()   # outages, recoveries, retransmissions of this site's link
+    observers.add(link_loss)
     info = RunInfo(LabInfo(lab.name, str(lab.path), site=name), mode, p.seed,
                    p.network.summary() if p.network else None)
     samples: list[Sample] = []
@@ -131,7 +134,7 @@ def _run_site(p: SitePlan, mode: str, clock: Clock, writer: SessionWriter, out: 
     except BenchError as exc:
         error = exc
         observers.on_event(clock.now_ns(), "error", {"message": str(exc)})
-    ev = evaluate(sc, samples)
+    ev = evaluate(sc, samples, link=link_loss.figures(samples, clock.now_ns()))
     verdict = "error" if error else ev.outcome.value
     observers.on_end(clock.now_ns(), verdict, str(error) if error else None)
     info.duration_s = round(time.monotonic() - t0, 3)
