@@ -1,7 +1,9 @@
 """`hil-bench replay SESSION`: re-issue a recorded session's commands and compare the outcome.
 
 Prints one row per target visit (final error in both runs, the difference between the two
-attained poses, time to arrive), the tracking (time-domain) error of both runs and both verdicts.
+attained poses, time to arrive), the tracking (time-domain) error of both runs (setpoint streams
+only: a target-mode session's pose reads are polls while waiting for an arrival, and a note says
+so) and both verdicts.
 Exit codes: 0 replay passes (pass/marginal), 1 replay fails its tolerances, 2 bad input,
 3 device error during the replay.
 """
