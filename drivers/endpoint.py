@@ -16,7 +16,7 @@ endpoint with these types instead of callers probing its attributes:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import ClassVar, Union
 
 #: ``(host, port)`` of a TCP endpoint, or a serial device path / pty path / pyserial URL
 Address = Union[tuple[str, int], str]
@@ -27,9 +27,10 @@ FRAMINGS = ("rtu", "line", "raw")
 
 
 @dataclass(frozen=True)
-class TcpEndpoint:
-    """A TCP link to ``host:port``."""
+class _HostPort:
+    """``host:port`` of a network endpoint; `scheme` names its transport in `describe()`."""
 
+    scheme: ClassVar[str] = ""
     host: str
     port: int
 
@@ -38,7 +39,14 @@ class TcpEndpoint:
         return self.host, self.port
 
     def describe(self) -> str:
-        return f"tcp://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TcpEndpoint(_HostPort):
+    """A TCP link to ``host:port``."""
+
+    scheme: ClassVar[str] = "tcp"
 
 
 @dataclass(frozen=True)
@@ -66,20 +74,12 @@ Endpoint = Union[TcpEndpoint, SerialEndpoint]
 
 
 @dataclass(frozen=True)
-class UdpEndpoint:
+class UdpEndpoint(_HostPort):
     """A UDP device or stream receiver at ``host:port`` (video, haptics, telemetry). Not one of
     the robot/modem `Endpoint`s: their drivers do not speak UDP; the rig impairs such links with
     the UDP proxy (`Rig.udp_link`)."""
 
-    host: str
-    port: int
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.host, self.port
-
-    def describe(self) -> str:
-        return f"udp://{self.host}:{self.port}"
+    scheme: ClassVar[str] = "udp"
 
 
 def endpoint_at(address: Address, baudrate: int = 19200, framing: str = "raw") -> Endpoint:
