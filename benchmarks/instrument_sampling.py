@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 
 import numpy as np
@@ -34,34 +33,7 @@ from bench.simproc import ChildProcess
 from drivers.instrument.ndi import NdiSettings, NdiTracker
 from drivers.instrument.registry import NdiSpec
 from drivers.pose import Pose
-
-
-class StatusTimes(RunObserver):
-    """Gaps between consecutive robot reads (status, or pose while following) during one
-    motion; a command or a measured (labelled) pose starts a new motion."""
-
-    def __init__(self) -> None:
-        self.gaps_ms: list[float] = []
-        self._last: int | None = None
-        self.polls = 0
-
-    def on_status(self, t_ns, status) -> None:  # noqa: ANN001
-        self._poll(t_ns)
-
-    def _poll(self, t_ns: int) -> None:
-        self.polls += 1
-        if self._last is not None:
-            self.gaps_ms.append((t_ns - self._last) / 1e6)
-        self._last = t_ns
-
-    def on_command(self, *args) -> None:  # noqa: ANN002
-        self._last = None
-
-    def on_pose(self, t_ns, pose, label="") -> None:  # noqa: ANN001
-        if label:
-            self._last = None
-        else:
-            self._poll(t_ns)
+from pollgaps import StatusTimes, alternate, poll_row
 
 
 def one_run(cycles: int, sample: bool) -> dict[str, float]:
@@ -106,24 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     cycles, runs = (1, 3) if args.short else (args.cycles, args.runs)
-    out: dict[str, dict[str, float]] = {}
-    # alternate the two settings run by run, so a load change on the machine hits both alike
-    results: dict[str, list[dict[str, float]]] = {"without sampling": [],
-                                                  "sampling the tracker": []}
-    for _ in range(runs):
-        results["without sampling"].append(one_run(cycles, False))
-        results["sampling the tracker"].append(one_run(cycles, True))
-    for label, rs in results.items():
-        out[label] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+    out = alternate(runs, {"without sampling": lambda: one_run(cycles, False),
+                           "sampling the tracker": lambda: one_run(cycles, True)})
     if args.json:
         print(json.dumps(out))
     else:
         print(f"status-poll intervals (target 5 ms), medians over {runs} runs of {cycles} "
               f"cycle(s):")
         for label, r in out.items():
-            print(f"  {label:<22} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
-                  f"max {r['max_ms']:6.2f} ms  polls {r['polls']:.0f}  "
-                  f"frames {r['frames']:.0f}  at-pose reading {r['dwell_ms']:.2f} ms")
+            print(f"{poll_row(label, r, 22)}  frames {r['frames']:.0f}  "
+                  f"at-pose reading {r['dwell_ms']:.2f} ms")
         a, b = out["without sampling"], out["sampling the tracker"]
         print(f"  ratio with/without: p50 {b['p50_ms'] / a['p50_ms']:.3f}  "
               f"p99 {b['p99_ms'] / a['p99_ms']:.3f}")

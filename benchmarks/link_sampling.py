@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 
 import numpy as np
@@ -22,32 +21,11 @@ import numpy as np
 from bench.clock import RealClock
 from bench.lab import load_lab
 from bench.linksample import link_sampling
-from bench.observer import Observers, RunObserver
+from bench.observer import Observers
 from bench.rig import Rig
 from bench.runner import run_pose_scenario
 from bench.scenario import load_scenario
-
-
-class StatusTimes(RunObserver):
-    """Gaps between consecutive status reads while waiting for one motion (no command, settle
-    or pose read in between): the 5 ms poll sleep plus one Modbus read."""
-
-    def __init__(self) -> None:
-        self.gaps_ms: list[float] = []
-        self._last: int | None = None
-        self.polls = 0
-
-    def on_status(self, t_ns, status) -> None:  # noqa: ANN001
-        self.polls += 1
-        if self._last is not None:
-            self.gaps_ms.append((t_ns - self._last) / 1e6)
-        self._last = t_ns
-
-    def on_command(self, *args) -> None:  # noqa: ANN002
-        self._last = None
-
-    def on_pose(self, *args) -> None:  # noqa: ANN002
-        self._last = None
+from pollgaps import StatusTimes, alternate, poll_row
 
 
 def one_run(cycles: int, sample: bool, interval_s: float) -> dict[str, float]:
@@ -86,20 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     cycles, runs = (1, 3) if args.short else (args.cycles, args.runs)
-    out: dict[str, dict[str, float]] = {}
-    for label, sample in (("without sampling", False), (f"sampling every {args.interval:g} s",
-                                                         True)):
-        results = [one_run(cycles, sample, args.interval) for _ in range(runs)]
-        out[label] = {k: statistics.median(r[k] for r in results) for k in results[0]}
+    out = alternate(runs, {"without sampling": lambda: one_run(cycles, False, args.interval),
+                           f"sampling every {args.interval:g} s":
+                               lambda: one_run(cycles, True, args.interval)})
     if args.json:
         print(json.dumps(out))
     else:
         print(f"status-poll intervals (target 5 ms), medians over {runs} runs of {cycles} "
               f"cycle(s):")
         for label, r in out.items():
-            print(f"  {label:<26} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
-                  f"max {r['max_ms']:6.2f} ms  polls {r['polls']:.0f}  "
-                  f"link samples {r['link_samples']:.0f}")
+            print(f"{poll_row(label, r, 26)}  link samples {r['link_samples']:.0f}")
     return 0
 
 
