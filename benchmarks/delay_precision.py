@@ -4,7 +4,9 @@
 Messages of 16 bytes (sequence number + send time, CLOCK_MONOTONIC ns: the same clock in every
 process and every network namespace) are sent every 3-7 ms (random) without waiting for earlier
 ones, so long delays do not take long. Error = arrival - send - requested delay, in ms: it
-includes the loopback hops and wake-ups, so it is what a program would see. Paths, all in one run:
+includes the loopback hops and wake-ups, so it is what a program would see. Each path is judged
+against its direct path measured right before it, at every delay (the machine's state drifts
+within a run). Paths, all in one run:
 
   tcp   one way through `hil-bench netem proxy` (its own process; SCHED_FIFO where permitted),
         next to a naive asyncio proxy (await asyncio.sleep(delay) per chunk) and the direct path
@@ -19,14 +21,18 @@ includes the loopback hops and wake-ups, so it is what a program would see. Path
         and /dev/net/tun; skipped with the reason otherwise); also the forwarder's own figure
         from `netem ns`'s stopped line: how late it delivered against the due times it computed
 
+The bench paths run with an event log (`--events`, as a session runs them; `--no-events`: without).
+
     python benchmarks/delay_precision.py            # table: median / p99 / max error per delay
+    python benchmarks/delay_precision.py --runs 5   # five whole runs, combined (medians)
     python benchmarks/delay_precision.py --short    # fewer messages (CI smoke)
     python benchmarks/delay_precision.py --json     # one JSON object
     python benchmarks/delay_precision.py --paths udp,ns
 
-The measuring processes (sender, sink, echo, the in-namespace client) take real-time priority where
-permitted so that their own wake-ups are not counted. Run it on an idle machine: on 2 shared vCPUs
-another busy process moves the tail by milliseconds; the load average is printed with the figures.
+The measuring processes (sender, sink, echo, the in-namespace client) take real-time priority 20
+where permitted so that their own wake-ups are not counted (the bench's paths run at 40). Run it
+on an idle machine: on 2 shared vCPUs another busy process moves the tail by milliseconds; the
+load average is printed with the figures.
 """
 from __future__ import annotations
 
@@ -261,15 +267,22 @@ def _bench(*args: str) -> list[str]:
     return [sys.executable, "-m", "bench", *args]
 
 
-def run_tcp(out: dict, tmp: Path, n: int, delays: tuple[int, ...], spin: bool) -> None:
+def _logged(tmp: Path, name: str, events: bool) -> list[str]:
+    """The `--events FILE` arguments of a bench path (a session always logs its events)."""
+    return ["--events", str(tmp / f"{name}.jsonl")] if events else []
+
+
+def run_tcp(out: dict, tmp: Path, n: int, delays: tuple[int, ...], spin: bool,
+            events: bool) -> None:
     sink = socket.create_server(("127.0.0.1", 0))
     port = sink.getsockname()[1]
-    res: dict = {"direct": _stats(_tcp_oneway(port, sink, n, 0.0)), "proxy": {}, "naive": {},
-                 "proxy_spin": {}}
+    res: dict = {"direct": {}, "proxy": {}, "naive": {}, "proxy_spin": {}}
     for d in delays:
         prof = _profile(tmp, d)
+        # the direct path right before each delay: the machine's state drifts within a run
+        res["direct"][str(d)] = _stats(_tcp_oneway(port, sink, n, 0.0))
         ours, info = _start(_bench("netem", "proxy", "--upstream", f"127.0.0.1:{port}",
-                                   "--profile", str(prof)))
+                                   "--profile", str(prof), *_logged(tmp, f"tcp{d}", events)))
         res["proxy_realtime"] = bool(info.get("realtime"))
         try:
             res["proxy"][str(d)] = _stats(_tcp_oneway(info["port"], sink, n, d))
@@ -292,14 +305,16 @@ def run_tcp(out: dict, tmp: Path, n: int, delays: tuple[int, ...], spin: bool) -
     out["tcp"] = res
 
 
-def run_udp(out: dict, tmp: Path, n: int, delays: tuple[int, ...]) -> None:
+def run_udp(out: dict, tmp: Path, n: int, delays: tuple[int, ...], events: bool) -> None:
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
     port = sink.getsockname()[1]
-    res: dict = {"direct": _stats(_udp_oneway(port, sink, n, 0.0)), "proxy": {}, "ms_relay": {}}
+    res: dict = {"direct": {}, "proxy": {}, "ms_relay": {}}
     for d in delays:
+        res["direct"][str(d)] = _stats(_udp_oneway(port, sink, n, 0.0))
         ours, info = _start(_bench("netem", "udp", "--upstream", f"127.0.0.1:{port}",
-                                   "--profile", str(_profile(tmp, d))))
+                                   "--profile", str(_profile(tmp, d)),
+                                   *_logged(tmp, f"udp{d}", events)))
         res["proxy_realtime"] = bool(info.get("realtime"))
         try:
             res["proxy"][str(d)] = _stats(_udp_oneway(info["port"], sink, n, d))
@@ -314,7 +329,7 @@ def run_udp(out: dict, tmp: Path, n: int, delays: tuple[int, ...]) -> None:
     out["udp"] = res
 
 
-def run_ns(out: dict, tmp: Path, n: int, delays: tuple[int, ...]) -> None:
+def run_ns(out: dict, tmp: Path, n: int, delays: tuple[int, ...], events: bool) -> None:
     from bench.impair.netns import support
 
     ok, why = support()
@@ -323,13 +338,14 @@ def run_ns(out: dict, tmp: Path, n: int, delays: tuple[int, ...]) -> None:
         return
     echo, info = _start([sys.executable, __file__, "--echo", "0"])
     port = info["port"]
-    res: dict = {"udp": {}, "tcp": {}}
+    res: dict = {"udp": {}, "tcp": {}, "direct_udp": {}, "direct_tcp": {}}
     try:
-        direct = _round_trips("127.0.0.1", port, n, 0.0)
-        res["direct_udp"] = _stats(np.array(direct["udp"]))
-        res["direct_tcp"] = _stats(np.array(direct["tcp"]))
         for d in delays:
-            r = subprocess.run(_bench("netem", "ns", "--profile", str(_profile(tmp, d)), "--",
+            direct = _round_trips("127.0.0.1", port, n, 0.0)
+            res["direct_udp"][str(d)] = _stats(np.array(direct["udp"]))
+            res["direct_tcp"][str(d)] = _stats(np.array(direct["tcp"]))
+            r = subprocess.run(_bench("netem", "ns", "--profile", str(_profile(tmp, d)),
+                                      *_logged(tmp, f"ns{d}", events), "--",
                                       sys.executable, __file__, "--ns-client", str(port),
                                       str(n), str(d)),
                                capture_output=True, text=True, timeout=600)
@@ -355,21 +371,79 @@ def _profile(tmp: Path, d: int) -> Path:
     return prof
 
 
-def run(n: int, delays: tuple[int, ...], paths: tuple[str, ...], spin: bool = False) -> dict:
+def run(n: int, delays: tuple[int, ...], paths: tuple[str, ...], spin: bool = False,
+        events: bool = True) -> dict:
     # the instrument (sender and sink, this process) gets real-time priority where permitted, so
     # its own wake-ups on a busy machine do not pass for the proxies' errors; it never spins
     out: dict = {"n_per_delay": n, "unit": "ms (arrival - send - requested)",
-                 "instrument_realtime": _realtime(),
+                 "instrument_realtime": _realtime(), "events": events,
                  "load_avg_1min_before": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         if "tcp" in paths:
-            run_tcp(out, tmp, n, delays, spin)
+            run_tcp(out, tmp, n, delays, spin, events)
         if "udp" in paths:
-            run_udp(out, tmp, n, delays)
+            run_udp(out, tmp, n, delays, events)
         if "ns" in paths:
-            run_ns(out, tmp, n, delays)
+            run_ns(out, tmp, n, delays, events)
     out["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+#: (title, path key, [(column, result key)], [(direct label, result key)]) of each table
+TABLES = (("one way, TCP", "tcp", [("TCP proxy", "proxy"), ("TCP proxy --no-realtime",
+                                                           "proxy_spin"),
+                                   ("naive asyncio proxy", "naive")], [("direct", "direct")]),
+          ("one way, UDP", "udp", [("UDP proxy", "proxy"), ("whole-ms relay", "ms_relay")],
+           [("direct", "direct")]),
+          ("round trip from inside netem ns", "ns", [("ns UDP", "udp"), ("ns TCP", "tcp")],
+           [("direct UDP", "direct_udp"), ("direct TCP", "direct_tcp")]))
+#: each measured path and the direct path it is judged against: (label, path, key, direct key)
+JUDGED = (("TCP proxy", "tcp", "proxy", "direct"), ("UDP proxy", "udp", "proxy", "direct"),
+          ("ns UDP", "ns", "udp", "direct_udp"), ("ns TCP", "ns", "tcp", "direct_tcp"))
+GOAL_EXCESS_MS = 0.1
+GOAL_P99_MS = 1.0
+
+
+def combine(runs: list[dict]) -> dict:
+    """Several runs as one result: per cell the median over the runs of the median and of the
+    p99, the largest max, the messages summed; `excess_ms` per judged path and delay: the
+    median over the runs of (path median - the direct median measured just before it)."""
+    first = runs[0]
+    out = {k: v for k, v in first.items() if not isinstance(v, dict)}
+    out["runs"] = len(runs)
+    out["load_avg_1min_before"] = [r["load_avg_1min_before"] for r in runs]
+    out["load_avg_1min"] = [r["load_avg_1min"] for r in runs]
+    for path in PATHS:
+        if path not in first:
+            continue
+        if "skipped" in first[path]:
+            out[path] = first[path]
+            continue
+        merged: dict = {}
+        for key, val in first[path].items():
+            if not isinstance(val, dict) or key == "forwarder_late_ms":
+                merged[key] = val
+                continue
+            merged[key] = {}
+            for d in val:
+                cells = [r[path][key][d] for r in runs if d in r[path].get(key, {})]
+                merged[key][d] = {
+                    "median": round(float(np.median([c["median"] for c in cells])), 3),
+                    "p99": round(float(np.median([c["p99"] for c in cells])), 3),
+                    "max": round(float(max(c["max"] for c in cells)), 3),
+                    "n": int(sum(c["n"] for c in cells))}
+        if path == "ns":
+            merged["forwarder_late_ms"] = [r[path].get("forwarder_late_ms") for r in runs]
+        out[path] = merged
+    out["excess_ms"] = {}
+    for label, path, key, direct in JUDGED:
+        if path not in first or "skipped" in first[path]:
+            continue
+        out["excess_ms"][label] = {
+            d: round(float(np.median([r[path][key][d]["median"] - r[path][direct][d]["median"]
+                                      for r in runs])), 3)
+            for d in first[path][key]}
     return out
 
 
@@ -381,43 +455,42 @@ def _row(label: str, cells: list[dict | None]) -> str:
 
 
 def print_table(res: dict) -> None:
-    print(f"delay error, ms (median / p99 / max), {res['n_per_delay']} messages each; load "
-          f"average {res['load_avg_1min_before']:.2f} before, {res['load_avg_1min']:.2f} after; "
-          f"instrument real-time: {res['instrument_realtime']}")
-    tables = []
-    if "tcp" in res:
-        t = res["tcp"]
-        rt = "SCHED_FIFO" if t.get("proxy_realtime") else "no RT"
-        cols = [(f"TCP proxy ({rt})", "proxy"), ("naive asyncio proxy", "naive")]
-        if t["proxy_spin"]:
-            cols.insert(1, ("TCP proxy --no-realtime", "proxy_spin"))
-        tables.append(("one way, TCP", t, cols, [("direct TCP", t["direct"])]))
-    if "udp" in res:
-        u = res["udp"]
-        rt = "SCHED_FIFO" if u.get("proxy_realtime") else "no RT"
-        tables.append(("one way, UDP", u, [(f"UDP proxy ({rt})", "proxy"),
-                                           ("whole-ms relay", "ms_relay")],
-                       [("direct UDP", u["direct"])]))
-    if "ns" in res:
-        s = res["ns"]
-        if "skipped" in s:
-            print(f"\nnetem ns: skipped: {s['skipped']}")
-        else:
-            tables.append(("round trip from inside netem ns", s,
-                           [("ns UDP", "udp"), ("ns TCP", "tcp")],
-                           [("direct UDP", s["direct_udp"]), ("direct TCP", s["direct_tcp"])]))
-    late = res.get("ns", {}).get("forwarder_late_ms")
-    if late:
-        print("\nnetem ns forwarder, delivery after due time (ms, median / p99; both directions; "
-              "the undelayed downlink's is its whole crossing), packets with a tap stamp: "
-              + "; ".join(f"{d} ms {v['late_ms_median']} / {v['late_ms_p99']}, "
-                          f"{v['stamped']}/{v['packets']}" for d, v in late.items()))
-    for title, data, cols, directs in tables:
-        print(f"\n{title}: " + "; ".join(f"{name} {a['median']:.3f} / {a['p99']:.3f} / "
-                                         f"{a['max']:.3f}" for name, a in directs))
+    print(f"delay error, ms (median / p99 / max), {res['n_per_delay']} messages per delay and "
+          f"run, {res['runs']} run(s) (cells: median over the runs of the median and the p99, "
+          f"the largest max); load average (1 min) before each run "
+          f"{res['load_avg_1min_before']}, after {res['load_avg_1min']}; instrument real-time: "
+          f"{res['instrument_realtime']}; event logs: {res['events']}")
+    for title, path, cols, directs in TABLES:
+        if path not in res:
+            continue
+        data = res[path]
+        if "skipped" in data:
+            print(f"\n{title}: skipped: {data['skipped']}")
+            continue
+        cols = [(c, k) for c, k in cols if data.get(k)] + [(c, k) for c, k in directs]
+        print(f"\n{title} (the direct path measured right before each delay)")
         print(f"{'requested':>10}" + "".join(f"  {c:>26}" for c, _ in cols))
-        for k in data[cols[0][1]]:
-            print(_row(k + " ms", [data[key].get(k) for _, key in cols]))
+        for d in data[cols[0][1]]:
+            print(_row(d + " ms", [data[key].get(d) for _, key in cols]))
+    for late in res.get("ns", {}).get("forwarder_late_ms", []) or []:
+        if late:
+            print("\nnetem ns forwarder, delivery after due time (ms, median / p99; both "
+                  "directions; the undelayed downlink's is its whole crossing), packets with a "
+                  "tap stamp: " + "; ".join(f"{d} ms {v['late_ms_median']} / "
+                                            f"{v['late_ms_p99']}, {v['stamped']}/{v['packets']}"
+                                            for d, v in late.items()))
+    print(f"\ngoal: median within {GOAL_EXCESS_MS} ms of the direct path and p99 under "
+          f"{GOAL_P99_MS:g} ms at every delay")
+    for label, path, key, _ in JUDGED:
+        excess = res["excess_ms"].get(label)
+        if not excess:
+            continue
+        p99 = {d: c["p99"] for d, c in res[path][key].items()}
+        ok = all(e <= GOAL_EXCESS_MS for e in excess.values()) and all(
+            v < GOAL_P99_MS for v in p99.values())
+        print(f"{label:>10}: median - direct " + ", ".join(f"{d} ms {e:+.3f}"
+                                                            for d, e in excess.items())
+              + f"; p99 max {max(p99.values()):.3f}: {'met' if ok else 'NOT met'}")
 
 
 def main() -> int:
@@ -426,6 +499,11 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--spin", action="store_true",
                     help="also measure the TCP proxy with --no-realtime (sleep + spin)")
+    ap.add_argument("--runs", type=int, default=1, metavar="K",
+                    help="repeat the whole measurement K times and combine (default 1)")
+    ap.add_argument("--no-events", action="store_true",
+                    help="run the bench paths without an event log (default: with, as a "
+                         "session runs them)")
     ap.add_argument("--paths", default=",".join(PATHS),
                     help=f"comma-separated subset of {','.join(PATHS)} (default: all)")
     ap.add_argument("--naive-proxy", nargs=2, help=argparse.SUPPRESS)
@@ -455,7 +533,10 @@ def main() -> int:
     bad = [p for p in paths if p not in PATHS]
     if bad:
         ap.error(f"--paths: unknown {', '.join(bad)} (known: {', '.join(PATHS)})")
-    res = run(100 if args.short else 400, DELAYS_MS, paths, args.spin)
+    if args.runs < 1:
+        ap.error("--runs: at least 1")
+    res = combine([run(100 if args.short else 400, DELAYS_MS, paths, args.spin,
+                       not args.no_events) for _ in range(args.runs)])
     if args.json:
         print(json.dumps(res))
     else:

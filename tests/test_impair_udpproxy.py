@@ -196,3 +196,31 @@ def test_stopped_line_counts():
     assert stopped["event"] == "stopped" and stopped["datagrams"] == 5
     assert stopped["bytes"] == 15 and stopped["peers"] == 1
     c.close()
+
+
+def test_every_delivered_datagram_is_in_the_event_log_even_after_sigkill(tmp_path: Path):
+    """Undelayed datagrams are sent before their event line is written; the line must still be
+    on disk (written and flushed) by the time the next datagram is read: SIGKILL loses none."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(5)
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "netem", "udp", "--upstream",
+                             "127.0.0.1:%d" % sink.getsockname()[1], "--profile", "ideal",
+                             "--events", str(events)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    ready = json.loads(proc.stdout.readline())
+    c = _client()
+    try:
+        for k in range(20):
+            c.sendto(b"d%02d" % k, ("127.0.0.1", ready["port"]))
+            assert sink.recv(64) == b"d%02d" % k
+        c.sendto(b"last", ("127.0.0.1", ready["port"]))
+        assert sink.recv(64) == b"last"      # read after the 20 before it were logged
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        c.close()
+        sink.close()
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert len(lines) >= 20 and all(e["dir"] == "up" and not e["lost"] for e in lines)

@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="bits per character incl. start/parity/stop (default 11, Modbus RTU)")
     sp.add_argument("--framing", choices=["rtu", "line", "raw"], default="rtu",
                     help="rtu: 3.5-character silence; line: line endings; raw: each read")
-    _common(sp)
+    _common(sp, answers=False)
     sp.set_defaults(func=serial_proxy)
     ns = nsub.add_parser(
         "ns", help="run an unmodified program with all its IP traffic impaired (root)",
@@ -116,6 +116,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="without real-time priority: busy-poll this long before each release")
     ns.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
                     help="SCHED_FIFO for the forwarder (default; the command runs normally)")
+    ns.add_argument("--answer-window", type=float, default=1.0, metavar="MS",
+                    help=WINDOW_HELP)
     ns.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     ns.set_defaults(func=netns)
     kp = nsub.add_parser(
@@ -174,7 +176,7 @@ def serial_proxy(args: argparse.Namespace) -> int:
     run_proxy(build, lambda px: {"proxy": "serial", "a": px.a.path, "b": px.b.path,
                                  "baud": args.baud, "framing": args.framing,
                                  "profile": prof.name, "seed": args.seed},
-              args.events, args.spin / 1000.0, args.realtime)
+              args.events, args.spin / 1000.0, args.realtime, 0.0)
     return EXIT_PASS
 
 
@@ -201,7 +203,19 @@ def kernel(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+WINDOW_HELP = ("after a delivery that is probably answered at once (the other direction's "
+               "delay is under 0.5 ms), sleep at most 0.05 ms at a time for this long, so that "
+               "the answer is read by an awake CPU; 0: off (default: 1)")
+
+
+def _window(args: argparse.Namespace) -> float:
+    """--answer-window in seconds; ConfigError when negative."""
+    if args.answer_window < 0:
+        raise ConfigError("--answer-window: must be >= 0 ms")
+    return args.answer_window / 1000.0
+
+
+def _common(p: argparse.ArgumentParser, answers: bool = True) -> None:
     p.add_argument("--profile", required=True, help="network profile: built-in name or YAML file")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--events", default=None, metavar="FILE",
@@ -213,6 +227,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="run SCHED_FIFO and sleep precisely instead of spinning (default; needs "
                         "CAP_SYS_NICE, falls back to spinning without it; the ready line says "
                         "which); --no-realtime always spins")
+    if answers:     # the serial proxy has no answer windows
+        p.add_argument("--answer-window", type=float, default=1.0, metavar="MS",
+                       help=WINDOW_HELP)
 
 
 def proxy(args: argparse.Namespace) -> int:
@@ -234,7 +251,7 @@ def proxy(args: argparse.Namespace) -> int:
     run_proxy(build, lambda px: {"proxy": "tcp", "host": listen[0], "port": px.port,
                                  "upstream": args.upstream, "profile": prof.name,
                                  "seed": args.seed},
-              args.events, args.spin / 1000.0, args.realtime)
+              args.events, args.spin / 1000.0, args.realtime, _window(args))
     return EXIT_PASS
 
 
@@ -259,7 +276,7 @@ def udp_proxy(args: argparse.Namespace) -> int:
     run_proxy(build, lambda px: {"proxy": "udp", "host": listen[0], "port": px.port,
                                  "upstream": args.upstream, "profile": prof.name,
                                  "seed": args.seed},
-              args.events, args.spin / 1000.0, args.realtime)
+              args.events, args.spin / 1000.0, args.realtime, _window(args))
     return EXIT_PASS
 
 
@@ -277,4 +294,5 @@ def netns(args: argparse.Namespace) -> int:
     info = {"profile": prof.name, "uplink_profile": up.name, "downlink_profile": down.name,
             "seed": args.seed}
     return run_in_netns(command, link, events_path=args.events, net=args.net,
-                        spin_s=args.spin / 1000.0, realtime=args.realtime, info=info)
+                        spin_s=args.spin / 1000.0, realtime=args.realtime,
+                        window_s=_window(args), info=info)

@@ -18,7 +18,15 @@ for (timer slack, scheduler, Python). The gate learns the median of that latenes
 estimate by 2 us towards each observed lateness' sign, bounded by 0.3 ms) and sets its timers that
 much early, so the median delivery lands on the requested time instead of after it (`OnTime`,
 also used by the TCP proxy). A message with no delay left is delivered at once, from the read
-that brought it, unless something else is due first: no extra trip through the loop.
+that brought it, unless something else is due first: no extra trip through the loop, and its
+event line is written after it (every line is still written and flushed before the next message
+is read, so nothing is lost when the process is killed).
+
+Answers: after a delivery, when the other direction has recently carried messages with less
+than SHORT_DELAY_NS of delay (e.g. an undelayed downlink carrying replies), the gate tells the
+loop an answer is probably coming (`PreciseLoop.expect_soon`): the loop then naps instead of
+sleeping, so the answer is read by an awake CPU. A longer delay needs no such help: a message's
+time is its kernel stamp, and its timer is set from that however late the read.
 """
 from __future__ import annotations
 
@@ -27,7 +35,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from bench.impair.link import Direction, ImpairedLink
+from bench.impair.link import Direction, Fate, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns
 from bench.impair.profile import NetworkProfile
 
@@ -37,6 +45,11 @@ EARLY_STEP_NS = 2_000
 EARLY_MAX_NS = 300_000
 TRACK_AHEAD_NS = 1_000_000
 LATENESS_KEEP = 1_000_000
+#: a direction whose messages take less than this answers "soon": after a delivery the other way
+#: the loop keeps its wake-ups short for a while (`PreciseLoop.expect_soon`), for as long as it
+#: carried something in the last ANSWER_MEMORY_NS
+SHORT_DELAY_NS = 500_000
+ANSWER_MEMORY_NS = 2_000_000_000
 
 
 class OnTime:
@@ -63,9 +76,8 @@ class OnTime:
         if wake <= now < release:
             wake = release      # due sooner than the early-wake margin: wait, never run early
         if self.loop.due_now(wake, now):             # the common undelayed case, kept cheap
-            if len(self.lateness_ns) < LATENESS_KEEP:
-                self.lateness_ns.append(now - release)
             run()
+            self.ran(now - release)
             return wake
         track = wake - now > TRACK_AHEAD_NS     # only timers that really waited teach
 
@@ -79,6 +91,11 @@ class OnTime:
             run()
         self.loop.call_at(wake, fire)
         return wake
+
+    def ran(self, late_ns: int) -> None:
+        """Keep how late (ns) a message due at once was run (by a caller that ran it itself)."""
+        if len(self.lateness_ns) < LATENESS_KEEP:
+            self.lateness_ns.append(late_ns)
 
     def lateness(self) -> dict[str, float]:
         """How late deliveries were against their due times, in ms (median, p99, max; negative:
@@ -110,40 +127,82 @@ class Gate:
         self.on_time = OnTime(loop)
         self.stats: dict[str, float] = {unit: 0, "lost": 0, "bytes": 0, "duplicated": 0,
                                       "corrupted": 0, "reordered": 0}
+        # per direction: (when it last carried a message, that message's delay), monotonic ns;
+        # and the other direction, which carries the answers to what this one delivers
+        self._recent: dict[int, tuple[int, int]] = {}
+        self._other = {id(link.uplink): link.downlink, id(link.downlink): link.uplink}
 
     def forward(self, direction: Direction, data: bytes, t_ns: int,
-                deliver: Callable[[bytes], None], **fields: Any) -> int | None:
-        """Impair `data` read at `t_ns`; returns its delivery time (monotonic ns), None if lost."""
+                deliver: Callable[[bytes], None],
+                describe: Callable[[bytes], dict[str, Any]] | None = None,
+                **fields: Any) -> int | None:
+        """Impair `data` read at `t_ns`; returns its delivery time (monotonic ns), None if lost.
+
+        A message due at once is delivered first, before any bookkeeping, and its event line
+        is written after it (the log's cost is not added to its delay); `describe(data)` adds
+        fields to the line, computed only when there is an event log. The line is written and
+        flushed before this returns."""
         fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data), self.ordered)
+        release = None
+        if not fate.lost:
+            release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
+            on_time = self.on_time
+            now = now_ns()
+            if (release <= now and fate.corrupt_bit is None and not fate.duplicate
+                    and self.loop.due_now(release - on_time.early_ns, now)):
+                deliver(data)               # due at once: the common undelayed case
+                on_time.ran(now - release)
+                self._delivered(direction)
+            else:
+                data = self._impair(data, fate)
+                on_time.at(release, functools.partial(
+                    self._deliver, direction, data, 2 if fate.duplicate else 1, deliver))
+            self._recent[id(direction)] = (t_ns, release - t_ns)
         st = self.stats
         st[self.unit] += 1
         st["bytes"] += len(data)
-        if self.events is not None:
-            ev = {"t_ns": t_ns, "kind": "network", **fate.as_event(), "bytes": len(data),
-                  **fields}
-            self.events.write(json.dumps(ev) + "\n")
-            self.events.flush()
         if fate.lost:
             st["lost"] += 1
-            return None
-        if fate.corrupt_bit is not None:
-            buf = bytearray(data)
-            buf[fate.corrupt_bit // 8] ^= 1 << (fate.corrupt_bit % 8)
-            data = bytes(buf)
-            st["corrupted"] += 1
         if fate.reordered:
             st["reordered"] += 1
-        release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
-        if not fate.duplicate:
-            self.on_time.at(release, functools.partial(deliver, data))
-            return release
-        st["duplicated"] += 1
-
-        def twice() -> None:        # netem's duplicate: a second copy at the same moment
-            deliver(data)
-            deliver(data)
-        self.on_time.at(release, twice)
+        if self.events is not None:
+            ev = {"t_ns": t_ns, "kind": "network", **fate.as_event(), "bytes": len(data),
+                  **fields, **(describe(data) if describe is not None else {})}
+            self.events.write(json.dumps(ev) + "\n")
+            self.events.flush()
         return release
+
+    def _impair(self, data: bytes, fate: Fate) -> bytes:
+        if fate.duplicate:
+            self.stats["duplicated"] += 1
+        if fate.corrupt_bit is None:
+            return data
+        buf = bytearray(data)
+        buf[fate.corrupt_bit // 8] ^= 1 << (fate.corrupt_bit % 8)
+        self.stats["corrupted"] += 1
+        return bytes(buf)
+
+    def _deliver(self, direction: Direction, data: bytes, copies: int,
+                 deliver: Callable[[bytes], None]) -> None:
+        deliver(data)
+        if copies > 1:          # netem's duplicate: a second copy at the same moment
+            deliver(data)
+        self._delivered(direction)
+
+    def _delivered(self, direction: Direction) -> None:
+        if self.answers_soon(direction):
+            self.loop.expect_soon()
+
+    def answers_soon(self, direction: Direction, now: int | None = None) -> bool:
+        """Whether an answer to what `direction` just delivered is expected on a path where a
+        late read would show: the other direction carried a message within the last
+        ANSWER_MEMORY_NS and its delay was under SHORT_DELAY_NS (a longer delay hides the
+        read's wake-up: the message's time is its kernel stamp, its timer is set from that)."""
+        seen = self._recent.get(id(self._other[id(direction)]))
+        if seen is None:
+            return False
+        t, delay = seen
+        return delay < SHORT_DELAY_NS and (now_ns() if now is None else now) - t < ANSWER_MEMORY_NS
 
     def lateness(self) -> dict[str, float]:
         """How late deliveries were against their due times (`OnTime.lateness`)."""

@@ -11,11 +11,12 @@ fate by the engine through `gate.py` (delay, jitter, loss, outages, rate, trace 
 overtake each other as in netem) and written to the host's TUN at its arrival time by the
 precise loop; replies take the downlink the other way. A packet's time is when its kernel sent
 it into the TUN device, not when this process woke up to read it: a packet tap on each device
-(`tun.open_tap`, AF_PACKET with a BPF filter for outgoing packets, stamped by the kernel) gives
-each packet's entry time, matched to the TUN read by content (`TapStamps`; the read time where a
-copy is missing). The program reaches the host (its
-simulators, proxies) at HOST_ADDR; its own 127.0.0.1 stays inside the namespace. Other
-destinations go to the host kernel like any routed packet (dropped unless the host forwards).
+(`tun.open_tap`: AF_PACKET with a BPF filter for outgoing packets, stamped by the kernel, read
+from a ring shared with the kernel, so no system call per packet) gives each packet's entry
+time, matched to the TUN read by content (`TapStamps`; the read time where a copy is missing).
+The program reaches the host (its simulators, proxies) at HOST_ADDR; its own 127.0.0.1 stays
+inside the namespace. Other destinations go to the host kernel like any routed packet (dropped
+unless the host forwards).
 
 Cleanup is structural, so it also holds after SIGKILL of the bench: both TUN devices exist only
 while their file descriptors are open (the bench holds them; the kernel deletes the devices and
@@ -38,7 +39,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -47,12 +47,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from bench.impair import rxstamp
 from bench.impair.gate import Gate
 from bench.impair.ippacket import describe
 from bench.impair.link import Direction, ImpairedLink
-from bench.impair.loop import PreciseLoop, now_ns, reduce_timer_slack, try_realtime
-from bench.impair.tun import TAP_SNAP, disable_ipv6, in_netns, open_tap, open_tun
+from bench.impair.loop import (WINDOW_S, PreciseLoop, now_ns, proxy_loop, reduce_timer_slack,
+                               try_realtime)
+from bench.impair.tun import Tap, disable_ipv6, in_netns, open_tap, open_tun
 from drivers.errors import ConfigError, DeviceError
 
 NS_DEV = "hil0"
@@ -109,31 +109,33 @@ def pick_addresses(net: str | None, pid: int) -> Addresses:
 
 
 class TapStamps:
-    """When each packet read from a TUN device entered it: the transmit stamp of its copy on
-    the device's packet tap (`tun.open_tap`), matched by content (copies and reads come in the
-    same order; a copy the tap dropped leaves its packet with the read time)."""
+    """When each packet read from a TUN device entered it: the stamp of its copy on the
+    device's tap (`tun.Tap`), matched by content (copies and reads come in the same order; a
+    copy the tap missed leaves its packet with the read time)."""
 
-    def __init__(self, tap: socket.socket) -> None:
+    def __init__(self, tap: Tap) -> None:
         self.tap = tap
         self.copies: deque[tuple[bytes, int]] = deque(maxlen=4096)
         self.matched = 0
 
     def time_of(self, pkt: bytes, read_ns: int) -> int:
+        """The entry time (monotonic ns) of `pkt`, read at `read_ns`; `read_ns` without a copy
+        (or when the wall clock stepped by a second or more since)."""
         copies = self.copies
+        wall_minus_mono = None
         while True:
             for i, (snap, t) in enumerate(copies):
                 if pkt.startswith(snap):
                     for _ in range(i + 1):          # this one and older ones never read
                         copies.popleft()
                     self.matched += 1
-                    return t
-            try:
-                snap, _, t = rxstamp.recv(self.tap, TAP_SNAP)
-            except (BlockingIOError, InterruptedError):
+                    return t if 0 <= read_ns - t < 1_000_000_000 else read_ns
+            got = self.tap.take()
+            if got is None:
                 return read_ns
-            except OSError:
-                return read_ns
-            copies.append((snap, t))
+            if wall_minus_mono is None:     # the stamps are wall-clock time
+                wall_minus_mono = time.time_ns() - now_ns()
+            copies.append((got[0], got[1] - wall_minus_mono))
 
 
 class NsForwarder:
@@ -141,7 +143,7 @@ class NsForwarder:
 
     def __init__(self, fd_ns: int, fd_host: int, link: ImpairedLink, loop: PreciseLoop,
                  events: TextIO | None = None,
-                 taps: tuple[socket.socket | None, socket.socket | None] = (None, None)) -> None:
+                 taps: tuple[Tap | None, Tap | None] = (None, None)) -> None:
         self.gate = Gate(link, loop, events, unit="packets")
         self.stats = self.gate.stats
         self.stats["write_errors"] = 0
@@ -156,7 +158,7 @@ class NsForwarder:
 
     def _pump(self, src: int, deliver: Callable[[bytes], None], direction: Direction,
               stamps: TapStamps | None) -> None:
-        forward, logged = self.gate.forward, self.gate.events is not None
+        forward = self.gate.forward
         for _ in range(BATCH):
             try:
                 pkt = os.read(src, 65536)
@@ -167,8 +169,8 @@ class NsForwarder:
             t = now_ns()
             if stamps is not None:  # when it entered the device, not when this process woke
                 t = stamps.time_of(pkt, t)
-            # the packet's description (3 us) only matters for the event log
-            forward(direction, pkt, t, deliver, **(describe(pkt) if logged else {}))
+            # the packet's description (3 us) is for the event log, made after a due delivery
+            forward(direction, pkt, t, deliver, describe)
 
     def _write(self, fd: int, pkt: bytes) -> None:
         try:
@@ -232,6 +234,7 @@ def _configure(ns_path: str, host_dev: str, addr: Addresses) -> None:
 
 def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | None = None,
                  net: str | None = None, spin_s: float = 0.0015, realtime: bool = True,
+                 window_s: float = WINDOW_S,
                  status: TextIO = sys.stderr, info: dict | None = None,
                  grace_s: float = 2.0) -> int:
     """Run `command` in a new network namespace impaired by `link`; returns its exit status.
@@ -268,7 +271,7 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
     from pyroute2 import NetlinkError
 
     fds: list[int] = []
-    taps: list[socket.socket | None] = []
+    taps: list[Tap | None] = []
     forwarder = None
     stopped_by: list[int] = []
     handlers: dict[int, object] = {}
@@ -287,7 +290,7 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
             taps.append(_tap(NS_DEV))
         taps.append(_tap(host_dev))
         rt = realtime and try_realtime()
-        loop = PreciseLoop(0.0 if rt else spin_s)
+        loop = proxy_loop(rt, spin_s, window_s)
         forwarder = NsForwarder(fds[0], fds[1], link, loop, events, (taps[0], taps[1]))
         _watch_child(loop, proc)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -300,6 +303,7 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
         os.write(w, b"go\n")
         loop.run()
         forwarder.close()
+        forwarder.stats.update(loop.usage())
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)    # type: ignore[arg-type]
@@ -320,7 +324,7 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
     return 130 if stopped_by else rc
 
 
-def _tap(dev: str) -> socket.socket | None:
+def _tap(dev: str) -> Tap | None:
     """The packet tap giving `dev`'s packets their entry times (`tun.open_tap`); None where it
     cannot be had: the read time is used then."""
     try:

@@ -16,7 +16,7 @@ import sys
 from contextlib import ExitStack
 from typing import Any, Callable, TextIO
 
-from bench.impair.loop import PreciseLoop, reduce_timer_slack, try_realtime
+from bench.impair.loop import WINDOW_S, PreciseLoop, proxy_loop, reduce_timer_slack, try_realtime
 from drivers.errors import ConfigError
 
 
@@ -30,16 +30,18 @@ def parse_hostport(text: str, what: str) -> tuple[str, int]:
 
 def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
               ready: Callable[[Any], dict[str, Any]],
-              events_path: str | None, spin_s: float, realtime: bool = False) -> None:
+              events_path: str | None, spin_s: float, realtime: bool = False,
+              window_s: float = WINDOW_S) -> None:
     """Build a proxy on a fresh loop, announce it, and serve until SIGINT/SIGTERM (then return:
     a stop is the proxy's normal end). ConfigError when the events file cannot be written.
 
     `realtime`: try SCHED_FIFO and then sleep precisely instead of spinning (falls back to the
-    spin where the privilege is missing; the ready line says which).
+    spin where the privilege is missing; the ready line says which). `window_s`: how long the
+    loop naps after a delivery that will probably be answered at once (`loop.py`).
     """
     reduce_timer_slack()
     rt = realtime and try_realtime()
-    loop = PreciseLoop(0.0 if rt else spin_s)
+    loop = proxy_loop(rt, spin_s, window_s)
     with ExitStack() as stack:
         events = None
         if events_path:
@@ -54,5 +56,5 @@ def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
                           "pid": os.getpid()}), flush=True)
         loop.run()
         proxy.close()
-        print(json.dumps({"event": "stopped", **proxy.stats}), flush=True)
+        print(json.dumps({"event": "stopped", **proxy.stats, **loop.usage()}), flush=True)
     sys.stdout.flush()

@@ -108,11 +108,6 @@ class TcpProxy:
         fate = direction.send((t - self.t0_ns) / 1e9, len(data))
         self.stats["chunks"] += 1
         self.stats["bytes"] += len(data)
-        if self.events is not None:
-            ev = {"t_ns": t, "kind": "network", **fate.as_event(), "bytes": len(data),
-                  "conn": cid}
-            self.events.write(json.dumps(ev) + "\n")
-            self.events.flush()
         self.stats["retransmits"] += fate.retransmits
         if fate.lost:
             self.stats["lost"] += 1
@@ -121,11 +116,17 @@ class TcpProxy:
                 # the TCP stack gives up on the connection: both ends see it go
                 when = self.t0_ns + int(round(reset_at * 1e9))
                 self.loop.call_at(when, lambda: self._reset(src, dst, cid), precise=False)
-            return
-        release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
-        last[key] = release
-        last["wake_" + key] = self.on_time.at(release, lambda: self._write(dst, data, src),
-                                              not_before=last["wake_" + key])
+        else:
+            release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
+            last[key] = release
+            # a chunk due at once is written here, before its event line (gate.Gate.forward)
+            last["wake_" + key] = self.on_time.at(release, lambda: self._write(dst, data, src),
+                                                  not_before=last["wake_" + key])
+        if self.events is not None:
+            ev = {"t_ns": t, "kind": "network", **fate.as_event(), "bytes": len(data),
+                  "conn": cid}
+            self.events.write(json.dumps(ev) + "\n")
+            self.events.flush()
 
     def _write(self, dst: _Side, data: bytes, other: _Side) -> None:
         if dst.closed:

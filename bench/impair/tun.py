@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import mmap
 import os
 import socket
 import struct
@@ -80,17 +81,58 @@ def disable_ipv6(dev: str) -> None:
 PACKET_OUTGOING = 4
 ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
+SO_TIMESTAMPNS = 35
 SKF_AD_PKTTYPE = 0xFFFFF000 + 4           # SKF_AD_OFF + SKF_AD_PKTTYPE
 #: bytes of each packet copy kept: enough to tell packets apart (IP and TCP/UDP headers)
 TAP_SNAP = 96
+#: the tap's receive ring (linux/if_packet.h, PACKET_RX_RING with TPACKET_V2): TAP_FRAMES frames
+#: of TAP_FRAME bytes (a tpacket2_hdr and sockaddr_ll, aligned to 80 bytes, then the copy),
+#: 16 to a page-sized block, so frame i starts at i * TAP_FRAME
+SOL_PACKET = 263
+PACKET_RX_RING = 5
+PACKET_VERSION = 10
+TPACKET_V2 = 1
+TP_STATUS_USER = 1
+TAP_FRAME = 256
+TAP_BLOCK = 4096
+TAP_FRAMES = 1024
+#: tpacket2_hdr: tp_status, tp_len, tp_snaplen, tp_mac, tp_net, tp_sec, tp_nsec
+_TP2 = struct.Struct("IIIHHII")
 
 
-def open_tap(dev: str) -> socket.socket:
-    """A packet socket on `dev` (in this thread's namespace) that receives a copy, cut to
-    TAP_SNAP bytes, of every packet the kernel sends out of it, stamped on transmission
-    (SO_TIMESTAMPNS): the moment the packet entered the link, which a read of the TUN device
-    cannot tell (its reader wakes up later). A classic BPF filter (ld pkttype; jeq OUTGOING)
-    keeps the packets written into the device out. Non-blocking; OSError without CAP_NET_RAW."""
+class Tap:
+    """Copies (cut to TAP_SNAP bytes) of every packet the kernel sends out of a device, each
+    with the moment it was sent (CLOCK_REALTIME ns, stamped by the kernel when it hands the
+    packet to the device): the moment the packet entered the link, which a read of the TUN
+    device cannot tell (its reader wakes up later). The copies come through a ring of frames
+    shared with the kernel (PACKET_RX_RING): taking one is a read of memory, not a system call,
+    which matters on the path of an undelayed packet."""
+
+    def __init__(self, sock: socket.socket, ring: mmap.mmap) -> None:
+        self.sock = sock
+        self.ring = ring
+        self._next = 0
+
+    def take(self) -> tuple[bytes, int] | None:
+        """The oldest copy not yet taken and its stamp (ns, CLOCK_REALTIME); None if none."""
+        off = self._next * TAP_FRAME
+        status, _, snaplen, mac, _, sec, nsec = _TP2.unpack_from(self.ring, off)
+        if not status & TP_STATUS_USER:
+            return None
+        data = self.ring[off + mac:off + mac + snaplen]
+        self.ring[off:off + 4] = b"\0\0\0\0"          # TP_STATUS_KERNEL: the frame is free
+        self._next = (self._next + 1) % TAP_FRAMES
+        return data, sec * 1_000_000_000 + nsec
+
+    def close(self) -> None:
+        self.ring.close()
+        self.sock.close()
+
+
+def open_tap(dev: str) -> Tap:
+    """A tap (`Tap`) on `dev` (in this thread's namespace). A classic BPF filter (ld pkttype;
+    jeq OUTGOING) keeps the packets written into the device out. OSError without CAP_NET_RAW or
+    where the kernel has no packet rings."""
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)     # nothing until bound
     try:
         prog = struct.pack("HBBI" * 4,
@@ -101,10 +143,17 @@ def open_tap(dev: str) -> socket.socket:
         buf = ctypes.create_string_buffer(prog)
         fprog = struct.pack("HL", 4, ctypes.addressof(buf))
         sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        # software stamps on (as SO_TIMESTAMPNS does for a socket): the kernel stamps each
+        # copy when it hands it to the taps
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V2)
+        blocks = TAP_FRAMES * TAP_FRAME // TAP_BLOCK
+        sock.setsockopt(SOL_PACKET, PACKET_RX_RING,
+                        struct.pack("IIII", TAP_BLOCK, blocks, TAP_FRAME, TAP_FRAMES))
+        ring = mmap.mmap(sock.fileno(), TAP_BLOCK * blocks, mmap.MAP_SHARED,
+                         mmap.PROT_READ | mmap.PROT_WRITE)
         sock.bind((dev, ETH_P_ALL))
-        sock.setsockopt(socket.SOL_SOCKET, 35, 1)            # SO_TIMESTAMPNS (rxstamp.py)
-        sock.setblocking(False)
     except OSError:
         sock.close()
         raise
-    return sock
+    return Tap(sock, ring)
