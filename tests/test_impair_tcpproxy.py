@@ -102,3 +102,40 @@ def test_run_in_wire_mode_puts_the_proxy_between_driver_and_simulator(tmp_path: 
         with pytest.raises(ProcessLookupError):
             os.kill(s["pid"], 0)
     assert r.returncode in (0, 1), r.stderr
+
+
+def test_an_answer_window_follows_a_delivery_whose_answer_comes_undelayed(tmp_path: Path):
+    """In-process, real sockets on loopback: once the downlink has carried an undelayed chunk, a
+    delivered (delayed) request makes the loop nap for the answer (`PreciseLoop.expect_soon`)."""
+    import socket
+
+    from bench.impair.loop import MAX_SLEEP_NS, PreciseLoop, now_ns
+    from bench.impair.tcpproxy import TcpProxy
+
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: asym\nuplink: {delay: 10 ms}\n")
+    upstream = socket.create_server(("127.0.0.1", 0))
+    loop = PreciseLoop(0.0, nap_s=50e-6, window_s=1.0)
+    px = TcpProxy(("127.0.0.1", 0), upstream.getsockname(), load_profile(str(prof)).link(0), loop)
+    client = socket.create_connection(("127.0.0.1", px.port))
+
+    def run_for(seconds: float) -> None:
+        loop.call_at(now_ns() + int(seconds * 1e9), loop.stop, precise=False)
+        loop.run()
+
+    try:
+        run_for(0.02)                                   # the proxy accepts and connects
+        server, _ = upstream.accept()
+        server.sendall(b"hello")                        # downlink: undelayed
+        run_for(0.02)
+        assert client.recv(16) == b"hello"
+        assert loop.sleep_ns(now_ns()) == MAX_SLEEP_NS   # nothing delivered upward yet
+        client.sendall(b"request")                      # uplink: 10 ms, then answered at once
+        run_for(0.03)
+        assert server.recv(16) == b"request"
+        assert loop.sleep_ns(now_ns()) == 50_000
+        server.close()
+    finally:
+        px.close()
+        client.close()
+        upstream.close()

@@ -52,6 +52,14 @@ SHORT_DELAY_NS = 500_000
 ANSWER_MEMORY_NS = 2_000_000_000
 
 
+def answer_due(seen: tuple[int, int] | None, now: int) -> bool:
+    """Whether a direction that last carried a message at `seen` = (monotonic ns, its delay ns)
+    answers soon and where a late read would show: within the last ANSWER_MEMORY_NS, with under
+    SHORT_DELAY_NS of delay (a longer delay hides the read's wake-up: a message's time is its
+    kernel stamp, and its timer is set from that)."""
+    return seen is not None and seen[1] < SHORT_DELAY_NS and now - seen[0] < ANSWER_MEMORY_NS
+
+
 class OnTime:
     """Runs callbacks at their due times on `loop`, set early by the learnt median wake-up
     lateness (module docstring), and keeps how late each one ran. Shared by the gate and the
@@ -193,16 +201,10 @@ class Gate:
         if self.answers_soon(direction):
             self.loop.expect_soon()
 
-    def answers_soon(self, direction: Direction, now: int | None = None) -> bool:
-        """Whether an answer to what `direction` just delivered is expected on a path where a
-        late read would show: the other direction carried a message within the last
-        ANSWER_MEMORY_NS and its delay was under SHORT_DELAY_NS (a longer delay hides the
-        read's wake-up: the message's time is its kernel stamp, its timer is set from that)."""
-        seen = self._recent.get(id(self._other[id(direction)]))
-        if seen is None:
-            return False
-        t, delay = seen
-        return delay < SHORT_DELAY_NS and (now_ns() if now is None else now) - t < ANSWER_MEMORY_NS
+    def answers_soon(self, direction: Direction) -> bool:
+        """Whether an answer to what `direction` just delivered is expected soon where a late
+        read would show (`answer_due`, on the other direction)."""
+        return answer_due(self._recent.get(id(self._other[id(direction)])), now_ns())
 
     def lateness(self) -> dict[str, float]:
         """How late deliveries were against their due times (`OnTime.lateness`)."""

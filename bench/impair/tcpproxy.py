@@ -6,8 +6,10 @@ read from a socket is one message: its time is when its last segment arrived (th
 receive stamp, `rxstamp.py`: the proxy's own wake-up is not part of the delay), its fate comes
 from the engine (`link.py`), and it is written to the other side at its arrival time by a
 precise timer set early by the learnt wake-up lateness (`gate.OnTime`, as the UDP proxy and the
-namespace forwarder do). Both connections of a pair share one link whose time starts when the proxy starts,
-so outages in a profile happen at the same moments for every connection. Streams stay in order.
+namespace forwarder do); a chunk due at once is written before its event line, and after a
+delivery whose answer will come back undelayed the loop naps for it (`gate.answer_due`). Both
+connections of a pair share one link whose time starts when the proxy starts, so outages in a
+profile happen at the same moments for every connection. Streams stay in order.
 With `tcp` (a `TcpSpec`, the default of `hil-bench netem proxy`) each connection is a TCP
 connection over the link (`tcp.py`): a chunk the link loses (loss model or outage) is
 retransmitted after the RTO with exponential back-off, so the application sees it late, and the
@@ -28,7 +30,7 @@ from collections import deque
 from typing import TextIO
 
 from bench.impair import rxstamp
-from bench.impair.gate import OnTime
+from bench.impair.gate import OnTime, answer_due
 from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import PreciseLoop, now_ns
 from bench.impair.tcp import TcpConnection, TcpSender, TcpSpec
@@ -63,6 +65,8 @@ class TcpProxy:
         self.stats: dict[str, float] = {"chunks": 0, "lost": 0, "bytes": 0, "retransmits": 0,
                                         "resets": 0}
         self.on_time = OnTime(loop)
+        # per direction ("up", "down"): when it last carried a chunk and that chunk's delay
+        self._recent: dict[str, tuple[int, int]] = {}
         loop.add_reader(self.server.fileno(), self._accept)
 
     # -- connections ---------------------------------------------------------------------------
@@ -119,14 +123,21 @@ class TcpProxy:
         else:
             release = self.t0_ns + int(round(fate.t_arrive_s * 1e9))
             last[key] = release
+            self._recent[key] = (t, release - t)
             # a chunk due at once is written here, before its event line (gate.Gate.forward)
-            last["wake_" + key] = self.on_time.at(release, lambda: self._write(dst, data, src),
-                                                  not_before=last["wake_" + key])
+            last["wake_" + key] = self.on_time.at(
+                release, lambda: self._deliver(dst, data, src, key), not_before=last["wake_" + key])
         if self.events is not None:
             ev = {"t_ns": t, "kind": "network", **fate.as_event(), "bytes": len(data),
                   "conn": cid}
             self.events.write(json.dumps(ev) + "\n")
             self.events.flush()
+
+    def _deliver(self, dst: _Side, data: bytes, other: _Side, key: str) -> None:
+        self._write(dst, data, other)
+        # the answer to it, on the other direction, comes soon: read it awake (gate.py)
+        if answer_due(self._recent.get("down" if key == "up" else "up"), now_ns()):
+            self.loop.expect_soon()
 
     def _write(self, dst: _Side, data: bytes, other: _Side) -> None:
         if dst.closed:
