@@ -359,7 +359,8 @@ def run_ns(out: dict, tmp: Path, n: int, delays: tuple[int, ...], events: bool) 
             # from each packet's entry stamp (for the undelayed downlink: the whole crossing)
             stopped = json.loads(r.stderr.strip().splitlines()[-1])
             res.setdefault("forwarder_late_ms", {})[str(d)] = {
-                k: stopped.get(k) for k in ("late_ms_median", "late_ms_p99", "stamped", "packets")}
+                k: stopped.get(k) for k in ("late_ms_median", "late_ms_p99", "late_ms_min",
+                                            "early_ms", "stamped", "packets", "cpu_s", "run_s")}
     finally:
         _stop(echo)
     out["ns"] = res
@@ -474,11 +475,13 @@ def print_table(res: dict) -> None:
             print(_row(d + " ms", [data[key].get(d) for _, key in cols]))
     for late in res.get("ns", {}).get("forwarder_late_ms", []) or []:
         if late:
-            print("\nnetem ns forwarder, delivery after due time (ms, median / p99; both "
-                  "directions; the undelayed downlink's is its whole crossing), packets with a "
-                  "tap stamp: " + "; ".join(f"{d} ms {v['late_ms_median']} / "
-                                            f"{v['late_ms_p99']}, {v['stamped']}/{v['packets']}"
-                                            for d, v in late.items()))
+            print("\nnetem ns forwarder, delivery after due time (ms, median / p99 / min; both "
+                  "directions; the undelayed downlink's is its whole crossing), its learnt "
+                  "early-wake margin (ms), packets with a tap stamp, CPU: " + "; ".join(
+                      f"{d} ms {v['late_ms_median']} / {v['late_ms_p99']} / {v['late_ms_min']}, "
+                      f"{v['early_ms']}, {v['stamped']}/{v['packets']}, "
+                      f"{100 * v['cpu_s'] / max(v['run_s'], 1e-9):.1f} %"
+                      for d, v in late.items()))
     print(f"\ngoal: median within {GOAL_EXCESS_MS} ms of the direct path and p99 under "
           f"{GOAL_P99_MS:g} ms at every delay")
     for label, path, key, _ in JUDGED:

@@ -13,11 +13,12 @@ engine duplicates it, as netem does; one bit flipped when it corrupts it). Event
 caller (`peer` for the UDP proxy, `proto`/`src`/`dst` for IP packets). Failure modes: none of its
 own; a `deliver` callback must not raise (callers catch their socket errors).
 
-Wake-up compensation: a sleeping loop wakes some tens of microseconds after the deadline it asked
-for (timer slack, scheduler, Python). The gate learns the median of that lateness (it moves its
-estimate by 2 us towards each observed lateness' sign, bounded by 0.3 ms) and sets its timers that
-much early, so the median delivery lands on the requested time instead of after it (`OnTime`,
-also used by the TCP proxy). A message with no delay left is delivered at once, from the read
+Wake-up compensation: a loop wakes some microseconds after the deadline it asked for (timer
+slack, scheduler, Python; 5-30 us after the loop's naps, tens more after a long sleep). The gate
+learns the median of that lateness (it moves its estimate by 2 us towards each observed lateness'
+sign, bounded by 0.1 ms: that bounds how early a delivery can be after a burst of late ones) and
+sets its timers that much early, so the median delivery lands on the requested time instead of
+after it (`OnTime`, also used by the TCP proxy). A message with no delay left is delivered at once, from the read
 that brought it, unless something else is due first: no extra trip through the loop, and its
 event line is written after it (every line is still written and flushed before the next message
 is read, so nothing is lost when the process is killed).
@@ -40,10 +41,12 @@ from bench.impair.loop import PreciseLoop, now_ns
 from bench.impair.profile import NetworkProfile
 
 #: the wake-up lateness compensation: step per delivery, upper bound, and how far ahead a timer
-#: must have been set to count (a message due now says nothing about wake-up latency)
+#: must have been set to count (a message due now says nothing about wake-up latency; from 0.3 ms
+#: on, a real-time loop wakes early and naps to the time, so short timers teach too: the 1 ms
+#: delays of a link learn their own offset)
 EARLY_STEP_NS = 2_000
-EARLY_MAX_NS = 300_000
-TRACK_AHEAD_NS = 1_000_000
+EARLY_MAX_NS = 100_000
+TRACK_AHEAD_NS = 300_000
 LATENESS_KEEP = 1_000_000
 #: a direction whose messages take less than this answers "soon": after a delivery the other way
 #: the loop keeps its wake-ups short for a while (`PreciseLoop.expect_soon`), for as long as it
@@ -106,8 +109,9 @@ class OnTime:
             self.lateness_ns.append(late_ns)
 
     def lateness(self) -> dict[str, float]:
-        """How late deliveries were against their due times, in ms (median, p99, max; negative:
-        early), for the stopped line: the engine's own precision on exactly this traffic."""
+        """How late deliveries were against their due times, in ms (median, p99, max, min;
+        negative: early), and the learnt early-wake margin (ms), for the stopped line: the
+        engine's own precision on exactly this traffic."""
         if not self.lateness_ns:
             return {}
         v = sorted(self.lateness_ns)
@@ -115,7 +119,8 @@ class OnTime:
         def pick(q: float) -> float:
             return round(v[min(len(v) - 1, int(q * len(v)))] / 1e6, 3)
         return {"late_ms_median": pick(0.5), "late_ms_p99": pick(0.99),
-                "late_ms_max": round(v[-1] / 1e6, 3)}
+                "late_ms_max": round(v[-1] / 1e6, 3), "late_ms_min": round(v[0] / 1e6, 3),
+                "early_ms": round(self.early_ns / 1e6, 3)}
 
 
 class Gate:
