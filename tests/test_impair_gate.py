@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from bench.impair import load_profile
-from bench.impair.gate import Gate, OnTime
+from bench.impair.gate import EventLog, Gate, OnTime
 from bench.impair.loop import MAX_SLEEP_NS, PreciseLoop, now_ns
 
 
@@ -126,3 +126,14 @@ def test_a_precise_timer_is_approached_with_a_lead_then_naps() -> None:
     spin = PreciseLoop(0.0015)
     spin.call_at(t, lambda: None)
     assert spin.sleep_ns(t - 1_000_000) == 0          # without real time: spins the last 1.5 ms
+
+
+def test_the_event_log_thread_keeps_the_order_and_close_writes_everything(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    log = EventLog(open(path, "a", encoding="utf-8"))
+    for k in range(5000):
+        log.write(f"{k}\n")
+    log.flush()                         # returns at once: the thread flushes its batches
+    log.close()                         # everything queued is written before the file closes
+    assert path.read_text().splitlines() == [str(k) for k in range(5000)]
+    assert log.fh.closed

@@ -47,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from bench.impair.gate import Gate
+from bench.impair.gate import Gate, background_log
 from bench.impair.ippacket import describe
 from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import (WINDOW_S, PreciseLoop, now_ns, proxy_loop, reduce_timer_slack,
@@ -250,6 +250,7 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
         raise ConfigError("netem ns: no command given (hil-bench netem ns --profile P -- CMD ...)")
     addr = pick_addresses(net, os.getpid())
     host_dev = f"hilns{os.getpid()}"
+    events: TextIO | None
     try:
         events = open(events_path, "a", encoding="utf-8") if events_path else None
     except OSError as exc:
@@ -291,6 +292,8 @@ def run_in_netns(command: list[str], link: ImpairedLink, *, events_path: str | N
         taps.append(_tap(host_dev))
         rt = realtime and try_realtime()
         loop = proxy_loop(rt, spin_s, window_s)
+        if events is not None:          # a thread of its own writes it (gate.EventLog)
+            events = background_log(events)
         forwarder = NsForwarder(fds[0], fds[1], link, loop, events, (taps[0], taps[1]))
         _watch_child(loop, proc)
         for sig in (signal.SIGINT, signal.SIGTERM):

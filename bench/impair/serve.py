@@ -16,6 +16,7 @@ import sys
 from contextlib import ExitStack
 from typing import Any, Callable, TextIO
 
+from bench.impair.gate import background_log
 from bench.impair.loop import WINDOW_S, PreciseLoop, proxy_loop, reduce_timer_slack, try_realtime
 from drivers.errors import ConfigError
 
@@ -46,7 +47,9 @@ def run_proxy(build: Callable[[PreciseLoop, TextIO | None], Any],
         events = None
         if events_path:
             try:
-                events = stack.enter_context(open(events_path, "a", encoding="utf-8"))
+                # written by a thread of its own (gate.EventLog), started after try_realtime
+                events = background_log(open(events_path, "a", encoding="utf-8"))
+                stack.callback(events.close)
             except OSError as exc:
                 raise ConfigError(f"--events: cannot write {events_path}: {exc}") from None
         proxy = build(loop, events)
