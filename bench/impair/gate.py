@@ -20,8 +20,8 @@ sign, bounded by 0.1 ms: that bounds how early a delivery can be after a burst o
 sets its timers that much early, so the median delivery lands on the requested time instead of
 after it (`OnTime`, also used by the TCP proxy). A message with no delay left is delivered at once, from the read
 that brought it, unless something else is due first: no extra trip through the loop, and its
-event line is written after it (every line is still written and flushed before the next message
-is read, so nothing is lost when the process is killed).
+event line comes after it. Event lines go to the file through `EventLog`, a thread of its own,
+so that a slow disk never stalls the loop.
 
 Answers: after a delivery, when the other direction has recently carried messages with less
 than SHORT_DELAY_NS of delay (e.g. an undelayed downlink carrying replies), the gate tells the
@@ -209,8 +209,8 @@ class Gate:
 
         A message due at once is delivered first, before any bookkeeping, and its event line
         is written after it (the log's cost is not added to its delay); `describe(data)` adds
-        fields to the line, computed only when there is an event log. The line is written and
-        flushed before this returns."""
+        fields to the line, computed only when there is an event log. `events.flush()` follows
+        every line (with an `EventLog`, the thread writes and flushes)."""
         fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data), self.ordered)
         release = None
         if not fate.lost:
