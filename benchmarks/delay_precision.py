@@ -99,7 +99,7 @@ async def _naive_main(upstream_port: int, delay_s: float) -> None:
 def _ms_relay(upstream_port: int, delay_ms: int) -> None:
     """Timestamps are whole milliseconds (mahimahi src/util/timestamp.cc), a datagram is due at
     arrival_ms + delay_ms and released once the ms clock reaches it; waits are ms poll timeouts."""
-    _realtime(10)                   # the same privilege as the bench's proxy: compare schedulers
+    _realtime(10)                   # real-time, as the bench's proxies (which now run at 40)
     t0 = time.monotonic_ns()
 
     def ms() -> int:
