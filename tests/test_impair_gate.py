@@ -82,6 +82,22 @@ def test_an_undelayed_message_is_delivered_before_its_event_line_and_nothing_wai
     assert seen_at_delivery == {b"reply": 0, b"request": 2}
 
 
+def test_a_message_passed_through_a_transparent_direction_is_counted_and_logged(
+        tmp_path: Path) -> None:
+    link = _link(tmp_path, 20, 0)
+    assert link.downlink.transparent and not link.uplink.transparent
+    path = tmp_path / "events.jsonl"
+    with open(path, "a", encoding="utf-8") as events:
+        loop = PreciseLoop(0.0)
+        gate = Gate(link, loop, events, unit="packets")
+        t = now_ns()
+        gate.passed(link.downlink, b"reply!", t, describe=lambda data: {"size": len(data)})
+        assert [(e["dir"], e["delay_ms"], e["lost"], e["t_ns"], e["size"])
+                for e in _lines(path)] == [("down", 0.0, False, t, 6)]
+    assert gate.stats["packets"] == 1 and gate.stats["bytes"] == 6
+    assert gate.on_time.lateness_ns == []          # a pass-through is no timer's lateness
+
+
 def test_an_answer_window_opens_only_after_a_delivery_whose_answer_comes_undelayed(
         tmp_path: Path) -> None:
     loop = PreciseLoop(0.0, nap_s=50e-6, window_s=1.0)

@@ -140,6 +140,26 @@ def test_udp_and_tcp_round_trips_carry_the_per_direction_delays(tmp_path: Path, 
 
 
 @needs_ns
+def test_an_undelayed_direction_is_passed_through_and_still_logged(tmp_path: Path, echo):
+    prof = tmp_path / "up.yaml"
+    prof.write_text("name: up-only\nuplink: {delay: 15 ms}\n")   # the downlink changes nothing
+    ev = tmp_path / "ev.jsonl"
+    r = _netem_ns(["--profile", str(prof), "--events", str(ev)],
+                  [sys.executable, "-c", CLIENT, str(echo.port), "10"])
+    assert r.returncode == 0, r.stderr
+    rtts = json.loads(r.stdout)
+    assert all(0.0145 <= x < 0.1 for proto in ("udp", "tcp") for x in rtts[proto])
+    stopped = json.loads(r.stderr.splitlines()[-1])
+    evs = _events(ev)
+    downs = [e for e in evs if e["dir"] == "down"]
+    # every downlink packet went on as it was read, and is in the log with its tap stamp
+    assert stopped["passed"] == len(downs) >= 20 and stopped["stamped"] == stopped["packets"]
+    assert all(e["delay_ms"] == 0.0 and not e["lost"] for e in downs)
+    assert all(e["delay_ms"] == 15.0 for e in evs if e["dir"] == "up")
+    assert {e["proto"] for e in downs} == {"udp", "tcp"}
+
+
+@needs_ns
 @pytest.mark.skipif(shutil.which("mbpoll") is None,
                     reason="mbpoll not installed (apt-get install mbpoll; .ci/run installs it)")
 def test_mbpoll_reads_the_simulated_arm_through_the_namespace(tmp_path: Path):

@@ -83,6 +83,20 @@ def test_per_direction_overrides(tmp_path):
     assert p.uplink.loss.p == 0.5 and p.downlink.loss.model == "none"
 
 
+@pytest.mark.parametrize("text, up, down", [
+    ("name: t\nuplink: {delay: 20 ms}\n", False, True),          # only the uplink delayed
+    ("name: t\ndownlink: {loss: 1 %}\n", True, False),
+    ("name: t\n", True, True),                                    # nothing at all
+    ("name: t\ndelay: 0 ms\nduplicate: 1 %\n", False, False),     # a change without delay
+    ("name: t\nuplink: {delay: 5 ms}\noutage: {schedule: [{at: 9 s, duration: 1 s}]}\n",
+     False, False),                                                # outages take both
+    ("name: t\ntrace: {file: cicv5g_urban_n78_v0_run01}\n", False, False),
+])
+def test_a_direction_is_transparent_only_when_nothing_can_befall_it(tmp_path, text, up, down):
+    link = load_profile(_write(tmp_path, text)).link(0)
+    assert (link.uplink.transparent, link.downlink.transparent) == (up, down)
+
+
 def test_run_with_a_bad_network_file_exits_2_with_one_line(tmp_path):
     path = _write(tmp_path, "name: x\nloss: lots\n")
     r = subprocess.run([sys.executable, "-m", "bench", "run", "--mode", "virtual", "--network",

@@ -227,6 +227,23 @@ class Gate:
                 on_time.at(release, functools.partial(
                     self._deliver, direction, data, 2 if fate.duplicate else 1, deliver))
             self._recent[id(direction)] = (t_ns, release - t_ns)
+        self._account(data, t_ns, fate, describe, fields)
+        return release
+
+    def passed(self, direction: Direction, data: bytes, t_ns: int,
+               describe: Callable[[bytes], dict[str, Any]] | None = None) -> None:
+        """Account for `data`, entered at `t_ns` and already handed on as it was read: the way
+        through a `transparent` direction, where nothing can befall a message and so its
+        delivery need not wait for the engine (stats, event line and answer windows as
+        `forward` keeps them; its fate says delay 0)."""
+        fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data), self.ordered)
+        self._recent[id(direction)] = (t_ns, 0)
+        self._delivered(direction)
+        self._account(data, t_ns, fate, describe, {})
+
+    def _account(self, data: bytes, t_ns: int, fate: Fate,
+                 describe: Callable[[bytes], dict[str, Any]] | None,
+                 fields: dict[str, Any]) -> None:
         st = self.stats
         st[self.unit] += 1
         st["bytes"] += len(data)
@@ -239,7 +256,6 @@ class Gate:
                   **fields, **(describe(data) if describe is not None else {})}
             self.events.write(json.dumps(ev) + "\n")
             self.events.flush()
-        return release
 
     def _impair(self, data: bytes, fate: Fate) -> bytes:
         if fate.duplicate:

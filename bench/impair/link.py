@@ -88,8 +88,13 @@ class Direction:
     def __init__(self, name: str, delay: Callable[[float], float], loss: LossModel,
                  outages: Outages | None, rng: np.random.Generator,
                  rate: Departure | None = None, duplicate_p: float = 0.0,
-                 corrupt_p: float = 0.0, reorder_p: float = 0.0) -> None:
+                 corrupt_p: float = 0.0, reorder_p: float = 0.0,
+                 transparent: bool = False) -> None:
         self.name = name
+        #: the builder's promise that this direction changes nothing, ever (no delay, loss,
+        #: outage, rate, duplication, corruption or reordering): a path may hand its messages on
+        #: as it reads them and account for them afterwards (`Gate.passed`)
+        self.transparent = transparent
         self.delay = delay
         self.loss = loss
         self.outages = outages

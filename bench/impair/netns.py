@@ -14,6 +14,12 @@ it into the TUN device, not when this process woke up to read it: a packet tap o
 (`tun.open_tap`: AF_PACKET with a BPF filter for outgoing packets, stamped by the kernel, read
 from a ring shared with the kernel, so no system call per packet) gives each packet's entry
 time, matched to the TUN read by content (`TapStamps`; the read time where a copy is missing).
+A direction that changes nothing (`Direction.transparent`: in the profile, no delay, loss, rate,
+outage, trace, duplication, corruption or reordering; commonly the downlink when only the uplink
+is impaired) hands each packet on as soon as it is read, before the engine or the tap is asked
+anything; it is accounted for afterwards (`Gate.passed`: counted, in the event log with its tap
+stamp and delay 0). Its crossing (entry stamp to written) is in the stopped line as
+`pass_ms_median` / `pass_ms_p99`.
 The program reaches the host (its simulators, proxies) at HOST_ADDR; its own 127.0.0.1 stays
 inside the namespace. Other destinations go to the host kernel like any routed packet (dropped
 unless the host forwards).
@@ -47,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from bench.impair.gate import Gate, background_log
+from bench.impair.gate import LATENESS_KEEP, Gate, background_log
 from bench.impair.ippacket import describe
 from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import (WINDOW_S, PreciseLoop, now_ns, proxy_loop, reduce_timer_slack,
@@ -147,6 +153,10 @@ class NsForwarder:
         self.gate = Gate(link, loop, events, unit="packets")
         self.stats = self.gate.stats
         self.stats["write_errors"] = 0
+        self.stats["passed"] = 0        # handed on as read: through a transparent direction
+        #: entry stamp to the end of the write, of each packet passed through (ns; the first
+        #: LATENESS_KEEP): the whole crossing of this process, which no timer can hide
+        self.crossing_ns: list[int] = []
         self.fds = (fd_ns, fd_host)
         self.loop = loop
         to_host = functools.partial(self._write, fd_host)
@@ -167,6 +177,16 @@ class NsForwarder:
             except OSError:
                 return
             t = now_ns()
+            if direction.transparent:   # nothing can befall it: on at once, accounted after
+                deliver(pkt)
+                done = now_ns()
+                if stamps is not None:
+                    t = stamps.time_of(pkt, t)
+                if len(self.crossing_ns) < LATENESS_KEEP:
+                    self.crossing_ns.append(done - t)
+                self.gate.passed(direction, pkt, t, describe)
+                self.stats["passed"] += 1
+                continue
             if stamps is not None:  # when it entered the device, not when this process woke
                 t = stamps.time_of(pkt, t)
             # the packet's description (3 us) is for the event log, made after a due delivery
@@ -180,6 +200,10 @@ class NsForwarder:
 
     def close(self) -> None:
         self.stats.update(self.gate.lateness())
+        if self.crossing_ns:
+            v = sorted(self.crossing_ns)
+            self.stats["pass_ms_median"] = round(v[len(v) // 2] / 1e6, 3)
+            self.stats["pass_ms_p99"] = round(v[min(len(v) - 1, int(0.99 * len(v)))] / 1e6, 3)
         self.stats["stamped"] = sum(s.matched for s in self.stamps if s is not None)
         for fd in self.fds:
             self.loop.remove_reader(fd)

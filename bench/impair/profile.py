@@ -115,7 +115,8 @@ class NetworkProfile:
                 rate = TokenBucket(spec.rate_Bps, spec.burst_B)
             dirs.append(Direction(name, delay, spec.loss.build(rngs[3 * i + 1]), outages,
                                   rngs[3 * i + 2], rate, spec.duplicate_p, spec.corrupt_p,
-                                  spec.reorder_p))
+                                  spec.reorder_p, transparent=trace is None and outages is None
+                                  and spec == DirectionSpec()))
         return ImpairedLink(dirs[0], dirs[1], outages)
 
     def summary(self) -> dict[str, Any]:
