@@ -94,7 +94,12 @@ def test_a_message_passed_through_a_transparent_direction_is_counted_and_logged(
         gate.passed(link.downlink, b"reply!", t, describe=lambda data: {"size": len(data)})
         assert [(e["dir"], e["delay_ms"], e["lost"], e["t_ns"], e["size"])
                 for e in _lines(path)] == [("down", 0.0, False, t, 6)]
-    assert gate.stats["packets"] == 1 and gate.stats["bytes"] == 6
+        assert gate.stats["packets"] == 1 and gate.stats["bytes"] == 6
+        # forward() hands such a direction's message on before anything else, too
+        got: list[bytes] = []
+        assert gate.forward(link.downlink, b"more", t + 5, got.append, peer="p") == t + 5
+        assert got == [b"more"] and _lines(path)[1]["peer"] == "p"
+    assert gate.stats["packets"] == 2
     assert gate.on_time.lateness_ns == []          # a pass-through is no timer's lateness
 
 

@@ -210,7 +210,12 @@ class Gate:
         A message due at once is delivered first, before any bookkeeping, and its event line
         is written after it (the log's cost is not added to its delay); `describe(data)` adds
         fields to the line, computed only when there is an event log. `events.flush()` follows
-        every line (with an `EventLog`, the thread writes and flushes)."""
+        every line (with an `EventLog`, the thread writes and flushes). A `transparent`
+        direction's message is handed on before its fate is even drawn (`passed`)."""
+        if direction.transparent:
+            deliver(data)
+            self.passed(direction, data, t_ns, describe, **fields)
+            return t_ns
         fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data), self.ordered)
         release = None
         if not fate.lost:
@@ -231,15 +236,18 @@ class Gate:
         return release
 
     def passed(self, direction: Direction, data: bytes, t_ns: int,
-               describe: Callable[[bytes], dict[str, Any]] | None = None) -> None:
+               describe: Callable[[bytes], dict[str, Any]] | None = None,
+               **fields: Any) -> None:
         """Account for `data`, entered at `t_ns` and already handed on as it was read: the way
         through a `transparent` direction, where nothing can befall a message and so its
         delivery need not wait for the engine (stats, event line and answer windows as
-        `forward` keeps them; its fate says delay 0)."""
+        `forward` keeps them; its fate says delay 0). `forward` does both for such a direction;
+        a caller that can hand a message on before it knows its entry time (the namespace
+        forwarder: the tap's stamp comes after) calls this itself."""
         fate = direction.send((t_ns - self.t0_ns) / 1e9, len(data), self.ordered)
         self._recent[id(direction)] = (t_ns, 0)
         self._delivered(direction)
-        self._account(data, t_ns, fate, describe, {})
+        self._account(data, t_ns, fate, describe, fields)
 
     def _account(self, data: bytes, t_ns: int, fate: Fate,
                  describe: Callable[[bytes], dict[str, Any]] | None,
