@@ -119,6 +119,11 @@ def answer_due(seen: tuple[int, int] | None, now: int) -> bool:
     return seen is not None and seen[1] < SHORT_DELAY_NS and now - seen[0] < ANSWER_MEMORY_NS
 
 
+def quantile_ms(sorted_ns: list[int], q: float) -> float:
+    """The `q` quantile (0-1, nearest rank) of non-empty ascending ns values, in ms to 1 us."""
+    return round(sorted_ns[min(len(sorted_ns) - 1, int(q * len(sorted_ns)))] / 1e6, 3)
+
+
 class OnTime:
     """Runs callbacks at their due times on `loop`, set early by the learnt median wake-up
     lateness (module docstring), and keeps how late each one ran. Shared by the gate and the
@@ -171,10 +176,7 @@ class OnTime:
         if not self.lateness_ns:
             return {}
         v = sorted(self.lateness_ns)
-
-        def pick(q: float) -> float:
-            return round(v[min(len(v) - 1, int(q * len(v)))] / 1e6, 3)
-        return {"late_ms_median": pick(0.5), "late_ms_p99": pick(0.99),
+        return {"late_ms_median": quantile_ms(v, 0.5), "late_ms_p99": quantile_ms(v, 0.99),
                 "late_ms_max": round(v[-1] / 1e6, 3), "late_ms_min": round(v[0] / 1e6, 3),
                 "early_ms": round(self.early_ns / 1e6, 3)}
 

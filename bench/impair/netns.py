@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from bench.impair.gate import LATENESS_KEEP, Gate, background_log
+from bench.impair.gate import LATENESS_KEEP, Gate, background_log, quantile_ms
 from bench.impair.ippacket import describe
 from bench.impair.link import Direction, ImpairedLink
 from bench.impair.loop import (WINDOW_S, PreciseLoop, now_ns, proxy_loop, reduce_timer_slack,
@@ -202,8 +202,8 @@ class NsForwarder:
         self.stats.update(self.gate.lateness())
         if self.crossing_ns:
             v = sorted(self.crossing_ns)
-            self.stats["pass_ms_median"] = round(v[len(v) // 2] / 1e6, 3)
-            self.stats["pass_ms_p99"] = round(v[min(len(v) - 1, int(0.99 * len(v)))] / 1e6, 3)
+            self.stats["pass_ms_median"] = quantile_ms(v, 0.5)
+            self.stats["pass_ms_p99"] = quantile_ms(v, 0.99)
         self.stats["stamped"] = sum(s.matched for s in self.stamps if s is not None)
         for fd in self.fds:
             self.loop.remove_reader(fd)
